@@ -1,0 +1,50 @@
+"""Warehouse adapters, found through the `pds.adapters` entry point group so others can add one."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING
+
+from pds_core.errors import ProjectError, did_you_mean
+
+if TYPE_CHECKING:
+    from pds_adapters.base import Adapter
+    from pds_core.profiles import Target
+
+BUILTIN = {
+    "duckdb": "pds_adapters.duckdb:DuckDBAdapter",
+    "postgres": "pds_adapters.postgres:PostgresAdapter",
+    "snowflake": "pds_adapters.snowflake:SnowflakeAdapter",
+    "bigquery": "pds_adapters.bigquery:BigQueryAdapter",
+}
+EXTRAS = {"postgres": "postgres", "snowflake": "snowflake", "bigquery": "bigquery"}
+
+
+def available() -> dict[str, str]:
+    """Adapter type -> 'module:Class', built-ins first, then any installed through entry points."""
+    found = dict(BUILTIN)
+    for ep in entry_points(group="pds.adapters"):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def adapter_class(type_name: str) -> type[Adapter]:
+    import importlib
+
+    table = available()
+    if type_name not in table:
+        raise ProjectError(f"no adapter for target type {type_name!r}",
+                           hint=did_you_mean(type_name, table) or f"installed adapters: {', '.join(table)}")
+    module_name, _, cls_name = table[type_name].partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        extra = EXTRAS.get(type_name, type_name)
+        raise ProjectError(f"the {type_name} adapter needs a driver that is not installed ({exc.name})",
+                           hint=f"pip install 'pds[{extra}]'") from None
+    return getattr(module, cls_name)
+
+
+def get_adapter(target: Target) -> Adapter:
+    """A new adapter for the target (not yet connected)."""
+    return adapter_class(target.type)(target)

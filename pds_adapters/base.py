@@ -1,0 +1,250 @@
+"""The adapter interface: one concrete base class; each engine's subclass sets only what differs.
+
+Materializations call the high-level operations here (replace a table atomically, create a
+view, merge, write a DataFrame). Statements are sqlglot expressions rendered in the adapter's
+dialect, so quoting is always the engine's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from sqlglot import exp
+
+from pds_adapters import statements as st
+from pds_core.errors import ConnectionFailed, ProjectError
+from pds_core.nodes import Relation
+from pds_core.profiles import Target
+
+
+class Adapter:
+    """A connection to one warehouse target, safe to use from several threads (one connection each)."""
+
+    type: ClassVar[str] = "base"
+    dialect: ClassVar[str] = "duckdb"
+    supports_transactional_ddl: ClassVar[bool] = True
+    supports_merge: ClassVar[bool] = True
+    supports_create_or_replace_table: ClassVar[bool] = True  # and it is atomic
+    connection_keys: ClassVar[tuple[str, ...]] = ()
+    required_keys: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._local = threading.local()
+        self._all_connections: list[Any] = []
+        self._lock = threading.Lock()
+        self.statements_sent = 0
+        unknown = set(target.settings) - set(self.connection_keys) - {"type", "threads"}
+        if unknown and self.connection_keys:
+            from pds_core.errors import did_you_mean
+
+            key = sorted(unknown)[0]
+            raise ProjectError(f"unknown key {key!r} in target {target.name!r} ({self.type})", target.profile_path,
+                               hint=did_you_mean(key, self.connection_keys) or
+                               f"{self.type} targets take: {', '.join(self.connection_keys)}")
+        missing = [k for k in self.required_keys if not target.settings.get(k)]
+        if missing:
+            raise ProjectError(f"target {target.name!r} ({self.type}) is missing {', '.join(missing)}",
+                               target.profile_path, hint="see docs/adapters.md for the keys of each warehouse")
+
+    # ---- what each engine implements -----------------------------------------------------------
+    def _connect(self) -> Any:
+        """A new DB-API connection for the current thread."""
+        raise NotImplementedError
+
+    def _describe_target(self) -> str:
+        """Where the target is, for error messages (host or file; never a password)."""
+        return self.target.type
+
+    # ---- connections ----------------------------------------------------------------------------
+    def open(self) -> None:
+        """Connect now, so an unreachable warehouse is reported before any work starts."""
+        self.connection()
+
+    def connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = self._connect()
+            except ProjectError:
+                raise
+            except Exception as exc:
+                raise ConnectionFailed(
+                    f"cannot connect to target {self.target.name!r} ({self._describe_target()}): "
+                    f"{self.redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)}",
+                    self.target.profile_path, hint="check the target in profiles.yml and that the warehouse is reachable"
+                ) from None
+            self._local.conn = conn
+            with self._lock:
+                self._all_connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all_connections:
+                with contextlib.suppress(Exception):  # closing is best effort
+                    conn.close()
+            self._all_connections.clear()
+        self._local = threading.local()
+
+    def redact(self, text: str) -> str:
+        for secret in self.target.secrets:
+            if secret:
+                text = text.replace(secret, "****")
+        return text
+
+    # ---- running statements ---------------------------------------------------------------------
+    def sql(self, statement: exp.Expression | str) -> str:
+        return statement if isinstance(statement, str) else statement.sql(dialect=self.dialect)
+
+    def execute(self, statement: exp.Expression | str, params: Any = None) -> int | None:
+        """Run one statement; returns the rows it affected where the engine says."""
+        self.statements_sent += 1
+        return self._execute(self.connection(), self.sql(statement), params)
+
+    def fetch(self, statement: exp.Expression | str, params: Any = None) -> tuple[list[str], list[tuple]]:
+        """Run one query; returns its column names and rows."""
+        self.statements_sent += 1
+        return self._fetch(self.connection(), self.sql(statement), params)
+
+    def _execute(self, conn: Any, sql: str, params: Any) -> int | None:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, params) if params is not None else cur.execute(sql)
+            rc = getattr(cur, "rowcount", -1)
+            return rc if isinstance(rc, int) and rc >= 0 else None
+        finally:
+            cur.close()
+
+    def _fetch(self, conn: Any, sql: str, params: Any) -> tuple[list[str], list[tuple]]:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, params) if params is not None else cur.execute(sql)
+            return [d[0] for d in cur.description or []], [tuple(r) for r in cur.fetchall()]
+        finally:
+            cur.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the block in one transaction where the engine has transactional DDL."""
+        if not self.supports_transactional_ddl:
+            yield
+            return
+        self.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original error matters more
+                self.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    # ---- catalog ------------------------------------------------------------------------------
+    def list_relations(self, schemas: list[str]) -> dict[tuple[str, str], str]:
+        """(schema, name) lower-cased -> 'table' or 'view', for the given schemas."""
+        if not schemas:
+            return {}
+        placeholders = ", ".join(["%s"] * len(schemas))
+        _cols, rows = self.fetch(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+            f"WHERE lower(table_schema) IN ({placeholders})", [s.lower() for s in schemas])
+        return {(s.lower(), n.lower()): ("view" if "VIEW" in t.upper() else "table") for s, n, t in rows}
+
+    def relation_kind(self, relation: Relation) -> str | None:
+        return self.list_relations([relation.schema]).get(relation.key())
+
+    def ensure_schema(self, schema: str) -> None:
+        self.execute(st.create_schema(exp.to_identifier(schema, quoted=True)))
+
+    def columns(self, relation: Relation) -> list[str]:
+        cols, _ = self.fetch(st.select_star(self.table(relation), limit=0))
+        return cols
+
+    def table(self, relation: Relation) -> exp.Table:
+        return relation.table(self.dialect)
+
+    def count(self, relation: Relation) -> int:
+        _, rows = self.fetch(st.count_rows(self.table(relation)))
+        return int(rows[0][0])
+
+    def temp_relation(self, relation: Relation, suffix: str = "tmp") -> Relation:
+        return Relation(relation.schema, f"{relation.identifier}__pds_{suffix}_{uuid.uuid4().hex[:8]}",
+                        relation.database)
+
+    # ---- materialization operations -------------------------------------------------------------
+    def create_view(self, relation: Relation, query: exp.Expression) -> None:
+        with self.transaction():
+            if self.relation_kind(relation) == "table":
+                self.execute(st.drop(self.table(relation), "TABLE", cascade=True))
+            self.execute(st.create_view_as(self.table(relation), query))
+
+    def replace_table(self, relation: Relation, query: exp.Expression) -> int | None:
+        """Build the new table beside the old one and swap it in, in one transaction."""
+        kind = self.relation_kind(relation)
+        if self.supports_create_or_replace_table:
+            with self.transaction():
+                if kind == "view":
+                    self.execute(st.drop(self.table(relation), "VIEW"))
+                rows = self.execute(st.create_table_as(self.table(relation), query, replace=True))
+            return rows if rows is not None else self.count(relation)
+        staged = self.temp_relation(relation)
+        with self.transaction():
+            rows = self.execute(st.create_table_as(self.table(staged), query))
+            if kind:
+                self.execute(st.drop(self.table(relation), kind.upper(), cascade=True))
+            self.execute(st.rename_table(self.table(staged), relation.identifier))
+        return rows if rows is not None else self.count(relation)
+
+    def incremental(self, relation: Relation, query: exp.Expression, strategy: str,
+                    unique_key: list[str]) -> int | None:
+        """Add the query's rows to an existing table: append, merge or delete+insert, in one transaction."""
+        if strategy == "append":
+            with self.transaction():
+                return self.execute(st.insert_select(self.table(relation), query, self.columns(relation)))
+        staged = self.temp_relation(relation, "incr")
+        self.execute(st.create_table_as(self.table(staged), query))
+        try:
+            columns = self.columns(staged)
+            with self.transaction():
+                if strategy == "merge" and self.supports_merge:
+                    return self.execute(st.merge(self.table(relation), self.table(staged), unique_key, columns))
+                self.execute(st.delete_matching(self.table(relation), self.table(staged), unique_key))
+                return self.execute(st.insert_select(self.table(relation), st.select_star(self.table(staged)),
+                                                     columns))
+        finally:
+            self.execute(st.drop(self.table(staged)))
+
+    def write_dataframe(self, relation: Relation, df: Any) -> int:
+        """Replace the relation with a DataFrame's rows, atomically. Engines override with a bulk path."""
+        raise NotImplementedError
+
+    def stage_dataframe(self, relation: Relation, df: Any) -> Relation:
+        """Write a DataFrame to a new staging table next to relation, for incremental Python models."""
+        staged = self.temp_relation(relation, "df")
+        self.write_dataframe(staged, df)
+        return staged
+
+    def read_dataframe(self, relation: Relation, limit: int | None = None) -> Any:
+        return self.query_dataframe(st.select_star(self.table(relation), limit))
+
+    def query_dataframe(self, statement: exp.Expression | str) -> Any:
+        import pandas as pd
+
+        cols, rows = self.fetch(statement)
+        return pd.DataFrame.from_records(rows, columns=cols)
+
+    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
+        import pandas as pd
+
+        df = pd.read_csv(path, sep=delimiter, dtype={c: "string" for c in column_types} or None)
+        return self.write_dataframe(relation, df)
+
+    def drop_relation(self, relation: Relation) -> None:
+        kind = self.relation_kind(relation)
+        if kind:
+            self.execute(st.drop(self.table(relation), kind.upper(), cascade=True))

@@ -1,0 +1,75 @@
+"""DDL and DML as sqlglot expressions: quoting and syntax come from the dialect, never from strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True), table=exp.to_identifier(table) if table else None)
+
+
+def create_table_as(table: exp.Table, query: exp.Expression, replace: bool = False,
+                    temporary: bool = False) -> exp.Create:
+    props = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
+    return exp.Create(this=table, kind="TABLE", expression=query, replace=replace, properties=props)
+
+
+def create_view_as(table: exp.Table, query: exp.Expression, replace: bool = True) -> exp.Create:
+    return exp.Create(this=table, kind="VIEW", expression=query, replace=replace)
+
+
+def create_schema(name: exp.Table | exp.Identifier) -> exp.Create:
+    return exp.Create(this=name, kind="SCHEMA", exists=True)
+
+
+def drop(table: exp.Table, kind: str = "TABLE", cascade: bool = False) -> exp.Drop:
+    return exp.Drop(tables=[table], kind=kind, exists=True, cascade=cascade)
+
+
+def rename_table(table: exp.Table, new_name: str) -> exp.Alter:
+    return exp.Alter(this=table, kind="TABLE",
+                     actions=[exp.AlterRename(this=exp.Table(this=exp.to_identifier(new_name, quoted=True)))])
+
+
+def select_star(table: exp.Table, limit: int | None = None) -> exp.Select:
+    query = exp.select("*").from_(table.copy())
+    return query.limit(limit) if limit is not None else query
+
+
+def count_rows(table: exp.Table) -> exp.Select:
+    return exp.select(exp.Count(this=exp.Star())).from_(table.copy())
+
+
+def insert_select(table: exp.Table, query: exp.Expression, columns: list[str] | None = None) -> exp.Insert:
+    target: exp.Expression = table
+    if columns:
+        target = exp.Schema(this=table, expressions=[exp.to_identifier(c, quoted=True) for c in columns])
+    return exp.Insert(this=target, expression=query)
+
+
+def delete_matching(table: exp.Table, staged: exp.Table, keys: list[str]) -> exp.Delete:
+    """DELETE FROM table WHERE (keys) IN (SELECT keys FROM staged)."""
+    lhs: Any = exp.Tuple(expressions=[col(k) for k in keys]) if len(keys) > 1 else col(keys[0])
+    sub = exp.select(*[col(k) for k in keys]).from_(staged.copy())
+    return exp.Delete(this=table, where=exp.Where(this=exp.In(this=lhs, query=exp.Subquery(this=sub))))
+
+
+def merge(table: exp.Table, staged: exp.Table, keys: list[str], columns: list[str]) -> exp.Merge:
+    """MERGE INTO table USING staged ON keys: update every other column, insert new rows."""
+    tgt, src = "__pds_target", "__pds_source"
+    target = table.copy()
+    target.set("alias", exp.TableAlias(this=exp.to_identifier(tgt)))
+    source = staged.copy()
+    source.set("alias", exp.TableAlias(this=exp.to_identifier(src)))
+    on = exp.and_(*[exp.EQ(this=col(k, tgt), expression=col(k, src)) for k in keys])
+    updates = [exp.EQ(this=col(c), expression=col(c, src)) for c in columns if c not in keys]
+    whens = []
+    if updates:
+        whens.append(exp.When(matched=True, source=False, then=exp.Update(expressions=updates)))
+    whens.append(exp.When(matched=False, source=False, then=exp.Insert(
+        this=exp.Tuple(expressions=[col(c) for c in columns]),
+        expression=exp.Tuple(expressions=[col(c, src) for c in columns]))))
+    return exp.Merge(this=target, using=source, on=on, whens=exp.Whens(expressions=whens))

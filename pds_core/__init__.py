@@ -1,0 +1,15 @@
+"""pds: a project of SQL and Python models becomes a DAG that is built, checked and published.
+
+The CLI is a thin layer over this API, which works the same from a notebook:
+
+    import pds_core as pds
+    project = pds.load("my_project")
+    result = pds.build(project, select=["+scores"])
+    df = pds.show(project, "scores")
+"""
+
+__version__ = "0.1.0"
+
+from pds_core.api import build, clean, compile, debug, init, load, ls, parse, run, seed, show  # noqa: E402
+
+__all__ = ["__version__", "build", "clean", "compile", "debug", "init", "load", "ls", "parse", "run", "seed", "show"]

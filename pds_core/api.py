@@ -1,0 +1,166 @@
+"""The Python API: every CLI command as a function, for notebooks and orchestrators."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pds_core.errors import ProjectError
+from pds_core.loader import Project, load_project
+from pds_core.parser import Manifest, parse_project
+from pds_core.reporting import Reporter
+from pds_core.results import RunResult
+from pds_core.tasks import BuildTask, CompileTask, ListTask, Options, RunTask, SeedTask, Task
+
+
+def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
+         vars: dict[str, Any] | None = None) -> Project:
+    """Load a project: pds_project.yml, the target from profiles.yml, and the list of files."""
+    return load_project(project_dir, target, profiles_dir, vars)
+
+
+def _options(select: Any = None, exclude: Any = None, **kwargs: Any) -> Options:
+    as_list = lambda v: [v] if isinstance(v, str) else list(v or [])  # noqa: E731
+    return Options(select=as_list(select), exclude=as_list(exclude), **kwargs)
+
+
+def _run(task_cls: type[Task], project: Project, reporter: Reporter | None, **kwargs: Any) -> RunResult:
+    return task_cls(project, _options(**kwargs), reporter).run()
+
+
+def parse(project: Project) -> Manifest:
+    """The project's nodes with their dependencies (no warehouse needed)."""
+    return parse_project(project)
+
+
+def build(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
+    """Seeds and models (and their checks) in DAG order. kwargs: select, exclude, threads, full_refresh."""
+    return _run(BuildTask, project, reporter, **kwargs)
+
+
+def run(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
+    """Models only."""
+    return _run(RunTask, project, reporter, **kwargs)
+
+
+def seed(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
+    """Seeds only."""
+    return _run(SeedTask, project, reporter, **kwargs)
+
+
+def compile(project: Project, **kwargs: Any) -> dict[str, str]:
+    """Compile the selected SQL models; returns unique_id -> SQL and writes target/compiled/."""
+    task = CompileTask(project, _options(**kwargs))
+    task.run()
+    return {uid: c.sql for uid, c in task.compiled.items()}
+
+
+def ls(project: Project, **kwargs: Any) -> list[dict[str, Any]]:
+    """The selected nodes, in DAG order, as dicts (name, type, materialized, path, relation)."""
+    from pds_core.graph import topological_order
+
+    task = ListTask(project, _options(**kwargs))
+    task.prepare()
+    assert task.manifest is not None and task.graph is not None
+    nodes = task.manifest.all_nodes()
+    order = topological_order(task.graph, task.selected)
+    return [{"unique_id": uid, "name": nodes[uid].name, "resource_type": nodes[uid].resource_type,
+             "language": nodes[uid].language, "materialized": nodes[uid].materialized, "path": nodes[uid].path,
+             "relation": str(nodes[uid].relation) if nodes[uid].relation else None, "tags": nodes[uid].tags,
+             "depends_on": nodes[uid].depends_on} for uid in order]
+
+
+def show(project: Project, name: str, limit: int = 10) -> Any:
+    """The first rows of a built model, seed or source, as a pandas DataFrame."""
+    from pds_adapters import get_adapter
+    from pds_core.selector import _match_name
+
+    manifest = parse_project(project)
+    nodes = [n for n in manifest.all_nodes().values() if _match_name(n, name)]
+    if not nodes:
+        from pds_core.errors import did_you_mean
+
+        raise ProjectError(f"no model, seed or source named {name!r}",
+                           hint=did_you_mean(name, [n.name for n in manifest.all_nodes().values()]))
+    node = nodes[0]
+    adapter = get_adapter(project.target)
+    try:
+        adapter.open()
+        if node.materialized == "ephemeral":
+            task = CompileTask(project, _options(select=node.name))
+            task.prepare()
+            from sqlglot import exp
+
+            query = exp.select("*").from_(task.compiled[node.unique_id].ast.subquery("q")).limit(limit)
+            return adapter.query_dataframe(query)
+        assert node.relation is not None
+        if adapter.relation_kind(node.relation) is None:
+            raise ProjectError(f"{node.name} has not been built yet in target {project.target.name!r}",
+                               hint=f"run `pds build --select {node.name}` first")
+        return adapter.read_dataframe(node.relation, limit)
+    finally:
+        adapter.close()
+
+
+def debug(project: Project) -> dict[str, Any]:
+    """Check the configuration and the connection; returns what was found (no secrets)."""
+    from pds_adapters import get_adapter
+
+    info: dict[str, Any] = {"project": project.name, "root": str(project.root), "dialect": project.config.dialect,
+                            "target": project.target.name, "profile_path": project.target.profile_path,
+                            "settings": project.target.redacted()}
+    manifest = parse_project(project)
+    info["models"] = sum(1 for n in manifest.nodes.values() if n.resource_type == "model")
+    info["seeds"] = sum(1 for n in manifest.nodes.values() if n.resource_type == "seed")
+    info["sources"] = len(manifest.sources)
+    adapter = get_adapter(project.target)
+    try:
+        adapter.open()
+        adapter.fetch("SELECT 1")
+        info["connection"] = "ok"
+    finally:
+        adapter.close()
+    return info
+
+
+def clean(project: Project) -> list[str]:
+    """Delete the clean-targets folders (target/ by default); never anything outside the project."""
+    removed = []
+    for name in project.config.clean_targets:
+        path = (project.root / name).resolve()
+        if project.root.resolve() not in path.parents:
+            raise ProjectError(f"clean-targets entry {name!r} is outside the project", "pds_project.yml")
+        if path.exists():
+            shutil.rmtree(path)
+            removed.append(name)
+    return removed
+
+
+def template_dir() -> Path:
+    """project_template/: inside the installed package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "project_template", here.parent / "project_template"):
+        if (candidate / "pds_project.yml").is_file():
+            return candidate
+    raise ProjectError("project_template is missing from this installation", hint="reinstall pds")
+
+
+def init(name: str, parent: str | Path = ".") -> Path:
+    """Create a new project folder from project_template, named `name`."""
+    if not name.replace("-", "_").isidentifier():
+        raise ProjectError(f"project name {name!r} must be letters, digits and _", hint="e.g. pds init my_project")
+    dest = Path(parent) / name
+    if dest.exists():
+        raise ProjectError(f"{dest} already exists", hint="choose another name or remove the folder")
+    shutil.copytree(template_dir(), dest, ignore=shutil.ignore_patterns("target", "*.duckdb*", "__pycache__", "logs"))
+    project_file = dest / "pds_project.yml"
+    text = project_file.read_text(encoding="utf-8")
+    project_name = name.replace("-", "_")
+    project_file.write_text(text.replace("name: pds_template", f"name: {project_name}")
+                            .replace("profile: pds_template", f"profile: {project_name}"), encoding="utf-8")
+    profiles = dest / "profiles.yml"
+    if profiles.exists():
+        profiles.write_text(profiles.read_text(encoding="utf-8").replace("pds_template:", f"{project_name}:", 1),
+                            encoding="utf-8")
+    return dest

@@ -1,0 +1,227 @@
+"""The `pds` command: a thin click layer over pds_core.api."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from pds_core.errors import ProjectError
+
+
+def project_options(func: Callable) -> Callable:
+    """Options every command that reads a project takes."""
+    decorators = [
+        click.option("--project-dir", default=".", show_default=True, help="Folder with pds_project.yml."),
+        click.option("--profiles-dir", default=None, help="Folder with profiles.yml (default: project, ~/.pds)."),
+        click.option("-t", "--target", default=None, help="Target in the profile (default: the profile's)."),
+        click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{run_date: 2024-01-01}'."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def select_options(func: Callable) -> Callable:
+    decorators = [
+        click.option("-s", "--select", multiple=True, help="Nodes to include (names, +name, tag:x, path:..)."),
+        click.option("--exclude", multiple=True, help="Nodes to leave out, same syntax as --select."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def run_options(func: Callable) -> Callable:
+    decorators = [
+        click.option("--threads", type=click.IntRange(1, 256), default=None, help="Nodes to run in parallel."),
+        click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def handle_errors(func: Callable) -> Callable:
+    """User errors: one message, no traceback, exit 2 (`--debug` shows the traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        debug = bool(ctx.find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except ProjectError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(click.style("Error: ", fg="red", bold=True) + str(exc), err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nodes already built are kept; the one in progress was rolled back.", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug in pds: say so plainly
+            if debug:
+                traceback.print_exc()
+            click.echo(click.style("Error: ", fg="red", bold=True) +
+                       f"unexpected {type(exc).__name__}: {exc}\n  hint: run again with --debug for the traceback",
+                       err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _load(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None) -> Any:
+    from pds_core.api import load
+    from pds_core.loader import parse_cli_vars
+
+    return load(project_dir, target, profiles_dir, parse_cli_vars(vars_))
+
+
+def _reporter() -> Any:
+    from pds_core.reporting import Reporter
+
+    root = click.get_current_context().find_root().params
+    return Reporter(log_format=root.get("log_format") or "text", quiet=bool(root.get("quiet")))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pds", prog_name="pds")
+@click.option("--debug", is_flag=True, help="Show tracebacks and extra detail.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one event per line.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
+def cli(debug: bool, log_format: str, quiet: bool) -> None:
+    """pds: build, check and publish a project of SQL and Python models."""
+
+
+def _task_command(name: str, api_name: str, help_text: str) -> None:
+    @cli.command(name, help=help_text)
+    @project_options
+    @select_options
+    @run_options
+    @handle_errors
+    def command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+                select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, full_refresh: bool) -> None:
+        from pds_core import api
+
+        project = _load(project_dir, profiles_dir, target, vars_)
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        result = getattr(api, api_name)(project, _reporter(), select=list(select), exclude=list(exclude),
+                                        threads=threads, full_refresh=full_refresh, debug=debug)
+        sys.exit(result.exit_code)
+
+
+_task_command("build", "build", "Build seeds and models in DAG order.")
+_task_command("run", "run", "Build the selected models.")
+_task_command("seed", "seed", "Load seeds/*.csv into tables.")
+
+
+@cli.command()
+@project_options
+@select_options
+@handle_errors
+def compile(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+            select: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+    """Render and check every model's SQL; write it to target/compiled/."""
+    from pds_core import api
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    compiled = api.compile(project, select=list(select), exclude=list(exclude))
+    _reporter().info(f"Compiled {len(compiled)} SQL model{'s' if len(compiled) != 1 else ''} "
+                     f"to {project.config.target_path}/compiled/")
+
+
+@cli.command("ls")
+@project_options
+@select_options
+@click.option("--output", type=click.Choice(["name", "path", "json"]), default="name", show_default=True)
+@click.option("--resource-type", multiple=True, type=click.Choice(["model", "seed", "source"]))
+@handle_errors
+def ls_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+               select: tuple[str, ...], exclude: tuple[str, ...], output: str, resource_type: tuple[str, ...]) -> None:
+    """List the selected nodes in DAG order."""
+    from pds_core import api
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    nodes = api.ls(project, select=list(select), exclude=list(exclude))
+    if resource_type:
+        nodes = [n for n in nodes if n["resource_type"] in resource_type]
+    for node in nodes:
+        click.echo(json.dumps(node) if output == "json" else node["path"] if output == "path" else node["name"])
+
+
+@cli.command()
+@project_options
+@click.argument("name")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(0))
+@click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@handle_errors
+def show(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, name: str, limit: int,
+         output: str) -> None:
+    """Preview the rows of a built model, seed or source."""
+    from pds_core import api
+
+    df = api.show(_load(project_dir, profiles_dir, target, vars_), name, limit)
+    if output == "json":
+        click.echo(df.to_json(orient="records", date_format="iso"))
+    elif output == "csv":
+        click.echo(df.to_csv(index=False), nl=False)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{name} (first {limit} rows)")
+        for col in df.columns:
+            table.add_column(str(col))
+        for row in df.itertuples(index=False):
+            table.add_row(*("" if v is None else str(v) for v in row))
+        Console().print(table)
+
+
+@cli.command()
+@project_options
+@handle_errors
+def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None) -> None:
+    """Check the project, the profile and the connection."""
+    from pds_core import api
+
+    info = api.debug(_load(project_dir, profiles_dir, target, vars_))
+    for key, value in info.items():
+        click.echo(f"{key + ':':<14} {value}")
+    click.echo(click.style("All checks passed.", fg="green"))
+
+
+@cli.command()
+@click.option("--project-dir", default=".", show_default=True)
+@handle_errors
+def clean(project_dir: str) -> None:
+    """Delete target/ (the project's clean-targets)."""
+    from pds_core import api
+
+    removed = api.clean(_load(project_dir, None, None, None))
+    click.echo(f"Removed {', '.join(removed)}" if removed else "Nothing to clean")
+
+
+@cli.command()
+@click.argument("name")
+@handle_errors
+def init(name: str) -> None:
+    """Create a new project folder NAME from the template."""
+    from pds_core import api
+
+    dest = api.init(name)
+    click.echo(f"Created {dest}. Next:\n  cd {dest}\n  pds build")
+
+
+def main() -> None:
+    cli(prog_name="pds")
+
+
+if __name__ == "__main__":
+    main()

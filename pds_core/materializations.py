@@ -1,0 +1,153 @@
+"""One strategy class per materialization kind; each turns a node into warehouse state via the adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pds_core.compiler import CompiledNode
+from pds_core.errors import ProjectError
+from pds_core.nodes import Node, Relation
+
+
+@dataclass
+class BuildContext:
+    """What a materialization may use: the adapter, compiled SQL, and how to read upstream data."""
+
+    adapter: Any
+    project_root: Path
+    vars: dict[str, Any]
+    full_refresh: bool
+    existing: dict[tuple[str, str], str]
+    compiled: dict[str, CompiledNode] = field(default_factory=dict)
+    resolve: Callable[[str, str], Relation | str] | None = None  # (kind, name) -> relation or SQL
+
+    def exists(self, relation: Relation) -> bool:
+        return relation.key() in self.existing
+
+
+@dataclass
+class Outcome:
+    rows: int | None
+    message: str
+
+
+class Materialization:
+    """Base strategy: subclasses implement build()."""
+
+    name: ClassVar[str] = ""
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        raise NotImplementedError
+
+    @staticmethod
+    def query(node: Node, ctx: BuildContext) -> Any:
+        return ctx.compiled[node.unique_id].ast
+
+
+class View(Materialization):
+    name = "view"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        ctx.adapter.create_view(node.relation, self.query(node, ctx))
+        return Outcome(None, f"created view {node.relation}")
+
+
+class Table(Materialization):
+    name = "table"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        rows = ctx.adapter.replace_table(node.relation, self.query(node, ctx))
+        return Outcome(rows, f"created table {node.relation}")
+
+
+class Incremental(Materialization):
+    name = "incremental"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        rel = node.relation
+        full = ctx.full_refresh or node.config.get("full_refresh") is True
+        if full or ctx.existing.get(rel.key()) != "table":
+            rows = ctx.adapter.replace_table(rel, self.query(node, ctx))
+            return Outcome(rows, f"created table {rel} (full build)")
+        strategy, keys = strategy_of(node, ctx.adapter)
+        rows = ctx.adapter.incremental(rel, self.query(node, ctx), strategy, keys)
+        return Outcome(rows, f"{strategy} into {rel}")
+
+
+class Ephemeral(Materialization):
+    name = "ephemeral"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        return Outcome(None, "ephemeral (inlined into its children)")
+
+
+class Seed(Materialization):
+    name = "seed"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        types = {str(k): str(v) for k, v in (node.config.get("column_types") or {}).items()}
+        rows = ctx.adapter.load_seed(node.relation, str(ctx.project_root / node.path), types,
+                                     node.config.get("delimiter") or ",")
+        return Outcome(rows, f"loaded seed {node.relation}")
+
+
+class PythonModel(Materialization):
+    """Runs the user's model(ctx) and writes its DataFrame with the adapter's bulk path."""
+
+    name = "python"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        from pds_core.pymodels import ModelContext, run_python_model
+
+        rel = node.relation
+        mat = node.materialized
+        if mat not in ("table", "incremental"):
+            raise ProjectError(f"a Python model can be a table or incremental, not {mat!r}", node.path,
+                               hint="set materialized='table' (the default for Python models)")
+        incremental = mat == "incremental" and not ctx.full_refresh and ctx.existing.get(rel.key()) == "table"
+
+        def read(kind: str, name: str) -> Any:
+            assert ctx.resolve is not None
+            target = ctx.resolve(kind, name)
+            if isinstance(target, Relation):
+                return ctx.adapter.read_dataframe(target)
+            return ctx.adapter.query_dataframe(target)
+
+        model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), incremental)
+        df = run_python_model(node.raw_code, node.path, model_ctx)
+        if not incremental:
+            rows = ctx.adapter.write_dataframe(rel, df)
+            return Outcome(rows, f"created table {rel} from Python")
+        from pds_adapters import statements as st
+
+        staged = ctx.adapter.stage_dataframe(rel, df)
+        try:
+            strategy, keys = strategy_of(node, ctx.adapter)
+            rows = ctx.adapter.incremental(rel, st.select_star(ctx.adapter.table(staged)), strategy, keys)
+        finally:
+            ctx.adapter.drop_relation(staged)
+        return Outcome(rows, f"{strategy} into {rel} from Python")
+
+
+def strategy_of(node: Node, adapter: Any) -> tuple[str, list[str]]:
+    """The incremental strategy: as configured, else merge with a unique_key, else append."""
+    key = node.config.get("unique_key")
+    keys = [key] if isinstance(key, str) else list(key or [])
+    strategy = node.config.get("incremental_strategy") or ("merge" if keys else "append")
+    if strategy == "merge" and not adapter.supports_merge:
+        strategy = "delete+insert"
+    return strategy, keys
+
+
+STRATEGIES: dict[str, type[Materialization]] = {
+    cls.name: cls for cls in (View, Table, Incremental, Ephemeral, Seed)
+}
+
+
+def materialization_for(node: Node) -> Materialization:
+    if node.resource_type == "model" and node.language == "python":
+        return PythonModel()
+    return STRATEGIES[node.materialized]()

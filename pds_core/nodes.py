@@ -1,0 +1,103 @@
+"""Plain data passed between stages: the parsed nodes of a project and the relations they build."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Where a node lives in the warehouse: database (optional), schema, identifier."""
+
+    schema: str
+    identifier: str
+    database: str | None = None
+
+    def key(self) -> tuple[str, str]:
+        """Case-insensitive lookup key used to match relations listed by the warehouse."""
+        return (self.schema.lower(), self.identifier.lower())
+
+    def __str__(self) -> str:
+        return ".".join(p for p in (self.database, self.schema, self.identifier) if p)
+
+    def table(self, dialect: str = "duckdb", quote_all: bool = False) -> Any:
+        """This relation as a sqlglot Table expression, quoting what needs quoting."""
+        from sqlglot import exp
+
+        def ident(name: str | None) -> Any:
+            return None if name is None else identifier(name, dialect, quote_all)
+
+        return exp.Table(this=ident(self.identifier), db=ident(self.schema), catalog=ident(self.database))
+
+    def sql(self, dialect: str = "duckdb") -> str:
+        return self.table(dialect).sql(dialect=dialect)
+
+
+def identifier(name: str, dialect: str = "duckdb", quote_all: bool = False) -> Any:
+    """A sqlglot identifier, quoted unless it is a plain lower-case name that is not a keyword."""
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+
+    quoted = quote_all or not _PLAIN.match(name) or name.upper() in Dialect.get_or_raise(dialect).tokenizer_class.KEYWORDS
+    return exp.Identifier(this=name, quoted=quoted)
+
+
+@dataclass
+class Column:
+    """A column as described in schema YAML."""
+
+    name: str
+    description: str = ""
+    data_type: str | None = None
+    tests: list[Any] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+
+@dataclass
+class Node:
+    """A model, seed or source of the project, with everything later stages need."""
+
+    unique_id: str
+    resource_type: str  # model | seed | source
+    name: str
+    path: str  # relative to the project root, posix
+    language: str = "sql"  # sql | python | csv | yaml
+    raw_code: str = ""
+    checksum: str = ""
+    fqn: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    refs: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    rendered: str | None = None  # SQL after Jinja, with relation markers still in place
+    relation: Relation | None = None
+    description: str = ""
+    columns: dict[str, Column] = field(default_factory=dict)
+    tests: list[Any] = field(default_factory=list)  # model-level tests from schema YAML
+    patch_path: str | None = None
+    patch_line: int | None = None
+    source_meta: dict[str, Any] = field(default_factory=dict)  # for sources: loaded_at_field, freshness, quoting
+    env_vars: dict[str, str | None] = field(default_factory=dict)  # read while rendering (for the cache key)
+
+    @property
+    def materialized(self) -> str:
+        if self.resource_type == "seed":
+            return "seed"
+        if self.resource_type == "source":
+            return "source"
+        return str(self.config.get("materialized") or "view")
+
+    @property
+    def tags(self) -> list[str]:
+        tags = self.config.get("tags") or []
+        return [tags] if isinstance(tags, str) else list(tags)
+
+    @property
+    def is_relation(self) -> bool:
+        """True when the node exists as a table or view in the warehouse (not ephemeral)."""
+        return self.materialized != "ephemeral"

@@ -1,0 +1,250 @@
+"""Parse: the project's files become nodes (models, seeds, sources) with their dependencies."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from pds_core.config import folder_config, validate_node_config
+from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
+from pds_core.loader import Project
+from pds_core.nodes import Node, Relation
+from pds_core.pymodels import inspect_python_model
+from pds_core.render import Renderer
+from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
+from pds_core.yamlio import read_text
+
+
+@dataclass
+class Manifest:
+    """Every node of the project by unique id, plus lookups by name."""
+
+    project_name: str
+    nodes: dict[str, Node] = field(default_factory=dict)  # models and seeds
+    sources: dict[str, Node] = field(default_factory=dict)
+    macros: dict[str, str] = field(default_factory=dict)  # macro name -> file
+    schema: SchemaFiles | None = None
+    by_name: dict[str, str] = field(default_factory=dict)
+
+    def all_nodes(self) -> dict[str, Node]:
+        return {**self.nodes, **self.sources}
+
+    def ref(self, name: str) -> Node | None:
+        uid = self.by_name.get(name)
+        return self.nodes.get(uid) if uid else None
+
+
+def checksum(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def schema_for(target_schema: str, custom: str | None) -> str:
+    """dbt's default schema naming: the target schema, or target_custom when a model sets one."""
+    return f"{target_schema}_{custom}" if custom else target_schema
+
+
+class Parser:
+    """Turns a loaded Project into a Manifest. One instance per command; rendering happens here, once."""
+
+    def __init__(self, project: Project, existing: set[tuple[str, str]] | None = None,
+                 full_refresh: bool = False) -> None:
+        self.project = project
+        self.existing = existing
+        self.full_refresh = full_refresh
+        target = {"name": project.target.name, "type": project.target.type, "schema": project.target.schema,
+                  "threads": project.target.threads, "profile_name": project.config.profile}
+        self.renderer = Renderer(project.name, project.vars, target)
+        self.database = project.target.settings.get("database") or project.target.settings.get("project")
+
+    def parse(self) -> Manifest:
+        project, files = self.project, self.project.files
+        manifest = Manifest(project_name=project.name)
+        for path in files.macros:
+            for name in self.renderer.add_macros(read_text(project.root / path, path), path):
+                manifest.macros[name] = path
+        schema = read_schema_files(project.root, files.schema_yml, project.name, project.target.schema,
+                                   self.database)
+        manifest.schema, manifest.sources = schema, schema.sources
+        errors: list[ProjectError] = []
+        for path in files.models_sql + files.models_py:
+            try:
+                node = self._model(path, schema.models.get(PurePosixPath(path).stem))
+            except ProjectError as exc:
+                errors.append(exc)
+                continue
+            if node is not None:
+                self._add(manifest, node)
+        for path in files.seeds:
+            node = self._seed(path, schema.seeds.get(PurePosixPath(path).stem))
+            if node is not None:
+                self._add(manifest, node)
+        if errors:
+            raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
+        self._check_properties(manifest, schema)
+        self._resolve_dependencies(manifest)
+        return manifest
+
+    # ---- nodes -----------------------------------------------------------------------------
+    def _base_config(self, section: dict[str, Any], path: str, props: Properties | None, root_folder: str) -> dict:
+        parts = list(PurePosixPath(path).relative_to(root_folder).parts)
+        parts[-1] = PurePosixPath(parts[-1]).stem
+        config = folder_config(section, self.project.name, parts)
+        if props and isinstance(props.entry.get("config"), dict):
+            config.update(props.entry["config"])
+        return config
+
+    def _root_folder(self, path: str, folders: list[str]) -> str:
+        return next((f for f in folders if path.startswith(f.rstrip("/") + "/")), folders[0])
+
+    def _model(self, path: str, props: Properties | None) -> Node | None:
+        project = self.project
+        text = read_text(project.root / path, path)
+        name = PurePosixPath(path).stem
+        folder = self._root_folder(path, project.config.model_paths)
+        config = self._base_config(project.config.models, path, props, folder)
+        node = Node(unique_id=f"model.{project.name}.{name}", resource_type="model", name=name, path=path,
+                    raw_code=text, checksum=checksum(text),
+                    fqn=[project.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts])
+        if path.endswith(".py"):
+            node.language = "python"
+            info = inspect_python_model(text, path)
+            node.refs, node.sources = info.refs, info.sources
+            config.update(info.config)
+            config.setdefault("materialized", "table")
+        else:
+            if not text.strip():
+                raise ProjectError("model file is empty", path, 1, hint="write a SELECT statement, or delete the file")
+            rendered, state = self.renderer.render(text, path, lambda cfg: self._is_incremental(node, config, cfg))
+            node.rendered, node.refs, node.sources, node.env_vars = rendered, state.refs, state.sources, state.env_vars
+            config.update(state.config)
+            if not rendered.strip():
+                raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
+        line = _line_of(text, "config") if path.endswith(".sql") else None
+        node.config = validate_node_config(config, path if line else (props.path if props else path),
+                                           f"config of model {name!r}")
+        if node.config.get("enabled") is False:
+            return None
+        if node.config.get("unique_key") is None and node.config.get("incremental_strategy") in ("merge", "delete+insert"):
+            raise ProjectError(f"incremental_strategy {node.config['incremental_strategy']!r} needs a unique_key",
+                               path, line, hint="add unique_key='id' to the model's config")
+        node.relation = self._relation(node)
+        self._apply_properties(node, props)
+        return node
+
+    def _seed(self, path: str, props: Properties | None) -> Node | None:
+        project = self.project
+        raw = (project.root / path).read_bytes()
+        name = PurePosixPath(path).stem
+        folder = self._root_folder(path, project.config.seed_paths)
+        config = self._base_config(project.config.seeds, path, props, folder)
+        node = Node(unique_id=f"seed.{project.name}.{name}", resource_type="seed", name=name, path=path,
+                    language="csv", checksum=checksum(raw),
+                    fqn=[project.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts],
+                    config=validate_node_config(config, props.path if props else path, f"config of seed {name!r}"))
+        if node.config.get("enabled") is False:
+            return None
+        node.relation = self._relation(node)
+        self._apply_properties(node, props)
+        return node
+
+    def _relation(self, node: Node) -> Relation:
+        cfg = node.config
+        return Relation(schema=schema_for(self.project.target.schema, cfg.get("schema")),
+                        identifier=cfg.get("alias") or node.name, database=cfg.get("database") or self.database)
+
+    def _is_incremental(self, node: Node, base: dict[str, Any], rendered_cfg: dict[str, Any]) -> bool:
+        cfg = {**base, **rendered_cfg}
+        if self.existing is None or self.full_refresh or cfg.get("materialized") != "incremental":
+            return False
+        if cfg.get("full_refresh") is True:
+            return False
+        rel = Relation(schema=schema_for(self.project.target.schema, cfg.get("schema")),
+                       identifier=cfg.get("alias") or node.name)
+        return rel.key() in self.existing
+
+    @staticmethod
+    def _apply_properties(node: Node, props: Properties | None) -> None:
+        if props is None:
+            return
+        entry = props.entry
+        node.description = entry.get("description") or ""
+        node.columns = columns_of(entry)
+        node.tests = list(entry.get("data_tests") or entry.get("tests") or [])
+        node.patch_path, node.patch_line = props.path, props.line
+
+    def _add(self, manifest: Manifest, node: Node) -> None:
+        if node.name in manifest.by_name:
+            other = manifest.nodes[manifest.by_name[node.name]]
+            raise ProjectError(f"two nodes are named {node.name!r}: {other.path} and {node.path}", node.path, 1,
+                               hint="names are unique across models and seeds; rename one file")
+        manifest.nodes[node.unique_id] = node
+        manifest.by_name[node.name] = node.unique_id
+
+    # ---- checks across files -------------------------------------------------------------------
+    def _check_properties(self, manifest: Manifest, schema: SchemaFiles) -> None:
+        for kind, entries in (("model", schema.models), ("seed", schema.seeds)):
+            for name, props in entries.items():
+                uid = manifest.by_name.get(name)
+                if uid is None or manifest.nodes[uid].resource_type != kind:
+                    candidates = [n.name for n in manifest.nodes.values() if n.resource_type == kind]
+                    disabled = uid is None and self._is_disabled(name)
+                    if disabled:
+                        continue
+                    raise ProjectError(f"schema file describes {kind} {name!r}, which does not exist", props.path,
+                                       props.line, hint=did_you_mean(name, candidates))
+
+    def _is_disabled(self, name: str) -> bool:
+        files = self.project.files
+        return any(PurePosixPath(p).stem == name for p in files.models_sql + files.models_py + files.seeds)
+
+    def _resolve_dependencies(self, manifest: Manifest) -> None:
+        errors: list[ProjectError] = []
+        source_names = {n.name: uid for uid, n in manifest.sources.items()}
+        for node in manifest.nodes.values():
+            deps: list[str] = []
+            for ref in node.refs:
+                uid = manifest.by_name.get(ref)
+                if uid is None:
+                    errors.append(ProjectError(
+                        f"{node.name} refers to {ref!r}, which is not a model or seed", node.path,
+                        _line_of(node.raw_code, ref),
+                        hint=did_you_mean(ref, manifest.by_name) or "check the name passed to ref()"))
+                elif uid not in deps:
+                    deps.append(uid)
+            for src, table in node.sources:
+                uid = source_names.get(f"{src}.{table}")
+                if uid is None:
+                    errors.append(ProjectError(
+                        f"{node.name} uses source('{src}', '{table}'), which is not declared", node.path,
+                        _line_of(node.raw_code, table),
+                        hint=did_you_mean(f"{src}.{table}", source_names) or
+                        "declare it under sources: in a schema .yml file"))
+                elif uid not in deps:
+                    deps.append(uid)
+            node.depends_on = deps
+        if errors:
+            raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
+
+
+def _line_of(text: str, needle: str) -> int | None:
+    """The first line of text that mentions needle as a quoted name or call."""
+    pattern = re.compile(rf"""(['"]){re.escape(needle)}\1|\b{re.escape(needle)}\s*\(""")
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.search(line):
+            return number
+    return None
+
+
+def parse_project(project: Project, existing: set[tuple[str, str]] | None = None,
+                  full_refresh: bool = False) -> Manifest:
+    """Parse every file of the project; `existing` relations decide is_incremental()."""
+    return Parser(project, existing, full_refresh).parse()
+
+
+def project_path(project: Project, rel: str) -> Path:
+    return project.root / rel

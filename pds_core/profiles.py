@@ -1,0 +1,130 @@
+"""profiles.yml: where the warehouse is. Looked up in --profiles-dir, the project, then ~/.pds/."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pds_core.errors import ProjectError, did_you_mean
+from pds_core.yamlio import load_yaml_text, read_text
+
+PROFILES_FILE = "profiles.yml"
+SECRET_KEYS = ("password", "private_key", "private_key_passphrase", "token", "keyfile_json", "secret",
+               "client_secret", "passphrase", "api_key", "access_token")
+
+
+@dataclass
+class Target:
+    """One output of a profile: the adapter type and its connection settings."""
+
+    name: str
+    type: str
+    settings: dict[str, Any]
+    profile_path: str | None = None
+    threads: int = 4
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def schema(self) -> str:
+        return str(self.settings.get("schema") or self.settings.get("dataset") or "main")
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings safe to print or store: secret values replaced."""
+        return {k: ("****" if is_secret_key(k) else v) for k, v in self.settings.items()}
+
+
+def is_secret_key(key: str) -> bool:
+    key = key.lower()
+    return any(s in key for s in SECRET_KEYS)
+
+
+def env_var(name: str, default: str | None = None) -> str:
+    """The env_var() Jinja function: a missing variable without a default is a project error."""
+    value = os.environ.get(name)
+    if value is not None:
+        return value
+    if default is not None:
+        return str(default)
+    raise ProjectError(f"environment variable {name!r} is not set and has no default",
+                       hint=f"export {name}=... or write env_var('{name}', 'default')")
+
+
+def find_profiles(project_root: Path, profiles_dir: Path | None) -> Path | None:
+    """The profiles.yml to use, in dbt's order of precedence."""
+    candidates = []
+    if profiles_dir is not None:
+        candidates.append(Path(profiles_dir))
+    elif os.environ.get("PDS_PROFILES_DIR"):
+        candidates.append(Path(os.environ["PDS_PROFILES_DIR"]))
+    else:
+        candidates += [project_root, Path.home() / ".pds"]
+    for folder in candidates:
+        if (folder / PROFILES_FILE).is_file():
+            return folder / PROFILES_FILE
+    if profiles_dir is not None:
+        raise ProjectError(f"no profiles.yml in {profiles_dir}", hint="check --profiles-dir")
+    return None
+
+
+def default_target(project_name: str, project_root: Path) -> Target:
+    """With no profiles.yml anywhere, build on a DuckDB file inside the project."""
+    return Target(name="dev", type="duckdb",
+                  settings={"type": "duckdb", "path": str(project_root / f"{project_name}.duckdb"),
+                            "schema": "main"})
+
+
+def load_target(
+    project_root: Path,
+    profile_name: str,
+    target_name: str | None,
+    profiles_dir: Path | None,
+    render: Any,
+) -> Target:
+    """Read the profile's target, rendering env_var()/var() in it; secrets are recorded, never shown."""
+    path = find_profiles(project_root, profiles_dir)
+    if path is None:
+        if target_name not in (None, "dev"):
+            raise ProjectError(f"target {target_name!r} requested but no profiles.yml was found",
+                               hint="create profiles.yml in the project or ~/.pds/, or pass --profiles-dir")
+        return default_target(profile_name, project_root)
+    display = path.name if path.parent == project_root else str(path)
+    text = read_text(path, display)
+    data = load_yaml_text(text, display)
+    if not isinstance(data, dict) or profile_name not in data:
+        names = list(data) if isinstance(data, dict) else []
+        raise ProjectError(f"profile {profile_name!r} not found in {display}", display, 1,
+                           hint=did_you_mean(profile_name, names) or
+                           f"add a '{profile_name}:' entry, or set 'profile:' in pds_project.yml")
+    profile = data[profile_name]
+    if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
+        raise ProjectError(f"profile {profile_name!r} needs an 'outputs:' mapping of targets", display,
+                           data.line_of(profile_name), hint="see docs/project-reference.md#profilesyml")
+    outputs = profile["outputs"]
+    name = target_name or profile.get("target") or "dev"
+    if name not in outputs:
+        raise ProjectError(f"target {name!r} not found in profile {profile_name!r}", display,
+                           profile.line_of("target") if target_name is None else outputs.line,
+                           hint=did_you_mean(name, outputs) or f"targets defined: {', '.join(outputs)}")
+    raw = outputs[name]
+    if not isinstance(raw, dict) or not raw.get("type"):
+        raise ProjectError(f"target {name!r} needs a 'type:' (duckdb, postgres, snowflake, bigquery)",
+                           display, outputs.line_of(name))
+    settings: dict[str, Any] = {}
+    secrets: list[str] = []
+    for key, value in raw.items():
+        if isinstance(value, str) and "{{" in value:
+            try:
+                value = render(value)
+            except ProjectError as exc:
+                exc.location.path, exc.location.line = display, raw.line_of(key)
+                raise
+        settings[key] = value
+        if is_secret_key(key) and value:
+            secrets.append(str(value))
+    threads = settings.get("threads", 4)
+    if not isinstance(threads, int) or threads < 1:
+        raise ProjectError("'threads' must be a positive number", display, raw.line_of("threads"))
+    return Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
+                  threads=threads, secrets=secrets)

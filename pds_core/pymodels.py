@@ -1,0 +1,132 @@
+"""Python models: dependencies read statically with ast, and the ctx object given to model(ctx)."""
+
+from __future__ import annotations
+
+import ast
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pds_core.errors import ProjectError
+
+
+@dataclass
+class PythonModelInfo:
+    """What the file says about itself without being run."""
+
+    refs: list[str] = field(default_factory=list)
+    sources: list[tuple[str, str]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def inspect_python_model(source: str, path: str) -> PythonModelInfo:
+    """Find `def model(ctx)` and the literal ctx.ref()/ctx.source()/ctx.config() calls in it."""
+    if not source.strip():
+        raise ProjectError("Python model file is empty", path, 1, hint="define `def model(ctx):` returning a DataFrame")
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as exc:
+        raise ProjectError(f"Python syntax error: {exc.msg}", path, exc.lineno, exc.offset) from None
+    funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "model"]
+    if not funcs:
+        raise ProjectError("Python model has no top-level `def model(ctx):`", path, 1,
+                           hint="a Python model defines model(ctx) and returns a pandas DataFrame")
+    func = funcs[0]
+    if not func.args.args:
+        raise ProjectError("model() must take one argument, the context (def model(ctx):)", path, func.lineno)
+    ctx_name = func.args.args[0].arg
+    info = PythonModelInfo()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == ctx_name):
+            continue
+        method = node.func.attr
+        if method in ("ref", "source"):
+            args = [_literal(a, path, f"ctx.{method}()") for a in node.args]
+            if node.keywords or not args or (method == "ref" and len(args) > 2) or (method == "source" and len(args) != 2):
+                usage = "ctx.ref('model_name')" if method == "ref" else "ctx.source('source_name', 'table')"
+                raise ProjectError(f"ctx.{method}() takes literal names: {usage}", path, node.lineno)
+            if method == "ref":
+                info.refs.append(args[-1])
+            else:
+                info.sources.append((args[0], args[1]))
+        elif method == "config":
+            for kw in node.keywords:
+                if kw.arg is None:
+                    raise ProjectError("ctx.config() needs keyword arguments with literal values", path, node.lineno)
+                info.config[kw.arg] = _literal(kw.value, path, "ctx.config()")
+    return info
+
+
+def _literal(node: ast.expr, path: str, what: str) -> Any:
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        raise ProjectError(f"{what} must be given literal values so the DAG is known without running the model",
+                           path, node.lineno, node.col_offset + 1,
+                           hint="write the name as a string, e.g. ctx.ref('orders')") from None
+    return value
+
+
+class ModelContext:
+    """The `ctx` a Python model receives: upstream data as DataFrames, its config and vars."""
+
+    def __init__(self, read_relation: Callable[[str, str | None], Any], config: dict[str, Any],
+                 vars: dict[str, Any], this: str, is_incremental: bool) -> None:
+        self._read = read_relation
+        self._config = config
+        self._vars = vars
+        self.this = this
+        self.is_incremental = is_incremental
+
+    def ref(self, *names: str) -> Any:
+        """The upstream model as a pandas DataFrame."""
+        return self._read("ref", names[-1])
+
+    def source(self, source_name: str, table_name: str) -> Any:
+        """A declared source table as a pandas DataFrame."""
+        return self._read("source", f"{source_name}.{table_name}")
+
+    def config(self, **kwargs: Any) -> Any:
+        """Read-only at run time: the config was read from the file before running."""
+        return None
+
+    def get_config(self, key: str, default: Any = None) -> Any:
+        return self._config.get(key, default)
+
+    def var(self, name: str, default: Any = ...) -> Any:
+        if name in self._vars:
+            return self._vars[name]
+        if default is not ...:
+            return default
+        raise ProjectError(f"var {name!r} is not defined", hint="set it in pds_project.yml vars: or --vars")
+
+
+class PythonModelFailed(Exception):
+    """The user's model raised; the message names the file and line where it happened."""
+
+
+def run_python_model(source: str, path: str, ctx: ModelContext) -> Any:
+    """Execute the model file and call model(ctx); the result must be a pandas DataFrame."""
+    import pandas as pd
+
+    namespace: dict[str, Any] = {"__name__": f"pds_model_{abs(hash(path))}", "__file__": path}
+    try:
+        exec(compile(source, path, "exec"), namespace)
+        result = namespace["model"](ctx)
+    except ProjectError:
+        raise
+    except Exception as exc:
+        raise PythonModelFailed(_describe(exc, path)) from exc
+    if hasattr(result, "to_pandas") and not isinstance(result, pd.DataFrame):
+        result = result.to_pandas()  # polars, pyarrow and duckdb relations
+    if not isinstance(result, pd.DataFrame):
+        raise PythonModelFailed(f"{path}: model() returned {type(result).__name__}, not a pandas DataFrame")
+    return result
+
+
+def _describe(exc: Exception, path: str) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
+    where = f"{path}:{frames[-1].lineno}" if frames else path
+    return f"{where}: {type(exc).__name__}: {exc}"

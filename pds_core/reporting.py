@@ -1,0 +1,115 @@
+"""Terminal output: one line per node, a progress bar on long builds, colour only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, WARN, NodeResult, RunResult
+
+STYLE = {SUCCESS: "green", ERROR: "bold red", FAIL: "bold red", WARN: "yellow", SKIPPED: "dim"}
+LABEL = {SUCCESS: "OK", ERROR: "ERROR", FAIL: "FAIL", WARN: "WARN", SKIPPED: "SKIP"}
+
+
+class Reporter:
+    """Prints what happens; `json` format writes one event per line for CI logs instead."""
+
+    def __init__(self, stream: TextIO | None = None, log_format: str = "text", quiet: bool = False) -> None:
+        self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+        self.json = log_format == "json"
+        self.quiet = quiet
+        self._lock = threading.Lock()
+        self._progress: Progress | None = None
+        self._task: Any = None
+        self._index = 0
+        self._total = 0
+
+    # ---- generic messages -------------------------------------------------------------------
+    def info(self, message: str, **fields: Any) -> None:
+        if self.json:
+            self._event("info", message=message, **fields)
+        elif not self.quiet:
+            self.console.print(message)
+
+    def error(self, message: str) -> None:
+        if self.json:
+            self._event("error", message=message)
+        else:
+            Console(file=sys.stderr, highlight=False, soft_wrap=True).print(f"[bold red]Error:[/] {_escape(message)}")
+
+    def _event(self, kind: str, **fields: Any) -> None:
+        line = json.dumps({"ts": time.time(), "event": kind, **fields}, default=str)
+        with self._lock:
+            self.console.file.write(line + "\n")
+            self.console.file.flush()
+
+    # ---- node progress ------------------------------------------------------------------------
+    def start(self, command: str, total: int, target: str) -> None:
+        self._total, self._index = total, 0
+        if self.json:
+            self._event("run_started", command=command, nodes=total, target=target)
+            return
+        self.console.print(f"Running {command} of {total} node{'s' if total != 1 else ''} on target {target}")
+        if self.console.is_terminal and total >= 10 and not self.quiet:
+            self._progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                                      MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+                                      transient=True)
+            self._task = self._progress.add_task("building", total=total)
+            self._progress.start()
+
+    def node_done(self, result: NodeResult) -> None:
+        with self._lock:
+            self._index += 1
+            index = self._index
+        if self.json:
+            self._event("node_finished", **result.to_dict())
+            return
+        if self.quiet and result.status in (SUCCESS, SKIPPED):
+            self._advance()
+            return
+        style = STYLE.get(result.status, "")
+        label = LABEL.get(result.status, result.status.upper())
+        rows = f"{result.rows_affected:,} rows " if result.rows_affected is not None else ""
+        what = result.message if result.status in (SUCCESS, WARN) else f"{result.materialized or result.resource_type} {result.name}"
+        width = len(str(self._total))
+        line = (f"{index:>{width}} of {self._total} [{style}]{label:<5}[/] {_escape(what)} "
+                f"[dim]{rows}in {result.execution_time:.2f}s[/]")
+        if result.status in (ERROR, FAIL):
+            line += f"\n      [red]{_escape(result.message)}[/]"
+        elif result.status == SKIPPED:
+            line = f"{index:>{width}} of {self._total} [dim]SKIP  {_escape(result.name)}: {_escape(result.message)}[/]"
+        self.console.print(line)
+        self._advance()
+
+    def _advance(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def finish(self, run: RunResult) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        counts = run.counts()
+        if self.json:
+            self._event("run_finished", success=run.success, elapsed=round(run.elapsed, 3), counts=counts)
+            return
+        parts = [f"{counts.get(s, 0)} {name}" for s, name in ((SUCCESS, "ok"), (WARN, "warn"), (ERROR, "error"),
+                                                              (FAIL, "failed"), (SKIPPED, "skipped")) if counts.get(s)]
+        colour = "green" if run.success else "red"
+        verdict = "Completed successfully" if run.success else "Completed with errors"
+        self.console.print(f"\n[{colour}]{verdict}[/] in {run.elapsed:.2f}s: {', '.join(parts) or 'nothing to do'}")
+        for r in run.results:
+            if r.status in (ERROR, FAIL):
+                self.console.print(f"  [red]{LABEL[r.status]}[/] {r.name}: {_escape(r.message)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))

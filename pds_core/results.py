@@ -1,0 +1,60 @@
+"""Results of a run: plain data recorded to run_results.json and shown in the summary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SUCCESS, ERROR, SKIPPED, WARN, FAIL = "success", "error", "skipped", "warn", "fail"
+
+
+@dataclass
+class NodeResult:
+    """How one node went."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    message: str = ""
+    rows_affected: int | None = None
+    execution_time: float = 0.0
+    started_at: str | None = None
+    completed_at: str | None = None
+    relation: str | None = None
+    materialized: str | None = None
+    path: str | None = None
+    failures: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunResult:
+    """A whole command's outcome."""
+
+    command: str
+    invocation_id: str
+    started_at: str
+    results: list[NodeResult] = field(default_factory=list)
+    elapsed: float = 0.0
+    target: str = ""
+
+    @property
+    def success(self) -> bool:
+        return not any(r.status in (ERROR, FAIL) for r in self.results)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.success else 1
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def by_id(self) -> dict[str, NodeResult]:
+        return {r.unique_id: r for r in self.results}

@@ -1,0 +1,262 @@
+"""Tasks: each command is load -> parse -> graph -> select -> compile -> execute -> record.
+
+A Task holds the stages' outputs for one invocation; the per-node work is run_node().
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from pds_core.artifacts import now_iso, write_compiled, write_manifest, write_run_results
+from pds_core.compiler import CompiledNode, Compiler
+from pds_core.errors import ProjectError
+from pds_core.graph import build_graph
+from pds_core.loader import Project
+from pds_core.materializations import BuildContext, materialization_for
+from pds_core.nodes import Node, Relation
+from pds_core.parser import Manifest, parse_project
+from pds_core.pymodels import PythonModelFailed
+from pds_core.reporting import Reporter
+from pds_core.results import ERROR, SKIPPED, SUCCESS, NodeResult, RunResult
+from pds_core.scheduler import run_dag
+from pds_core.selector import select_nodes
+
+
+@dataclass
+class Options:
+    """What the user asked for, the same from the CLI or from Python."""
+
+    select: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    threads: int | None = None
+    full_refresh: bool = False
+    debug: bool = False
+
+
+class RelationCache:
+    """Which relations exist, listed per schema on first need and kept current as nodes are built."""
+
+    def __init__(self, adapter: Any) -> None:
+        self.adapter = adapter
+        self._known: dict[tuple[str, str], str] = {}
+        self._schemas: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _load(self, schema: str) -> None:
+        with self._lock:
+            if schema in self._schemas:
+                return
+            self._known.update(self.adapter.list_relations([schema]))
+            self._schemas.add(schema)
+
+    def preload(self, schemas: set[str]) -> None:
+        missing = sorted({s.lower() for s in schemas} - self._schemas)
+        if missing:
+            with self._lock:
+                self._known.update(self.adapter.list_relations(missing))
+                self._schemas.update(missing)
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        self._load(key[0])
+        return self._known.get(key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and self.get(key) is not None  # type: ignore[arg-type]
+
+    def set(self, key: tuple[str, str], kind: str | None) -> None:
+        with self._lock:
+            if kind is None:
+                self._known.pop(key, None)
+            else:
+                self._known[key] = kind
+
+
+class Task:
+    """One command over one project."""
+
+    command = "task"
+    resource_types: tuple[str, ...] = ("model", "seed")
+    needs_connection = True
+
+    def __init__(self, project: Project, options: Options | None = None, reporter: Reporter | None = None,
+                 adapter: Any = None) -> None:
+        self.project = project
+        self.options = options or Options()
+        self.reporter = reporter or Reporter(quiet=True)
+        self.invocation_id = str(uuid.uuid4())
+        self._adapter = adapter
+        self.relations: RelationCache | None = None
+        self.manifest: Manifest | None = None
+        self.graph: nx.DiGraph | None = None
+        self.selected: set[str] = set()
+        self.compiled: dict[str, CompiledNode] = {}
+
+    # ---- stages --------------------------------------------------------------------------------
+    @property
+    def adapter(self) -> Any:
+        if self._adapter is None:
+            from pds_adapters import get_adapter
+
+            self._adapter = get_adapter(self.project.target)
+        return self._adapter
+
+    def prepare(self) -> None:
+        """Parse, build the graph, select and compile; connects first when the command needs the warehouse."""
+        if self.needs_connection:
+            self.adapter.open()
+            self.relations = RelationCache(self.adapter)
+        self.manifest = parse_project(self.project, self.relations, self.options.full_refresh)
+        self.graph = build_graph(self.manifest)
+        chosen = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude)
+        nodes = self.manifest.all_nodes()
+        self.selected = {uid for uid in chosen if nodes[uid].resource_type in self.resource_types}
+        dialect = self.target_dialect()
+        to_compile = [uid for uid, n in self.manifest.nodes.items()
+                      if uid in self.selected or n.materialized == "ephemeral"]
+        self.compiled = Compiler(self.manifest, self.graph, self.project.config.dialect, dialect).compile(to_compile)
+
+    def target_dialect(self) -> str:
+        from pds_adapters import adapter_class
+
+        return adapter_class(self.project.target.type).dialect
+
+    def record(self, run: RunResult | None) -> None:
+        assert self.manifest is not None
+        paths = write_compiled(self.project, self.manifest, self.compiled)
+        write_manifest(self.project, self.manifest, self.compiled, self.invocation_id, paths)
+        if run is not None:
+            write_run_results(self.project, run, {"select": self.options.select, "exclude": self.options.exclude,
+                                                  "full_refresh": self.options.full_refresh,
+                                                  "target": self.project.target.name})
+
+    # ---- execution -----------------------------------------------------------------------------
+    def execute(self) -> RunResult:
+        """Run the selected nodes in DAG order and record the results."""
+        assert self.manifest is not None and self.graph is not None
+        started, t0 = now_iso(), time.perf_counter()
+        run = RunResult(self.command, self.invocation_id, started, target=self.project.target.name)
+        runnable = {uid for uid in self.selected if self.manifest.nodes[uid].materialized != "ephemeral"}
+        schemas = {self.manifest.nodes[uid].relation.schema for uid in runnable}
+        for schema in sorted(schemas):
+            self.adapter.ensure_schema(schema)
+        assert self.relations is not None
+        self.relations.preload(schemas)
+        threads = self.options.threads or self.project.target.threads
+        self.reporter.start(self.command, len(runnable), self.project.target.name)
+        try:
+            run.results = run_dag(self.graph, runnable, self.run_node, self.skipped, threads,
+                                  on_done=self.reporter.node_done, order_key=lambda u: self.manifest.nodes[u].name)
+        finally:
+            run.elapsed = time.perf_counter() - t0
+            self.record(run)
+            self.adapter.close()
+        self.reporter.finish(run)
+        return run
+
+    def build_context(self) -> BuildContext:
+        return BuildContext(adapter=self.adapter, project_root=self.project.root, vars=self.project.vars,
+                            full_refresh=self.options.full_refresh, existing=self.relations,  # type: ignore[arg-type]
+                            compiled=self.compiled, resolve=self.resolve)
+
+    def resolve(self, kind: str, name: str) -> Relation | str:
+        """Where a Python model reads a parent from: its relation, or the SQL of an ephemeral parent."""
+        assert self.manifest is not None
+        if kind == "source":
+            src = next((n for n in self.manifest.sources.values() if n.name == name), None)
+            if src is None:
+                raise ProjectError(f"source {name!r} is not declared")
+            return src.relation  # type: ignore[return-value]
+        node = self.manifest.ref(name)
+        if node is None:
+            raise ProjectError(f"ref({name!r}): no such model or seed")
+        if node.materialized == "ephemeral":
+            return self.compiled[node.unique_id].sql
+        return node.relation  # type: ignore[return-value]
+
+    def run_node(self, uid: str) -> NodeResult:
+        assert self.manifest is not None
+        node = self.manifest.nodes[uid]
+        result = self._result(node, SUCCESS)
+        result.started_at = now_iso()
+        t0 = time.perf_counter()
+        try:
+            outcome = materialization_for(node).build(node, self.build_context())
+            result.rows_affected, result.message = outcome.rows, outcome.message
+            if node.relation is not None and self.relations is not None:
+                kind = "view" if node.materialized == "view" else "table"
+                self.relations.set(node.relation.key(), kind)
+        except PythonModelFailed as exc:
+            result.status, result.message = ERROR, str(exc)
+        except ProjectError as exc:
+            result.status, result.message = ERROR, str(exc)
+        except Exception as exc:  # a database error: the node fails, the run goes on
+            result.status, result.message = ERROR, self.describe_failure(node, exc)
+        result.execution_time = time.perf_counter() - t0
+        result.completed_at = now_iso()
+        return result
+
+    def describe_failure(self, node: Node, exc: Exception) -> str:
+        text = str(exc).strip() or type(exc).__name__
+        if self.options.debug:
+            text += "\n" + "".join(traceback.format_exception(exc))
+        return f"{node.path}: {self.adapter.redact(text)}"
+
+    def skipped(self, uid: str, because: str) -> NodeResult:
+        assert self.manifest is not None
+        node = self.manifest.nodes[uid]
+        parent = self.manifest.nodes.get(because)
+        return self._result(node, SKIPPED, f"skipped because {parent.name if parent else because} failed")
+
+    @staticmethod
+    def _result(node: Node, status: str, message: str = "") -> NodeResult:
+        return NodeResult(unique_id=node.unique_id, name=node.name, resource_type=node.resource_type,
+                          status=status, message=message, relation=str(node.relation) if node.relation else None,
+                          materialized=node.materialized, path=node.path)
+
+    def run(self) -> RunResult:
+        self.prepare()
+        return self.execute()
+
+
+class BuildTask(Task):
+    command = "build"
+
+
+class RunTask(Task):
+    command = "run"
+    resource_types = ("model",)
+
+
+class SeedTask(Task):
+    command = "seed"
+    resource_types = ("seed",)
+
+
+class CompileTask(Task):
+    """Parse and compile without touching the warehouse; writes target/compiled and the manifest."""
+
+    command = "compile"
+    resource_types = ("model",)
+    needs_connection = False
+
+    def run(self) -> RunResult:  # type: ignore[override]
+        self.prepare()
+        self.record(None)
+        return RunResult(self.command, self.invocation_id, now_iso(), target=self.project.target.name)
+
+
+class ListTask(CompileTask):
+    command = "ls"
+    resource_types = ("model", "seed", "source")
+
+    def prepare(self) -> None:
+        self.manifest = parse_project(self.project)
+        self.graph = build_graph(self.manifest)
+        self.selected = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude)
