@@ -1,0 +1,151 @@
+"""Measure one command as a whole process, and set up the dbt-core environment the benchmark compares against.
+
+Why per process: users wait for the whole command (interpreter start, imports, parsing,
+warehouse work), so wall time, CPU time and peak memory are taken for the process tree of
+exactly one command. os.wait4() on the command's own pid returns the rusage of that child
+(and of its descendants it waited for), so peak memory is per command, not the runner's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+DBT_VENV = BENCH_DIR / ".venv-dbt"
+DBT_REQUIREMENTS = ["dbt-core<1.12", "dbt-duckdb"]
+
+# keep dbt off the network (no anonymous usage pings: there is no internet here) and out of pds's target/
+DBT_ENV = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "DBT_TARGET_PATH": "target-dbt",
+    "DBT_USE_COLORS": "false",
+    "DBT_VERSION_CHECK": "false",
+}
+
+
+@dataclass
+class Sample:
+    """One run of one command."""
+
+    cmd: list[str]
+    wall_s: float
+    cpu_s: float
+    user_s: float
+    sys_s: float
+    maxrss_mb: float
+    returncode: int
+    error: str | None = None
+    log: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = None,
+            timeout: float = 3600.0) -> Sample:
+    """Run `cmd` in `cwd`, output to `log`; wall time, user+sys CPU and ru_maxrss of this command alone."""
+    full_env = {**os.environ, **(env or {})}
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            return Sample(cmd, 0.0, 0.0, 0.0, 0.0, 0.0, 127, error=f"cannot start: {exc}", log=str(log))
+        timer = threading.Timer(timeout, _kill_group, args=(proc.pid,))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    sample = Sample(cmd=cmd, wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, user_s=usage.ru_utime,
+                    sys_s=usage.ru_stime, maxrss_mb=usage.ru_maxrss / 1024, returncode=proc.returncode,
+                    log=str(log))
+    if proc.returncode != 0:
+        sample.error = (f"timed out after {timeout:.0f} s; " if proc.returncode == -signal.SIGKILL else "") + \
+            f"exit {proc.returncode}: {tail(log)}"
+    return sample
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def tail(path: Path, lines: int = 6, width: int = 600) -> str:
+    """The last meaningful lines of a log: what to show when a command failed."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)[-width:]
+
+
+def dbt_executable(install: bool = True) -> Path | None:
+    """bench/.venv-dbt/bin/dbt, creating the venv and installing dbt-core + dbt-duckdb when missing."""
+    dbt = DBT_VENV / "bin" / "dbt"
+    if dbt.exists():
+        return dbt
+    if not install:
+        return None
+    print(f"installing {' '.join(DBT_REQUIREMENTS)} into {DBT_VENV} (once) ...", flush=True)
+    shutil.rmtree(DBT_VENV, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(DBT_VENV)], check=True)
+    py = str(DBT_VENV / "bin" / "python")
+    subprocess.run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([py, "-m", "pip", "install", "-q", *DBT_REQUIREMENTS], check=True)
+    return dbt if dbt.exists() else None
+
+
+def dbt_versions(dbt: Path) -> dict[str, str]:
+    """Installed dbt-core and dbt-duckdb versions, read from the venv (offline, unlike `dbt --version`)."""
+    python = dbt.parent / "python"
+    code = ("import importlib.metadata as m, json; "
+            "print(json.dumps({p: m.version(p) for p in ('dbt-core', 'dbt-duckdb', 'duckdb')}))")
+    try:
+        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60).stdout
+        return dict(json.loads(out))
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return {}
+
+
+def pds_command(repo: Path) -> tuple[list[str], dict[str, str]]:
+    """How to call the pds CLI: the `pds` script beside this interpreter, else `python -m pds_core.cli`."""
+    script = Path(sys.executable).parent / "pds"
+    if script.exists():
+        return [str(script)], {}
+    found = shutil.which("pds")
+    if found:
+        return [found], {}
+    pythonpath = os.pathsep.join(p for p in (str(repo), os.environ.get("PYTHONPATH", "")) if p)
+    return [sys.executable, "-m", "pds_core.cli"], {"PYTHONPATH": pythonpath}
+
+
+def remove(*paths: Path) -> None:
+    """Delete files or folders that may or may not exist (fresh DuckDB file, no target/, no cache)."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)

@@ -1,0 +1,172 @@
+"""Summaries of benchmark samples: medians, the side-by-side table, ratios and the issue's targets.
+
+Why separate: the same numbers go to the terminal (rich when installed), to JSON in
+bench/results/ and to a Markdown table for docs/performance.md, and all three must agree.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+# (label, pds figure, dbt figure, raw figure); a figure is "tool.step"
+ROWS: list[tuple[str, str | None, str | None, str | None]] = [
+    ("compile, cold (dbt: parse --no-partial-parse)", "pds.compile_cold", "dbt.parse_cold", None),
+    ("compile, warm (dbt: parse with partial parse)", "pds.compile_warm", "dbt.parse_warm", None),
+    ("dbt compile (all SQL rendered, for reference)", None, "dbt.compile", None),
+    ("build --threads 1", "pds.build_t1", "dbt.build_t1", "raw.t1"),
+    ("build --threads 4", "pds.build_t4", "dbt.build_t4", "raw.t4"),
+    ("re-build, nothing changed (state:modified+ --skip-unchanged)", "pds.rebuild_unchanged", None, None),
+    ("re-build, one middle model changed (state:modified+)", "pds.rebuild_one_changed", None, None),
+]
+
+
+def summarize(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median wall/CPU/peak memory over the successful runs, plus every error seen."""
+    ok = [s for s in samples if s["returncode"] == 0]
+    summary: dict[str, Any] = {"runs": len(samples), "ok": len(ok),
+                               "errors": sorted({s["error"] for s in samples if s.get("error")})}
+    if ok:
+        for key in ("wall_s", "cpu_s", "maxrss_mb"):
+            summary[key] = statistics.median(s[key] for s in ok)
+        for key in ("sql_s", "tool_elapsed_s"):
+            values = [s["extra"][key] for s in ok if (s.get("extra") or {}).get(key) is not None]
+            if values:
+                summary[key] = statistics.median(values)
+        runs = [s["extra"]["nodes_run"] for s in ok if isinstance((s.get("extra") or {}).get("nodes_run"), dict)]
+        if runs:
+            summary["nodes_run"] = runs[-1]
+    return summary
+
+
+def ratio(figures: dict[str, dict[str, Any]], a: str | None, b: str | None) -> float | None:
+    """wall(a) / wall(b) when both ran."""
+    if not a or not b:
+        return None
+    wa, wb = figures.get(a, {}).get("wall_s"), figures.get(b, {}).get("wall_s")
+    return wa / wb if wa is not None and wb else None
+
+
+def targets(figures: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value and met / missed (None: not measured)."""
+    def wall(key: str) -> float | None:
+        return figures.get(key, {}).get("wall_s")
+
+    def check(goal: str, value: float | None, ok: bool | None, shown: str) -> dict[str, Any]:
+        return {"target": goal, "value": value, "met": ok, "shown": shown if value is not None else "not measured"}
+
+    out = []
+    r = ratio(figures, "dbt.parse_cold", "pds.compile_cold")
+    out.append(check("cold compile >= 10x faster than dbt parse", r, r is not None and r >= 10,
+                     f"{r:.1f}x faster" if r else ""))
+    w = wall("pds.compile_warm")
+    out.append(check("warm compile < 1 s (target set for 5,000 models)", w, w is not None and w < 1,
+                     f"{w:.2f} s" if w is not None else ""))
+    for t in ("1", "4"):
+        r = ratio(figures, f"pds.build_t{t}", f"raw.t{t}")
+        out.append(check(f"build --threads {t} within 1.2x of raw DuckDB", r, r is not None and r <= 1.2,
+                         f"{r:.2f}x raw" if r else ""))
+        r = ratio(figures, f"dbt.build_t{t}", f"pds.build_t{t}")
+        out.append(check(f"build --threads {t} >= 3x faster than dbt build", r, r is not None and r >= 3,
+                         f"{r:.1f}x faster" if r else ""))
+    r = ratio(figures, "pds.rebuild_unchanged", "pds.build_t4")
+    out.append(check("re-build with nothing changed < 10% of full build (--threads 4)", r,
+                     r is not None and r < 0.10, f"{r:.0%} of full build" if r else ""))
+    return out
+
+
+def cell(fig: dict[str, Any] | None) -> str:
+    if not fig:
+        return "-"
+    if "wall_s" not in fig:
+        return "failed"
+    text = f"{fig['wall_s']:.2f} s | cpu {fig['cpu_s']:.1f} s | {fig['maxrss_mb']:.0f} MB"
+    if "sql_s" in fig:
+        text += f" | SQL alone {fig['sql_s']:.2f} s"
+    return text + (f" ({fig['ok']}/{fig['runs']} ok)" if fig["ok"] < fig["runs"] else "")
+
+
+def nodes_note(figures: dict[str, dict[str, Any]]) -> str:
+    """What each build actually ran, e.g. `pds.build_t1: model=104; dbt.build_t1: model=104 test=64`."""
+    parts = []
+    for key, fig in figures.items():
+        if isinstance(fig.get("nodes_run"), dict):
+            counts = " ".join(f"{k}={v}" for k, v in sorted(fig["nodes_run"].items()))
+            parts.append(f"{key}: {counts}")
+    return "; ".join(parts)
+
+
+def fmt_ratio(r: float | None) -> str:
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def table_rows(figures: dict[str, dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for label, p, d, r in ROWS:
+        if not any(k in figures for k in (p, d, r) if k):
+            continue
+        rows.append([label, cell(figures.get(p)) if p else "", cell(figures.get(d)) if d else "",
+                     cell(figures.get(r)) if r else "", fmt_ratio(ratio(figures, p, d)),
+                     fmt_ratio(ratio(figures, p, r))])
+    return rows
+
+
+HEADER = ["figure (median wall | CPU | peak RSS)", "pds", "dbt-core", "raw DuckDB", "pds/dbt", "pds/raw"]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The table, targets and errors as Markdown (for docs/performance.md)."""
+    figures = result["figures"]
+    lines = [f"#### N = {result['n']} models (+4 raw tables), median of {result['repeat']} run(s)", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(c.replace("|", "·") for c in row) + " |" for row in table_rows(figures)]
+    if nodes_note(figures):
+        lines += ["", f"Nodes run by each build: {nodes_note(figures)}."]
+    lines += ["", "| target | measured | met |", "|---|---|---|"]
+    for t in result["targets"]:
+        met = "n/a" if t["value"] is None else ("yes" if t["met"] else "no")
+        lines.append(f"| {t['target']} | {t['shown']} | {met} |")
+    errs = [(k, e) for k, f in figures.items() for e in f.get("errors", [])]
+    if errs:
+        lines += ["", "Errors:", ""] + [f"- `{k}`: {e[-300:]}" for k, e in errs]
+    return "\n".join(lines) + "\n"
+
+
+def print_report(result: dict[str, Any]) -> None:
+    """One table per N on the terminal: rich if available, plain text otherwise."""
+    figures = result["figures"]
+    title = (f"N = {result['n']} models (+4 raw), median of {result['repeat']} run(s); "
+             "raw = models' compiled SQL only, no tests")
+    try:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+    except ImportError:
+        print(f"\n{title}")
+        widths = [max(len(r[i]) for r in [HEADER, *table_rows(figures)]) for i in range(len(HEADER))]
+        for row in [HEADER, *table_rows(figures)]:
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+        if nodes_note(figures):
+            print(f"  nodes run: {nodes_note(figures)}")
+        for t in result["targets"]:
+            print(f"  target: {t['target']}: {t['shown']}" + ("" if t["value"] is None else
+                                                               (" (met)" if t["met"] else " (missed)")))
+        for key, f in figures.items():
+            for e in f.get("errors", []):
+                print(f"  error in {key}: {e[-300:]}")
+        return
+    console = Console(width=max(160, Console().width))
+    table = Table(title=title, show_lines=True)
+    for h in HEADER:
+        table.add_column(h, overflow="fold")
+    for row in table_rows(figures):
+        table.add_row(*(escape(c) for c in row))
+    console.print(table)
+    if nodes_note(figures):
+        console.print(f"  nodes run: {escape(nodes_note(figures))}", highlight=False)
+    for t in result["targets"]:
+        mark = "[dim]n/a[/dim]" if t["value"] is None else ("[green]met[/green]" if t["met"] else "[red]missed[/red]")
+        console.print(f"  target: {escape(t['target'])}: {escape(t['shown'])} {mark}")
+    for key, f in figures.items():
+        for e in f.get("errors", []):
+            console.print(f"  [red]error in {key}[/red]: {escape(e[-300:])}", highlight=False)
