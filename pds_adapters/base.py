@@ -207,17 +207,30 @@ class Adapter:
             with self.transaction():
                 return self.execute(st.insert_select(self.table(relation), query, self.columns(relation)))
         staged = self.temp_relation(relation, "incr")
-        self.execute(st.create_table_as(self.table(staged), query))
         try:
-            columns = self.columns(staged)
+            # the staging table is created and dropped inside the transaction: a killed build leaves none behind
             with self.transaction():
+                self.execute(st.create_table_as(self.table(staged), query))
+                columns = self.columns(staged)
                 if strategy == "merge" and self.supports_merge:
-                    return self.execute(st.merge(self.table(relation), self.table(staged), unique_key, columns))
-                self.execute(st.delete_matching(self.table(relation), self.table(staged), unique_key))
-                return self.execute(st.insert_select(self.table(relation), st.select_star(self.table(staged)),
-                                                     columns))
+                    rows = self.execute(st.merge(self.table(relation), self.table(staged), unique_key, columns))
+                else:
+                    self.execute(st.delete_matching(self.table(relation), self.table(staged), unique_key))
+                    rows = self.execute(st.insert_select(self.table(relation), st.select_star(self.table(staged)),
+                                                         columns))
+                self.execute(st.drop(self.table(staged)))
+            return rows
         finally:
-            self.execute(st.drop(self.table(staged)))
+            if not self.supports_transactional_ddl:
+                self.execute(st.drop(self.table(staged)))
+
+    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str]) -> int | None:
+        """incremental() with a DataFrame's rows (an incremental Python model), staged in a table first."""
+        staged = self.stage_dataframe(relation, df)
+        try:
+            return self.incremental(relation, st.select_star(self.table(staged)), strategy, unique_key)
+        finally:
+            self.drop_relation(staged)
 
     def write_dataframe(self, relation: Relation, df: Any) -> int:
         """Replace the relation with a DataFrame's rows, atomically. Engines override with a bulk path."""

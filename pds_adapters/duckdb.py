@@ -90,14 +90,30 @@ class DuckDBAdapter(Adapter):
         finally:
             conn.unregister(view)
 
+    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str]) -> int | None:
+        """Read the DataFrame in place (no staging table that a killed build could leave behind)."""
+        conn = self.connection()
+        view = f"__pds_df_{threading.get_ident()}"
+        conn.register(view, df)
+        try:
+            query = st.select_star(exp.table_(exp.to_identifier(view, quoted=True)))
+            return self.incremental(relation, query, strategy, unique_key)
+        finally:
+            conn.unregister(view)
+
     def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
         """DuckDB's own CSV reader: fast, with its type inference; column_types override it per column."""
         conn = self.connection()
-        rel = conn.read_csv(path, header=True, sep=delimiter, dtype=column_types or None)
+        columns = conn.read_csv(path, header=True, sep=delimiter).columns
+        # overridden columns are read as text and cast in SQL: the reader's dtype= cannot parse every type
+        rel = conn.read_csv(path, header=True, sep=delimiter,
+                            dtype={c: "VARCHAR" for c in column_types if c in columns} or None)
         view = f"__pds_seed_{threading.get_ident()}"
         conn.register(view, rel)
         try:
-            return self.replace_table(relation, st.select_star(exp.table_(exp.to_identifier(view, quoted=True)))) or 0
+            source = exp.table_(exp.to_identifier(view, quoted=True))
+            query = st.select_cast(source, columns, column_types, self.dialect)
+            return self.replace_table(relation, query) or 0
         finally:
             conn.unregister(view)
 

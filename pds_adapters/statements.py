@@ -73,3 +73,26 @@ def merge(table: exp.Table, staged: exp.Table, keys: list[str], columns: list[st
         this=exp.Tuple(expressions=[col(c) for c in columns]),
         expression=exp.Tuple(expressions=[col(c, src) for c in columns]))))
     return exp.Merge(this=target, using=source, on=on, whens=exp.Whens(expressions=whens))
+
+
+def select_cast(table: exp.Table, columns: list[str], types: dict[str, str], dialect: str,
+                where: str | None = None) -> exp.Select:
+    """Every column of table, cast to its declared SQL type where there is one (a seed's column_types)."""
+    from pds_core.errors import ProjectError, did_you_mean
+
+    exprs: list[exp.Expression] = []
+    for name in types:
+        if name not in columns:
+            raise ProjectError(f"column_types names {name!r}, which is not a column", where,
+                               hint=did_you_mean(name, columns) or f"columns: {', '.join(columns)}")
+    for name in columns:
+        if name not in types:
+            exprs.append(col(name))
+            continue
+        try:
+            dtype = exp.DataType.build(str(types[name]), dialect=dialect)
+        except Exception:
+            raise ProjectError(f"column_types: {types[name]!r} (column {name!r}) is not a SQL type", where,
+                               hint="write a type such as varchar, integer, date, decimal(10,2)") from None
+        exprs.append(exp.cast(col(name), dtype).as_(exp.to_identifier(name, quoted=True)))
+    return exp.select(*exprs).from_(table.copy())

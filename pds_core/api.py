@@ -53,7 +53,7 @@ def compile(project: Project, **kwargs: Any) -> dict[str, str]:
     """Compile the selected SQL models; returns unique_id -> SQL and writes target/compiled/."""
     task = CompileTask(project, _options(**kwargs))
     task.run()
-    return {uid: c.sql for uid, c in task.compiled.items()}
+    return {uid: c.sql for uid, c in task.compiled.items() if uid in task.selected}
 
 
 def ls(project: Project, **kwargs: Any) -> list[dict[str, Any]]:

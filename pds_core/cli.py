@@ -27,10 +27,31 @@ def project_options(func: Callable) -> Callable:
     return func
 
 
+class MultiOption(click.Option):
+    """dbt's `--select a b c`: the option takes every following word up to the next option."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            previous = option.process
+
+            def process(value: Any, state: Any, previous: Callable = previous) -> None:
+                previous(value, state)
+                while state.rargs and not state.rargs[0].startswith("-"):
+                    previous(state.rargs.pop(0), state)
+
+            option.process = process
+            break
+
+
 def select_options(func: Callable) -> Callable:
     decorators = [
-        click.option("-s", "--select", multiple=True, help="Nodes to include (names, +name, tag:x, path:..)."),
-        click.option("--exclude", multiple=True, help="Nodes to leave out, same syntax as --select."),
+        click.option("-s", "--select", cls=MultiOption, multiple=True,
+                     help="Nodes to include (names, +name, tag:x, path:..); several may follow."),
+        click.option("--exclude", cls=MultiOption, multiple=True, help="Nodes to leave out, same syntax as --select."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -176,7 +197,8 @@ def show(project_dir: str, profiles_dir: str | None, target: str | None, vars_: 
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"{name} (first {limit} rows)")
+        title = f"{name} (first {limit} rows)"
+        table = Table(title=title, min_width=len(title))
         for col in df.columns:
             table.add_column(str(col))
         for row in df.itertuples(index=False):

@@ -6,6 +6,7 @@ is touched. Ephemeral models are inlined as CTEs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -110,7 +111,7 @@ class Compiler:
                 return _relation_sql(node.relation, self.source_dialect)
             if kind == "source":
                 src = self._sources[name]
-                return _relation_sql(src.relation, self.source_dialect, bool(src.source_meta.get("quoting")))
+                return _relation_sql(src.relation, self.source_dialect, dict(src.source_meta.get("quoting") or {}))
             parent = self.manifest.ref(name)
             if parent is None:
                 raise ProjectError(f"{node.name} refers to {name!r}, which is not a model or seed", node.path)
@@ -158,15 +159,19 @@ def _with_ctes(tree: Any, ctes: list[tuple[str, Any]]) -> Any:
     return tree
 
 
-def _relation_sql(relation: Relation | None, dialect: str, quote_all: bool = False) -> str:
+def _relation_sql(relation: Relation | None, dialect: str, quote_all: bool | dict[str, Any] = False) -> str:
     assert relation is not None
     return relation.table(dialect, quote_all).sql(dialect=dialect)
+
+
+_TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: .*?>")
 
 
 def _syntax_error(node: Node, err: dict[str, Any]) -> ProjectError:
     line, col = err.get("line"), err.get("col")
     text = (err.get("highlight") or "").strip()
-    desc = err.get("description") or "invalid SQL"
-    near = f" near {text!r}" if text else ""
+    # sqlglot names the offending token by its repr; show its text instead
+    desc = _TOKEN_REPR.sub(lambda m: repr(m.group(1)), err.get("description") or "invalid SQL")
+    near = f" near {text!r}" if text and repr(text) not in desc else ""
     return ProjectError(f"SQL syntax error: {desc}{near}", node.path, line, col,
                         hint="fix the SQL at this position; `pds compile` checks every model at once")

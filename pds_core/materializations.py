@@ -121,14 +121,8 @@ class PythonModel(Materialization):
         if not incremental:
             rows = ctx.adapter.write_dataframe(rel, df)
             return Outcome(rows, f"created table {rel} from Python")
-        from pds_adapters import statements as st
-
-        staged = ctx.adapter.stage_dataframe(rel, df)
-        try:
-            strategy, keys = strategy_of(node, ctx.adapter)
-            rows = ctx.adapter.incremental(rel, st.select_star(ctx.adapter.table(staged)), strategy, keys)
-        finally:
-            ctx.adapter.drop_relation(staged)
+        strategy, keys = strategy_of(node, ctx.adapter)
+        rows = ctx.adapter.incremental_dataframe(rel, df, strategy, keys)
         return Outcome(rows, f"{strategy} into {rel} from Python")
 
 

@@ -24,14 +24,19 @@ class Relation:
     def __str__(self) -> str:
         return ".".join(p for p in (self.database, self.schema, self.identifier) if p)
 
-    def table(self, dialect: str = "duckdb", quote_all: bool = False) -> Any:
-        """This relation as a sqlglot Table expression, quoting what needs quoting."""
+    def table(self, dialect: str = "duckdb", quote_all: bool | dict[str, Any] = False) -> Any:
+        """This relation as a sqlglot Table expression, quoting what needs quoting.
+
+        quote_all may be a source's `quoting:` mapping, forcing quotes per part (database, schema, identifier).
+        """
         from sqlglot import exp
 
-        def ident(name: str | None) -> Any:
-            return None if name is None else identifier(name, dialect, quote_all)
+        def ident(name: str | None, part: str) -> Any:
+            force = bool(quote_all.get(part)) if isinstance(quote_all, dict) else quote_all
+            return None if name is None else identifier(name, dialect, force)
 
-        return exp.Table(this=ident(self.identifier), db=ident(self.schema), catalog=ident(self.database))
+        return exp.Table(this=ident(self.identifier, "identifier"), db=ident(self.schema, "schema"),
+                         catalog=ident(self.database, "database"))
 
     def sql(self, dialect: str = "duckdb") -> str:
         return self.table(dialect).sql(dialect=dialect)

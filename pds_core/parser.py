@@ -124,9 +124,13 @@ class Parser:
             config.update(state.config)
             if not rendered.strip():
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
-        line = _line_of(text, "config") if path.endswith(".sql") else None
-        node.config = validate_node_config(config, path if line else (props.path if props else path),
-                                           f"config of model {name!r}")
+        line = _line_of(text, "config")
+        try:
+            node.config = validate_node_config(config, path if line else (props.path if props else path),
+                                               f"config of model {name!r}")
+        except ProjectError as exc:  # config() in the file itself: point at the call
+            exc.location.line = exc.location.line or line
+            raise
         if node.config.get("enabled") is False:
             return None
         if node.config.get("unique_key") is None and node.config.get("incremental_strategy") in ("merge", "delete+insert"):

@@ -32,7 +32,7 @@ class Target:
 
     def redacted(self) -> dict[str, Any]:
         """Settings safe to print or store: secret values replaced."""
-        return {k: ("****" if is_secret_key(k) else v) for k, v in self.settings.items()}
+        return _redact_mapping(self.settings)
 
 
 def is_secret_key(key: str) -> bool:
@@ -114,17 +114,38 @@ def load_target(
     settings: dict[str, Any] = {}
     secrets: list[str] = []
     for key, value in raw.items():
-        if isinstance(value, str) and "{{" in value:
-            try:
-                value = render(value)
-            except ProjectError as exc:
-                exc.location.path, exc.location.line = display, raw.line_of(key)
-                raise
+        try:
+            value = _render_value(value, render)
+        except ProjectError as exc:
+            exc.location.path, exc.location.line = display, raw.line_of(key)
+            raise
         settings[key] = value
-        if is_secret_key(key) and value:
-            secrets.append(str(value))
+        secrets += _secret_values(key, value)
     threads = settings.get("threads", 4)
     if not isinstance(threads, int) or threads < 1:
         raise ProjectError("'threads' must be a positive number", display, raw.line_of("threads"))
     return Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
                   threads=threads, secrets=secrets)
+
+
+def _render_value(value: Any, render: Any) -> Any:
+    """env_var()/var() in a setting, also inside nested mappings and lists (e.g. duckdb `settings:`)."""
+    if isinstance(value, str) and "{{" in value:
+        return render(value)
+    if isinstance(value, dict):
+        return {k: _render_value(v, render) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_value(v, render) for v in value]
+    return value
+
+
+def _secret_values(key: Any, value: Any) -> list[str]:
+    """Values under secret-looking keys, at any depth, so they can be redacted wherever they appear."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _secret_values(k, v)]
+    return [str(value)] if is_secret_key(str(key)) and value else []
+
+
+def _redact_mapping(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: "****" if is_secret_key(str(k)) else _redact_mapping(v) if isinstance(v, dict) else v
+            for k, v in data.items()}

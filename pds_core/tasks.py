@@ -194,7 +194,12 @@ class Task:
                 self.relations.set(node.relation.key(), kind)
         except PythonModelFailed as exc:
             result.status, result.message = ERROR, str(exc)
+            if self.options.debug and exc.__cause__ is not None:
+                result.message += "\n" + "".join(traceback.format_exception(exc.__cause__))
+            elif exc.__cause__ is not None:
+                result.message += "\n  hint: run with --debug to see the model's traceback"
         except ProjectError as exc:
+            exc.location.path = exc.location.path or node.path
             result.status, result.message = ERROR, str(exc)
         except Exception as exc:  # a database error: the node fails, the run goes on
             result.status, result.message = ERROR, self.describe_failure(node, exc)
