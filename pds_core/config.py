@@ -213,9 +213,23 @@ def _apply_level(level: Mapping[str, Any], result: dict[str, Any]) -> None:
         if not isinstance(key, str):
             continue
         if key.startswith("+"):
-            result[key[1:]] = value
+            merge_config(result, {key[1:]: value})
         elif key in NODE_CONFIG_KEYS and not isinstance(value, Mapping):
-            result[key] = value
+            merge_config(result, {key: value})
+
+
+def merge_config(config: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply a more specific level of config, as dbt does: tags add up, meta merges, the rest replaces."""
+    for key, value in more.items():
+        old = config.get(key)
+        if key == "tags" and old and value:
+            as_list = lambda v: [v] if isinstance(v, str) else list(v)  # noqa: E731
+            config[key] = list(dict.fromkeys([*as_list(old), *as_list(value)]))
+        elif key == "meta" and isinstance(old, Mapping) and isinstance(value, Mapping):
+            config[key] = {**old, **value}
+        else:
+            config[key] = value
+    return config
 
 
 def validate_folder_config(tree: Any, path: str, what: str) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pds_core.config import folder_config, validate_node_config
+from pds_core.config import folder_config, merge_config, validate_node_config
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Node, Relation
@@ -95,7 +95,7 @@ class Parser:
         parts[-1] = PurePosixPath(parts[-1]).stem
         config = folder_config(section, self.project.name, parts)
         if props and isinstance(props.entry.get("config"), dict):
-            config.update(props.entry["config"])
+            merge_config(config, props.entry["config"])
         return config
 
     def _root_folder(self, path: str, folders: list[str]) -> str:
@@ -114,14 +114,14 @@ class Parser:
             node.language = "python"
             info = inspect_python_model(text, path)
             node.refs, node.sources = info.refs, info.sources
-            config.update(info.config)
+            merge_config(config, info.config)
             config.setdefault("materialized", "table")
         else:
             if not text.strip():
                 raise ProjectError("model file is empty", path, 1, hint="write a SELECT statement, or delete the file")
             rendered, state = self.renderer.render(text, path, lambda cfg: self._is_incremental(node, config, cfg))
             node.rendered, node.refs, node.sources, node.env_vars = rendered, state.refs, state.sources, state.env_vars
-            config.update(state.config)
+            merge_config(config, state.config)
             if not rendered.strip():
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
@@ -169,6 +169,8 @@ class Parser:
             return False
         rel = Relation(schema=schema_for(self.project.target.schema, cfg.get("schema")),
                        identifier=cfg.get("alias") or node.name)
+        if hasattr(self.existing, "get"):  # a view of that name (the model was a view before) is rebuilt in full
+            return self.existing.get(rel.key()) == "table"
         return rel.key() in self.existing
 
     @staticmethod

@@ -22,8 +22,10 @@ def test_view_table_ephemeral(tmp_path):
     assert "e" not in kinds and "e2" not in kinds  # ephemeral models leave no relation behind
     assert query(project, "select s from t") == [(9,)]
     assert query(project, "select n11 from child order by 1") == [(21,), (31,), (41,)]
-    # a view reads live data; switching a model between view and table replaces the relation
-    (project / "models/v.sql").write_text("{{ config(materialized='table') }}\nselect n from {{ ref('nums') }}")
+    # switching a model between view and table replaces the relation; a view that becomes incremental
+    # is built in full the first time (is_incremental() is false: there is no table to add to yet)
+    (project / "models/v.sql").write_text("{{ config(materialized='incremental') }}\nselect n from {{ ref('nums') }}"
+                                          "\n{% if is_incremental() %} where n > 3 {% endif %}")
     (project / "models/t.sql").write_text("select count(*) as c from {{ ref('v') }}")
     pds(project, "run")
     kinds = relations(project)

@@ -9,6 +9,8 @@ import pytest
 from tests.projects import invoke, pds, relations, write_project
 
 FILES = {
+    # folder tags add up with the tags a model sets itself, as in dbt
+    "pds_project.yml": "name: proj\nmodels:\n  marts:\n    +tags: [mart]\n",
     "seeds/raw_orders.csv": "order_id,user_id,amount\n1,1,10\n2,1,5\n3,2,7\n",
     "seeds/raw_users.csv": "user_id,name\n1,ann\n2,bob\n",
     "models/staging/stg_orders.sql": "{{ config(tags=['staging']) }}\nselect * from {{ ref('raw_orders') }}",
@@ -49,6 +51,8 @@ def project(tmp_path_factory):
     (["-s", "@stg_orders"], SEEDS | STAGING | MARTS),
     (["-s", "tag:staging"], STAGING),
     (["-s", "tag:daily"], {"orders_by_user"}),
+    (["-s", "tag:mart"], MARTS),
+    (["-s", "tag:mart,tag:daily"], {"orders_by_user"}),
     (["-s", "path:models/marts"], MARTS),
     (["-s", "models/staging/stg_users.sql"], {"stg_users"}),
     (["-s", "type:python"], {"top_users"}),
@@ -87,7 +91,7 @@ def test_ls_lists_in_dag_order_with_json(project):
     top = next(n for n in nodes if n["name"] == "top_users")
     assert top == {"unique_id": "model.proj.top_users", "name": "top_users", "resource_type": "model",
                    "language": "python", "materialized": "table", "path": "models/marts/top_users.py",
-                   "relation": "main.top_users", "tags": [], "depends_on": ["model.proj.orders_by_user"]}
+                   "relation": "main.top_users", "tags": ["mart"], "depends_on": ["model.proj.orders_by_user"]}
     paths = invoke(project, "ls", "-s", "tag:staging", "--output", "path")[1].split()
     assert paths == ["models/staging/stg_orders.sql", "models/staging/stg_users.sql"]
 
