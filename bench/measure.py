@@ -48,6 +48,7 @@ class Sample:
     returncode: int
     error: str | None = None
     log: str | None = None
+    others_cpu_s: float | None = None  # CPU used meanwhile by other processes on the machine: was it quiet?
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,6 +64,7 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
     """Run `cmd` in `cwd`, output to `log`; wall time, user+sys CPU and ru_maxrss of this command alone."""
     full_env = {**os.environ, **(env or {})}
     log.parent.mkdir(parents=True, exist_ok=True)
+    busy_before = _busy_seconds()
     with open(log, "wb") as out:
         start = time.perf_counter()
         try:
@@ -81,10 +83,24 @@ def measure(cmd: list[str], cwd: Path, log: Path, env: dict[str, str] | None = N
     sample = Sample(cmd=cmd, wall_s=wall, cpu_s=usage.ru_utime + usage.ru_stime, user_s=usage.ru_utime,
                     sys_s=usage.ru_stime, maxrss_mb=usage.ru_maxrss / 1024, returncode=proc.returncode,
                     log=str(log))
+    busy_after = _busy_seconds()
+    if busy_before is not None and busy_after is not None:
+        sample.others_cpu_s = max(0.0, busy_after - busy_before - sample.cpu_s)
     if proc.returncode != 0:
         sample.error = (f"timed out after {timeout:.0f} s; " if proc.returncode == -signal.SIGKILL else "") + \
             f"exit {proc.returncode}: {tail(log)}"
     return sample
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds all processes have used since boot (Linux /proc/stat), or None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def _kill_group(pid: int) -> None:

@@ -29,6 +29,9 @@ def summarize(samples: list[dict[str, Any]]) -> dict[str, Any]:
     if ok:
         for key in ("wall_s", "cpu_s", "maxrss_mb"):
             summary[key] = statistics.median(s[key] for s in ok)
+        others = [s["others_cpu_s"] for s in ok if s.get("others_cpu_s") is not None]
+        if others:
+            summary["others_cpu_s"] = statistics.median(others)
         for key in ("sql_s", "tool_elapsed_s"):
             values = [s["extra"][key] for s in ok if (s.get("extra") or {}).get(key) is not None]
             if values:
@@ -39,11 +42,11 @@ def summarize(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def ratio(figures: dict[str, dict[str, Any]], a: str | None, b: str | None) -> float | None:
-    """wall(a) / wall(b) when both ran."""
+def ratio(figures: dict[str, dict[str, Any]], a: str | None, b: str | None, what: str = "wall_s") -> float | None:
+    """wall(a) / wall(b) (or another measure) when both ran."""
     if not a or not b:
         return None
-    wa, wb = figures.get(a, {}).get("wall_s"), figures.get(b, {}).get("wall_s")
+    wa, wb = figures.get(a, {}).get(what), figures.get(b, {}).get(what)
     return wa / wb if wa is not None and wb else None
 
 
@@ -91,13 +94,24 @@ def nodes_note(figures: dict[str, dict[str, Any]]) -> str:
     parts = []
     for key, fig in figures.items():
         if isinstance(fig.get("nodes_run"), dict):
-            counts = " ".join(f"{k}={v}" for k, v in sorted(fig["nodes_run"].items()))
+            counts = " ".join(f"{k}={v}" for k, v in sorted(fig["nodes_run"].items())) or "none"
             parts.append(f"{key}: {counts}")
     return "; ".join(parts)
 
 
-def fmt_ratio(r: float | None) -> str:
-    return "-" if r is None else f"{r:.2f}x"
+def noise_note(figures: dict[str, dict[str, Any]]) -> str:
+    """Figures during which other processes used more than 10% of a core: take those with care."""
+    busy = [f"{k} ({f['others_cpu_s']:.1f} CPU-s by others)" for k, f in figures.items()
+            if f.get("others_cpu_s") is not None and f.get("wall_s") and f["others_cpu_s"] > 0.1 * f["wall_s"]]
+    return ("machine not quiet during: " + ", ".join(busy)) if busy else ""
+
+
+def fmt_ratio(figures: dict[str, dict[str, Any]], a: str | None, b: str | None) -> str:
+    """Wall-time ratio, with the CPU-time ratio beside it (steadier when the machine is shared)."""
+    r, c = ratio(figures, a, b), ratio(figures, a, b, "cpu_s")
+    if r is None:
+        return "-"
+    return f"{r:.2f}x" + (f" (cpu {c:.2f}x)" if c is not None else "")
 
 
 def table_rows(figures: dict[str, dict[str, Any]]) -> list[list[str]]:
@@ -106,8 +120,8 @@ def table_rows(figures: dict[str, dict[str, Any]]) -> list[list[str]]:
         if not any(k in figures for k in (p, d, r) if k):
             continue
         rows.append([label, cell(figures.get(p)) if p else "", cell(figures.get(d)) if d else "",
-                     cell(figures.get(r)) if r else "", fmt_ratio(ratio(figures, p, d)),
-                     fmt_ratio(ratio(figures, p, r))])
+                     cell(figures.get(r)) if r else "", fmt_ratio(figures, p, d),
+                     fmt_ratio(figures, p, r)])
     return rows
 
 
@@ -122,6 +136,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(c.replace("|", "·") for c in row) + " |" for row in table_rows(figures)]
     if nodes_note(figures):
         lines += ["", f"Nodes run by each build: {nodes_note(figures)}."]
+    if noise_note(figures):
+        lines += ["", f"Note: {noise_note(figures)}."]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
     for t in result["targets"]:
         met = "n/a" if t["value"] is None else ("yes" if t["met"] else "no")
@@ -146,8 +162,9 @@ def print_report(result: dict[str, Any]) -> None:
         widths = [max(len(r[i]) for r in [HEADER, *table_rows(figures)]) for i in range(len(HEADER))]
         for row in [HEADER, *table_rows(figures)]:
             print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-        if nodes_note(figures):
-            print(f"  nodes run: {nodes_note(figures)}")
+        for note in (nodes_note(figures), noise_note(figures)):
+            if note:
+                print(f"  {note}")
         for t in result["targets"]:
             print(f"  target: {t['target']}: {t['shown']}" + ("" if t["value"] is None else
                                                                (" (met)" if t["met"] else " (missed)")))
@@ -162,11 +179,36 @@ def print_report(result: dict[str, Any]) -> None:
     for row in table_rows(figures):
         table.add_row(*(escape(c) for c in row))
     console.print(table)
-    if nodes_note(figures):
-        console.print(f"  nodes run: {escape(nodes_note(figures))}", highlight=False)
+    for note in (f"nodes run: {nodes_note(figures)}" if nodes_note(figures) else "", noise_note(figures)):
+        if note:
+            console.print(f"  {escape(note)}", highlight=False)
     for t in result["targets"]:
         mark = "[dim]n/a[/dim]" if t["value"] is None else ("[green]met[/green]" if t["met"] else "[red]missed[/red]")
         console.print(f"  target: {escape(t['target'])}: {escape(t['shown'])} {mark}")
     for key, f in figures.items():
         for e in f.get("errors", []):
             console.print(f"  [red]error in {key}[/red]: {escape(e[-300:])}", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Re-render saved results: python bench/report.py bench/results/latest-n100.json [...]."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("results", type=Path, nargs="+")
+    ap.add_argument("--markdown", action="store_true", help="print Markdown instead of the terminal table")
+    args = ap.parse_args(argv)
+    for path in args.results:
+        result = json.loads(path.read_text())
+        result["figures"] = {k: summarize(v) for k, v in result["samples"].items()}
+        result["targets"] = targets(result["figures"])
+        if args.markdown:
+            print(markdown(result))
+        else:
+            print_report(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -37,7 +37,6 @@ from measure import (  # noqa: E402
 from report import markdown, print_report, summarize, targets  # noqa: E402
 
 REPO = BENCH_DIR.parent
-RESULTS = BENCH_DIR / "results"
 DB_NAME = "bench.duckdb"
 # what a cold pds compile starts without: build artifacts and any parse/compile cache
 PDS_CACHE_PATHS = ("target", ".pds", ".pds_cache")
@@ -68,9 +67,9 @@ class Bench:
     def build(self, key: str, cmd: list[str], env: dict[str, str], rep: int, target: str) -> None:
         """A build: also count what it ran from its run_results.json (did it run the tests too?)."""
         results = self.project / target / "run_results.json"
-        remove(results)
+        before = results.stat().st_mtime_ns if results.exists() else None  # kept: a tool may read it as state
         sample = self.run(key, cmd, env, rep)
-        if results.exists():
+        if results.exists() and results.stat().st_mtime_ns != before:
             self.samples[key][-1]["extra"] = nodes_run(results)
         elif sample.ok:
             self.samples[key][-1]["extra"] = {"nodes_run": "no run_results.json"}
@@ -205,14 +204,14 @@ def bench_n(n: int, args: argparse.Namespace, dbt: Path | None) -> dict[str, Any
             "samples": b.samples}
 
 
-def save(result: dict[str, Any]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
+def save(result: dict[str, Any], results: Path) -> Path:
+    results.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     text = json.dumps(result, indent=2) + "\n"
-    path = RESULTS / f"{stamp}-n{result['n']}.json"
+    path = results / f"{stamp}-n{result['n']}.json"
     path.write_text(text)
-    (RESULTS / f"latest-n{result['n']}.json").write_text(text)
-    (RESULTS / f"latest-n{result['n']}.md").write_text(markdown(result))
+    (results / f"latest-n{result['n']}.json").write_text(text)
+    (results / f"latest-n{result['n']}.md").write_text(markdown(result))
     return path
 
 
@@ -226,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--scale", type=float, default=1.0, help="rows of the raw tables x this")
     ap.add_argument("--projects", type=Path, default=BENCH_DIR / "projects", help="where projects are generated")
+    ap.add_argument("--results", type=Path, default=BENCH_DIR / "results", help="where the JSON goes")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds before one command is killed")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     dbt = None if args.skip_dbt else dbt_executable(install=True)
     for n in args.n or [100]:
         result = bench_n(n, args, dbt)
-        path = save(result)
+        path = save(result, args.results)
         print_report(result)
         print(f"  -> {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return 0
