@@ -92,6 +92,15 @@ class Adapter:
             self._all_connections.clear()
         self._local = threading.local()
 
+    def warn(self, message: str) -> None:
+        """Note something the user must know about the current thread's node (it then ends as a warning)."""
+        self._local.warnings = [*getattr(self._local, "warnings", []), message]
+
+    def take_warnings(self) -> list[str]:
+        """The warnings noted on this thread since the last call, cleared."""
+        found, self._local.warnings = getattr(self._local, "warnings", []), []
+        return found
+
     def redact(self, text: str) -> str:
         for secret in self.target.secrets:
             if secret:
@@ -195,10 +204,14 @@ class Adapter:
         staged = self.temp_relation(relation)
         with self.transaction():
             rows = self.execute(st.create_table_as(self.table(staged), query))
-            if kind:
-                self.execute(st.drop(self.table(relation), kind.upper(), cascade=True))
-            self.execute(st.rename_table(self.table(staged), relation.identifier))
+            self.swap_in(staged, relation, kind)
         return rows if rows is not None else self.count(relation)
+
+    def swap_in(self, staged: Relation, relation: Relation, kind: str | None) -> None:
+        """Put a staged table where relation was (kind: what stood there), inside the caller's transaction."""
+        if kind:
+            self.execute(st.drop(self.table(relation), kind.upper(), cascade=True))
+        self.execute(st.rename_table(self.table(staged), relation.identifier))
 
     def incremental(self, relation: Relation, query: exp.Expression, strategy: str,
                     unique_key: list[str]) -> int | None:

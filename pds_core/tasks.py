@@ -24,7 +24,7 @@ from pds_core.nodes import Node, Relation
 from pds_core.parser import Manifest, parse_project
 from pds_core.pymodels import PythonModelFailed
 from pds_core.reporting import Reporter
-from pds_core.results import ERROR, SKIPPED, SUCCESS, NodeResult, RunResult
+from pds_core.results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult, RunResult
 from pds_core.scheduler import run_dag
 from pds_core.selector import select_nodes
 
@@ -186,9 +186,13 @@ class Task:
         result = self._result(node, SUCCESS)
         result.started_at = now_iso()
         t0 = time.perf_counter()
+        self.adapter.take_warnings()  # not this node's
         try:
             outcome = materialization_for(node).build(node, self.build_context())
             result.rows_affected, result.message = outcome.rows, outcome.message
+            warnings = self.adapter.take_warnings()  # e.g. a dependent view the warehouse had to drop
+            if warnings:
+                result.status, result.message = WARN, "; ".join([outcome.message, *warnings])
             if node.relation is not None and self.relations is not None:
                 kind = "view" if node.materialized == "view" else "table"
                 self.relations.set(node.relation.key(), kind)
