@@ -22,6 +22,16 @@ def run_pds(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
                           capture_output=True, text=True, timeout=timeout)
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """Stop a server a test started: SIGTERM, then SIGKILL if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture
 def template_project(tmp_path: Path) -> Path:
     """A fresh copy of project_template in a temporary folder."""
