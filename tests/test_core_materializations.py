@@ -87,14 +87,17 @@ def test_failed_model_keeps_the_previous_table(tmp_path):
         "seeds/raw.csv": "x\n1\n2\n",
         "models/good.sql": "{{ config(materialized='table') }}\nselect x from {{ ref('raw') }}",
         "models/inc.sql": "{{ config(materialized='incremental', unique_key='x') }}\nselect x from {{ ref('raw') }}",
+        "models/py.py": "def model(ctx):\n    return ctx.ref('raw')\n",
     })
     pds(project, "build")
     broken = "select cast('not a number' as integer) as x from {{ ref('raw') }}"
     (project / "models/good.sql").write_text("{{ config(materialized='table') }}\n" + broken)
     (project / "models/inc.sql").write_text("{{ config(materialized='incremental', unique_key='x') }}\n" + broken)
+    (project / "models/py.py").write_text("def model(ctx):\n    ctx.ref('raw')\n    raise RuntimeError('no')\n")
     result = pds(project, "run", expect=1)
-    assert "Could not convert string" in output(result)
+    assert "Could not convert string" in output(result) and "models/py.py:3: RuntimeError: no" in output(result)
     assert query(project, "select x from good order by x") == [(1,), (2,)]
     assert query(project, "select x from inc order by x") == [(1,), (2,)]
+    assert query(project, "select x from py order by x") == [(1,), (2,)]
     leftovers = [name for name in relations(project) if "__pds" in name]
     assert leftovers == []
