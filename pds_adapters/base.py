@@ -144,6 +144,13 @@ class Adapter:
         if not self.supports_transactional_ddl:
             yield
             return
+        with self.begin_commit():
+            yield
+
+    @contextmanager
+    def begin_commit(self) -> Iterator[None]:
+        """BEGIN ... COMMIT around the block, ROLLBACK if it raises. Engines whose DDL commits on its
+        own use it around DML alone (e.g. Snowflake's delete+insert)."""
         self.execute("BEGIN")
         try:
             yield
