@@ -49,11 +49,50 @@ def seed(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> R
     return _run(SeedTask, project, reporter, **kwargs)
 
 
-def compile(project: Project, **kwargs: Any) -> dict[str, str]:
+def compile(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> dict[str, str]:
     """Compile the selected SQL models; returns unique_id -> SQL and writes target/compiled/."""
-    task = CompileTask(project, _options(**kwargs))
+    task = CompileTask(project, _options(**kwargs), reporter)
     task.run()
     return {uid: c.sql for uid, c in task.compiled.items() if uid in task.selected}
+
+
+def lineage(project: Project, column: str, downstream: bool = False) -> list[str]:
+    """The lineage of 'MODEL.COLUMN' as the lines of a tree: the columns it is computed from (or, with
+    downstream, the columns computed from it), across models down to sources and seeds."""
+    from pds_core.lineage import LineageGraph
+
+    task = CompileTask(project, _options())
+    task.prepare()
+    assert task.manifest is not None and task.validation is not None
+    graph = LineageGraph.build(task.manifest, task.validation)
+    return list(graph.tree_lines(graph.resolve(column), downstream))
+
+
+def format_models(project: Project, select: Any = None, exclude: Any = None, check: bool = False) -> list[Any]:
+    """Rewrite SQL model files in sqlglot's style, Jinja kept as written (all, or the selected models).
+
+    Returns one sqlformat.Outcome per file (unchanged, changed, refused with a reason); with
+    check, no file is written.
+    """
+    from pds_core.graph import build_graph
+    from pds_core.selector import select_nodes
+    from pds_core.sqlformat import format_file
+    from pds_core.yamlio import read_text
+
+    options = _options(select, exclude)
+    paths = list(project.files.models_sql)
+    if options.select or options.exclude:
+        manifest = parse_project(project)
+        chosen = select_nodes(manifest, build_graph(manifest), options.select, options.exclude)
+        wanted = {manifest.nodes[uid].path for uid in chosen if uid in manifest.nodes}
+        paths = [p for p in paths if p in wanted]
+    outcomes = []
+    for path in paths:
+        outcome = format_file(path, read_text(project.root / path, path), project.config.dialect)
+        if outcome.status == "changed" and not check:
+            (project.root / path).write_text(outcome.text, encoding="utf-8")
+        outcomes.append(outcome)
+    return outcomes
 
 
 def ls(project: Project, **kwargs: Any) -> list[dict[str, Any]]:

@@ -60,6 +60,7 @@ def node_dict(node: Node, compiled: CompiledNode | None, compiled_path: str | No
     if compiled is not None:
         data["compiled_code"] = compiled.sql
         data["compiled_path"] = compiled_path
+        data["column_lineage"] = compiled.column_lineage  # column -> [{node, column}] it is computed from
     return data
 
 

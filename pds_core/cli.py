@@ -68,6 +68,17 @@ def run_options(func: Callable) -> Callable:
     return func
 
 
+def validate_options(func: Callable) -> Callable:
+    decorators = [
+        click.option("--no-validate", is_flag=True, help="Skip checking column references against parents' columns."),
+        click.option("--validate-sources", is_flag=True,
+                     help="Read the columns of sources not declared in YAML from the warehouse, to check them too."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
 def handle_errors(func: Callable) -> Callable:
     """User errors: one message, no traceback, exit 2 (`--debug` shows the traceback)."""
 
@@ -126,15 +137,18 @@ def _task_command(name: str, api_name: str, help_text: str) -> None:
     @project_options
     @select_options
     @run_options
+    @validate_options
     @handle_errors
     def command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, full_refresh: bool) -> None:
+                select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, full_refresh: bool,
+                no_validate: bool, validate_sources: bool) -> None:
         from pds_core import api
 
         project = _load(project_dir, profiles_dir, target, vars_)
         debug = bool(click.get_current_context().find_root().params.get("debug"))
         result = getattr(api, api_name)(project, _reporter(), select=list(select), exclude=list(exclude),
-                                        threads=threads, full_refresh=full_refresh, debug=debug)
+                                        threads=threads, full_refresh=full_refresh, debug=debug,
+                                        validate=not no_validate, validate_sources=validate_sources)
         sys.exit(result.exit_code)
 
 
@@ -146,16 +160,56 @@ _task_command("seed", "seed", "Load seeds/*.csv into tables.")
 @cli.command()
 @project_options
 @select_options
+@validate_options
 @handle_errors
 def compile(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-            select: tuple[str, ...], exclude: tuple[str, ...]) -> None:
-    """Render and check every model's SQL; write it to target/compiled/."""
+            select: tuple[str, ...], exclude: tuple[str, ...], no_validate: bool, validate_sources: bool) -> None:
+    """Render and check every model's SQL and columns; write it to target/compiled/."""
     from pds_core import api
 
     project = _load(project_dir, profiles_dir, target, vars_)
-    compiled = api.compile(project, select=list(select), exclude=list(exclude))
+    compiled = api.compile(project, select=list(select), exclude=list(exclude), validate=not no_validate,
+                           validate_sources=validate_sources, reporter=_reporter())
     _reporter().info(f"Compiled {len(compiled)} SQL model{'s' if len(compiled) != 1 else ''} "
                      f"to {project.config.target_path}/compiled/")
+
+
+@cli.command()
+@project_options
+@click.argument("column")
+@click.option("--downstream", is_flag=True, help="Show the columns computed from it instead of its sources.")
+@handle_errors
+def lineage(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, column: str,
+            downstream: bool) -> None:
+    """Show the columns MODEL.COLUMN is computed from, down to sources and seeds, as a tree."""
+    from pds_core import api
+
+    for line in api.lineage(_load(project_dir, profiles_dir, target, vars_), column, downstream):
+        click.echo(line)
+
+
+@cli.command("format")
+@project_options
+@select_options
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file would be reformatted.")
+@handle_errors
+def format_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+                   select: tuple[str, ...], exclude: tuple[str, ...], check: bool) -> None:
+    """Rewrite model SQL in one consistent style (sqlglot), keeping Jinja as written."""
+    from pds_core import api
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    outcomes = api.format_models(project, select=list(select), exclude=list(exclude), check=check)
+    for outcome in outcomes:
+        if outcome.status == "changed":
+            click.echo(f"{'would reformat' if check else 'formatted'} {outcome.path}")
+        elif outcome.status == "refused":
+            click.echo(click.style("cannot format ", fg="yellow") + f"{outcome.path}: {outcome.reason}", err=True)
+    counts = {k: sum(o.status == k for o in outcomes) for k in ("changed", "unchanged", "refused")}
+    click.echo(f"{counts['changed']} file{'s' if counts['changed'] != 1 else ''} "
+               f"{'would be reformatted' if check else 'reformatted'}, {counts['unchanged']} unchanged"
+               + (f", {counts['refused']} left as they are (see above)" if counts["refused"] else ""))
+    sys.exit(1 if check and counts["changed"] else 0)
 
 
 @cli.command("ls")

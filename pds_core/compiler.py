@@ -17,6 +17,7 @@ from pds_core.errors import ProjectError, ProjectErrors
 from pds_core.nodes import Node, Relation
 from pds_core.parser import Manifest
 from pds_core.render import MARKER
+from pds_core.sourcemap import SourceMap
 
 EPHEMERAL_PREFIX = "__pds_ephemeral__"
 
@@ -29,6 +30,7 @@ class CompiledNode:
     sql: str
     dialect: str
     ephemeral_parents: list[str] = field(default_factory=list)
+    column_lineage: dict[str, list[dict[str, str]]] | None = None  # column -> parent columns (validate.py)
 
     @cached_property
     def ast(self) -> Any:
@@ -70,7 +72,7 @@ class Compiler:
 
     def _compile_one(self, node: Node) -> CompiledNode:
         text, ephemerals = self._substitute(node)
-        tree = self._parse(node, text)
+        tree = self._asts[node.unique_id] = self._parse(node, text)  # validation reuses it
         if not ephemerals and self.source_dialect == self.target_dialect:
             return CompiledNode(node.unique_id, text.strip().rstrip(";").strip(), self.target_dialect)
         if ephemerals:
@@ -94,6 +96,14 @@ class Compiler:
 
         visit(node.unique_id)
         return found
+
+    def source_sql(self, node: Node) -> str:
+        """The model's SQL in the project's dialect with relation names in place (what validation reads)."""
+        return self._substitute(node)[0]
+
+    def source_tree(self, node: Node) -> Any:
+        """That SQL parsed (cached; raises its syntax errors). Validation qualifies it in place, after compile()."""
+        return self._parsed(node)
 
     def _parsed(self, node: Node) -> Any:
         if node.unique_id not in self._asts:
@@ -129,10 +139,10 @@ class Compiler:
         try:
             statements = [s for s in sqlglot.parse(text, read=self.source_dialect) if s is not None]
         except ParseError as exc:
-            errors = [_syntax_error(node, err) for err in exc.errors] or [ProjectError(str(exc), node.path)]
+            errors = [_syntax_error(node, text, err) for err in exc.errors] or [ProjectError(str(exc), node.path)]
             raise ProjectErrors(errors) if len(errors) > 1 else errors[0] from None
         except TokenError as exc:
-            raise ProjectError(f"SQL syntax error: {exc}", node.path) from None
+            raise _token_error(node, text, exc) from None
         if len(statements) != 1:
             raise ProjectError(f"a model must be one SELECT statement, found {len(statements)} statements",
                                node.path, hint="remove the extra statements or semicolons")
@@ -167,11 +177,32 @@ def _relation_sql(relation: Relation | None, dialect: str, quote_all: bool | dic
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: .*?>")
 
 
-def _syntax_error(node: Node, err: dict[str, Any]) -> ProjectError:
+_MISSING_RIGHT = re.compile(r"Required keyword: 'expression' missing for (\w+)")
+_OPERATORS = {"GT": ">", "GTE": ">=", "LT": "<", "LTE": "<=", "EQ": "=", "NEQ": "<>", "Add": "+", "Sub": "-",
+              "Mul": "*", "Div": "/", "Mod": "%", "And": "AND", "Or": "OR", "Like": "LIKE", "DPipe": "||"}
+
+
+def _syntax_error(node: Node, text: str, err: dict[str, Any]) -> ProjectError:
+    """A sqlglot parse error at its place in the model's file (sqlglot's column is the token's last character)."""
     line, col = err.get("line"), err.get("col")
-    text = (err.get("highlight") or "").strip()
-    # sqlglot names the offending token by its repr; show its text instead
-    desc = _TOKEN_REPR.sub(lambda m: repr(m.group(1)), err.get("description") or "invalid SQL")
-    near = f" near {text!r}" if text and repr(text) not in desc else ""
+    highlight = err.get("highlight") or ""
+    if line and col:
+        col = max(col - len(highlight) + 1, 1) if "\n" not in highlight else col
+        line, col = SourceMap(node.raw_code, text).locate(line, col)
+    desc = re.sub(r"<class '(?:[\w.]+\.)?(\w+)'>", r"\1", err.get("description") or "invalid SQL")
+    desc = _TOKEN_REPR.sub(lambda m: repr(m.group(1)), desc)  # sqlglot names a token by its repr
+    desc = _MISSING_RIGHT.sub(lambda m: f"{_OPERATORS.get(m.group(1), m.group(1))} has nothing on its right", desc)
+    near = f" near {highlight.strip()!r}" if highlight.strip() and repr(highlight.strip()) not in desc else ""
     return ProjectError(f"SQL syntax error: {desc}{near}", node.path, line, col,
                         hint="fix the SQL at this position; `pds compile` checks every model at once")
+
+
+def _token_error(node: Node, text: str, exc: Exception) -> ProjectError:
+    """An unterminated string or quoted name: sqlglot's tokenizer names where it started."""
+    cause = str(exc.__cause__ or exc.__context__ or "")
+    found = re.search(r"Missing (.+) from \d+:(\d+)", cause)
+    if found is None:
+        return ProjectError(f"SQL syntax error: {exc}", node.path, hint="look for an unclosed quote or comment")
+    line, col = SourceMap(node.raw_code, text).locate_offset(int(found.group(2)))
+    return ProjectError(f"SQL syntax error: {found.group(1)} is never closed", node.path, line, col,
+                        hint="close the string, quoted name or comment that starts here")

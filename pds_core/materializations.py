@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from pds_core.compiler import CompiledNode
+from pds_core.contracts import enforce as enforce_contract
 from pds_core.errors import ProjectError
 from pds_core.nodes import Node, Relation
 
@@ -51,6 +52,7 @@ class View(Materialization):
     name = "view"
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        enforce_contract(node, ctx.adapter, self.query(node, ctx))
         ctx.adapter.create_view(node.relation, self.query(node, ctx))
         return Outcome(None, f"created view {node.relation}")
 
@@ -59,6 +61,7 @@ class Table(Materialization):
     name = "table"
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        enforce_contract(node, ctx.adapter, self.query(node, ctx))  # before the old table is touched
         rows = ctx.adapter.replace_table(node.relation, self.query(node, ctx))
         return Outcome(rows, f"created table {node.relation}")
 
@@ -67,6 +70,7 @@ class Incremental(Materialization):
     name = "incremental"
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        enforce_contract(node, ctx.adapter, self.query(node, ctx))
         rel = node.relation
         full = ctx.full_refresh or node.config.get("full_refresh") is True
         if full or ctx.existing.get(rel.key()) != "table":

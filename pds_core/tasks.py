@@ -27,6 +27,7 @@ from pds_core.reporting import Reporter
 from pds_core.results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult, RunResult
 from pds_core.scheduler import run_dag
 from pds_core.selector import select_nodes
+from pds_core.validate import Validation, validate_compiled
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Options:
     threads: int | None = None
     full_refresh: bool = False
     debug: bool = False
+    validate: bool = True  # check every column reference against the parents' columns (validate.py)
+    validate_sources: bool = False  # read undeclared source columns from the warehouse for that
 
 
 class RelationCache:
@@ -97,6 +100,7 @@ class Task:
         self.graph: nx.DiGraph | None = None
         self.selected: set[str] = set()
         self.compiled: dict[str, CompiledNode] = {}
+        self.validation: Validation | None = None
 
     # ---- stages --------------------------------------------------------------------------------
     @property
@@ -108,11 +112,26 @@ class Task:
         return self._adapter
 
     def prepare(self) -> None:
-        """Parse, build the graph, select and compile; connects first when the command needs the warehouse."""
+        """Parse, compile, validate and select. The warehouse is touched only once the SQL checks pass.
+
+        Commands that need it connect afterwards; if an incremental model's table exists, the project
+        is planned again so is_incremental() sees it.
+        """
+        self.plan(None)
         if self.needs_connection:
             self.adapter.open()
             self.relations = RelationCache(self.adapter)
-        self.manifest = parse_project(self.project, self.relations, self.options.full_refresh)
+            if not self.options.full_refresh and self._incremental_exists():
+                self.plan(self.relations)
+
+    def _incremental_exists(self) -> bool:
+        assert self.manifest is not None and self.relations is not None
+        return any(n.materialized == "incremental" and n.relation is not None and n.relation.key() in self.relations
+                   for n in self.manifest.nodes.values() if n.resource_type == "model" and n.language == "sql")
+
+    def plan(self, existing: RelationCache | None) -> None:
+        """Parse, build the graph, select, compile and validate; `existing` feeds is_incremental()."""
+        self.manifest = parse_project(self.project, existing, self.options.full_refresh)
         self.graph = build_graph(self.manifest)
         chosen = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude)
         nodes = self.manifest.all_nodes()
@@ -120,7 +139,30 @@ class Task:
         dialect = self.target_dialect()
         to_compile = [uid for uid, n in self.manifest.nodes.items()
                       if uid in self.selected or n.materialized == "ephemeral"]
-        self.compiled = Compiler(self.manifest, self.graph, self.project.config.dialect, dialect).compile(to_compile)
+        compiler = Compiler(self.manifest, self.graph, self.project.config.dialect, dialect)
+        self.compiled = compiler.compile(to_compile)
+        if self.options.validate:
+            try:
+                self.validation = validate_compiled(self.manifest, self.graph, self.project.config.dialect, compiler,
+                                                    self.project.root, self.compiled, None, self.source_columns())
+            finally:
+                if self.options.validate_sources and not self.needs_connection and self._adapter is not None:
+                    self._adapter.close()  # opened only to read source columns
+            for message in self.validation.infos if self.command in ("compile", "lineage") else ():
+                self.reporter.info(message)
+
+    def source_columns(self) -> Any:
+        """With --validate-sources: source columns not declared in YAML are read from the warehouse."""
+        if not self.options.validate_sources:
+            return None
+
+        def read(node: Node) -> list[str] | None:
+            try:
+                return self.adapter.columns(node.relation) if node.relation is not None else None
+            except Exception:  # a missing table or no access: its columns stay unknown
+                return None
+
+        return read
 
     def target_dialect(self) -> str:
         from pds_adapters import adapter_class
