@@ -25,6 +25,7 @@ class DuckDBAdapter(Adapter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._database: Any = None
+        self._catalog: str | None = None
         self._db_lock = threading.Lock()
 
     def _describe_target(self) -> str:
@@ -56,6 +57,21 @@ class DuckDBAdapter(Adapter):
             if self._database is not None:
                 self._database.close()
                 self._database = None
+
+    def table(self, relation: Relation) -> exp.Table:
+        """Fully qualified with the catalog, so a schema named like the database file is never ambiguous."""
+        if relation.database is None:
+            relation = Relation(relation.schema, relation.identifier, self.catalog())
+        return relation.table(self.dialect)
+
+    def ensure_schema(self, schema: str) -> None:
+        name = exp.Table(this=exp.to_identifier(schema, quoted=True), db=exp.to_identifier(self.catalog(), quoted=True))
+        self.execute(st.create_schema(name))
+
+    def catalog(self) -> str:
+        if self._catalog is None:
+            self._catalog = str(self.connection().execute("SELECT current_database()").fetchone()[0])
+        return self._catalog
 
     def _execute(self, conn: Any, sql: str, params: Any) -> int | None:
         result = conn.execute(sql, params) if params is not None else conn.execute(sql)

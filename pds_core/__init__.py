@@ -10,6 +10,21 @@ The CLI is a thin layer over this API, which works the same from a notebook:
 
 __version__ = "0.1.0"
 
-from pds_core.api import build, clean, compile, debug, init, load, ls, parse, run, seed, show  # noqa: E402
+from pds_core.api import (  # noqa: E402
+    build,
+    clean,
+    compile,
+    debug,
+    init,
+    load,
+    ls,
+    metrics,
+    parse,
+    run,
+    seed,
+    show,
+    test,
+)
 
-__all__ = ["__version__", "build", "clean", "compile", "debug", "init", "load", "ls", "parse", "run", "seed", "show"]
+__all__ = ["__version__", "build", "clean", "compile", "debug", "init", "load", "ls", "metrics", "parse", "run",
+           "seed", "show", "test"]

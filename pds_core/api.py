@@ -11,7 +11,7 @@ from pds_core.loader import Project, load_project
 from pds_core.parser import Manifest, parse_project
 from pds_core.reporting import Reporter
 from pds_core.results import RunResult
-from pds_core.tasks import BuildTask, CompileTask, ListTask, Options, RunTask, SeedTask, Task
+from pds_core.tasks import BuildTask, CompileTask, ListTask, Options, RunTask, SeedTask, Task, TestTask
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
@@ -47,6 +47,27 @@ def run(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> Ru
 def seed(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
     """Seeds only."""
     return _run(SeedTask, project, reporter, **kwargs)
+
+
+def test(project: Project, reporter: Reporter | None = None, unit: bool = False, **kwargs: Any) -> RunResult:
+    """The tests and checks of the selected nodes, against what is built (kwargs: select, exclude, threads,
+    store_failures). unit=True runs the unit tests of the selected models in an in-memory DuckDB instead."""
+    if unit:
+        from pds_core.quality.commands import UnitTestTask
+
+        return _run(UnitTestTask, project, reporter, **kwargs)
+    return _run(TestTask, project, reporter, **kwargs)
+
+
+test.__test__ = False  # type: ignore[attr-defined]  # a pds command, not a pytest test
+
+
+def metrics(project: Project, name: str | None = None, limit: int | None = 20) -> list[dict[str, Any]]:
+    """The recorded values of every metric (or of `name`: METRIC, MODEL.METRIC or a unique id), oldest first,
+    at most `limit` per series, from the results tables of the project's target."""
+    from pds_core.quality.commands import metric_history
+
+    return metric_history(project, name, limit)
 
 
 def compile(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> dict[str, str]:

@@ -157,6 +157,52 @@ _task_command("run", "run", "Build the selected models.")
 _task_command("seed", "seed", "Load seeds/*.csv into tables.")
 
 
+@cli.command("test")
+@project_options
+@select_options
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Tests to run in parallel.")
+@click.option("--store-failures", is_flag=True, help="Keep each failing test's rows in a table of the results schema.")
+@click.option("--unit", is_flag=True, help="Run the unit tests of the selected models (in-memory DuckDB) instead.")
+@handle_errors
+def test_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+                 select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, store_failures: bool,
+                 unit: bool) -> None:
+    """Run the tests and checks of the selected nodes against what is built."""
+    from pds_core import api
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    debug = bool(click.get_current_context().find_root().params.get("debug"))
+    options: dict[str, Any] = {"select": list(select), "exclude": list(exclude), "threads": threads, "debug": debug}
+    if not unit:
+        options["store_failures"] = store_failures
+    sys.exit(api.test(project, _reporter(), unit=unit, **options).exit_code)
+
+
+@cli.command("metrics")
+@project_options
+@click.argument("name", required=False)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="Values per metric series.")
+@click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@handle_errors
+def metrics_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+                    name: str | None, limit: int, output: str) -> None:
+    """Show the history of every metric, or of NAME (METRIC or MODEL.METRIC), with sparklines."""
+    from pds_core import api
+    from pds_core.quality.commands import print_history
+
+    rows = api.metrics(_load(project_dir, profiles_dir, target, vars_), name, limit)
+    if output == "json":
+        click.echo(json.dumps(rows, default=str))
+    elif output == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["metric"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print_history(rows, detail=name is not None)
+
+
 @cli.command()
 @project_options
 @select_options

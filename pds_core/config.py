@@ -33,6 +33,7 @@ PROJECT_KEYS: dict[str, tuple[type, ...]] = {
     "on_failure": (list, dict, str),
     "on_warn": (list, dict, str),
     "require-pds-version": (str,),
+    "results-schema": (str,),
 }
 
 # config keys a model, seed or test may set (in pds_project.yml, schema YAML or config())
@@ -141,6 +142,7 @@ class ProjectConfig:
     seeds: dict[str, Any] = field(default_factory=dict)
     tests: dict[str, Any] = field(default_factory=dict)
     hooks: dict[str, Any] = field(default_factory=dict)
+    results_schema: str = "pds"
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -184,6 +186,7 @@ class ProjectConfig:
             seeds=data.get("seeds") or {},
             tests=data.get("data_tests") or data.get("tests") or {},
             hooks={k: data[k] for k in ("on_failure", "on_warn") if k in data},
+            results_schema=data.get("results-schema") or "pds",
             raw=data,
         )
 

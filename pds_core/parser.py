@@ -13,6 +13,9 @@ from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Node, Relation
 from pds_core.pymodels import inspect_python_model
+from pds_core.quality.definitions import parse_quality
+from pds_core.quality.generic import TestBlockExtension
+from pds_core.quality.spec import QualitySuite
 from pds_core.render import Renderer
 from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
 from pds_core.yamlio import read_text
@@ -28,6 +31,7 @@ class Manifest:
     macros: dict[str, str] = field(default_factory=dict)  # macro name -> file
     schema: SchemaFiles | None = None
     by_name: dict[str, str] = field(default_factory=dict)
+    quality: QualitySuite | None = None  # tests, checks, metrics and unit tests
 
     def all_nodes(self) -> dict[str, Node]:
         return {**self.nodes, **self.sources}
@@ -59,6 +63,7 @@ class Parser:
         target = {"name": project.target.name, "type": project.target.type, "schema": project.target.schema,
                   "threads": project.target.threads, "profile_name": project.config.profile}
         self.renderer = Renderer(project.name, project.vars, target)
+        self.renderer.env.add_extension(TestBlockExtension)  # {% test name(model, column_name) %} blocks
         self.database = project.target.settings.get("database") or project.target.settings.get("project")
 
     def parse(self) -> Manifest:
@@ -87,6 +92,7 @@ class Parser:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
         self._check_properties(manifest, schema)
         self._resolve_dependencies(manifest)
+        manifest.quality = parse_quality(project, manifest, self.renderer)
         return manifest
 
     # ---- nodes -----------------------------------------------------------------------------

@@ -107,6 +107,15 @@ class Reporter:
         for r in run.results:
             if r.status in (ERROR, FAIL):
                 self.console.print(f"  [red]{LABEL[r.status]}[/] {r.name}: {_escape(r.message)}")
+        for r in run.results:
+            if r.status == WARN:
+                said = r.message if r.name in r.message else f"{r.name}: {r.message}"
+                self.console.print(f"  [yellow]WARN[/]  {_escape(said)}")
+        for r in run.results:  # a node whose error-severity tests failed (quality stage)
+            if r.extra.get("quality") == "failed":
+                held = r.extra.get("skipped_downstream", 0)
+                self.console.print(f"  [red]QUALITY[/] {r.name} failed {', '.join(r.extra.get('quality_failures', []))}"
+                                   f"; {held} downstream node{'s' if held != 1 else ''} skipped")
 
 
 def _escape(text: str) -> str:

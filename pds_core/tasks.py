@@ -23,6 +23,7 @@ from pds_core.materializations import BuildContext, materialization_for
 from pds_core.nodes import Node, Relation
 from pds_core.parser import Manifest, parse_project
 from pds_core.pymodels import PythonModelFailed
+from pds_core.quality.stage import QualityStage
 from pds_core.reporting import Reporter
 from pds_core.results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult, RunResult
 from pds_core.scheduler import run_dag
@@ -41,6 +42,7 @@ class Options:
     debug: bool = False
     validate: bool = True  # check every column reference against the parents' columns (validate.py)
     validate_sources: bool = False  # read undeclared source columns from the warehouse for that
+    store_failures: bool = False  # keep each failing test's rows in a table of the results schema
 
 
 class RelationCache:
@@ -86,6 +88,7 @@ class Task:
 
     command = "task"
     resource_types: tuple[str, ...] = ("model", "seed")
+    quality_kinds: tuple[str, ...] = ()  # "test", "metric": the quality nodes that run with the selected ones
     needs_connection = True
 
     def __init__(self, project: Project, options: Options | None = None, reporter: Reporter | None = None,
@@ -99,6 +102,7 @@ class Task:
         self.manifest: Manifest | None = None
         self.graph: nx.DiGraph | None = None
         self.selected: set[str] = set()
+        self.chosen: set[str] = set()  # everything the selection named (sources too): decides the tests to run
         self.compiled: dict[str, CompiledNode] = {}
         self.validation: Validation | None = None
 
@@ -134,6 +138,7 @@ class Task:
         self.manifest = parse_project(self.project, existing, self.options.full_refresh)
         self.graph = build_graph(self.manifest)
         chosen = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude)
+        self.chosen = chosen
         nodes = self.manifest.all_nodes()
         self.selected = {uid for uid in chosen if nodes[uid].resource_type in self.resource_types}
         dialect = self.target_dialect()
@@ -191,12 +196,16 @@ class Task:
         assert self.relations is not None
         self.relations.preload(schemas)
         threads = self.options.threads or self.project.target.threads
+        quality = QualityStage(self)  # tests and metrics right after their models; the results tables
+        graph, runnable = quality.plan(runnable)
         self.reporter.start(self.command, len(runnable), self.project.target.name)
         try:
-            run.results = run_dag(self.graph, runnable, self.run_node, self.skipped, threads,
-                                  on_done=self.reporter.node_done, order_key=lambda u: self.manifest.nodes[u].name)
+            run.results = run_dag(graph, runnable, quality.run_node, quality.skipped, threads,
+                                  on_done=self.reporter.node_done, order_key=quality.order_key)
+            quality.finish(run)
         finally:
             run.elapsed = time.perf_counter() - t0
+            quality.record(run)
             self.record(run)
             self.adapter.close()
         self.reporter.finish(run)
@@ -278,6 +287,16 @@ class Task:
 
 class BuildTask(Task):
     command = "build"
+    quality_kinds = ("test", "metric")
+
+
+class TestTask(Task):
+    """`pds test`: the tests and checks of the selected nodes, against what is already built."""
+
+    __test__ = False
+    command = "test"
+    resource_types = ()
+    quality_kinds = ("test",)
 
 
 class RunTask(Task):
