@@ -78,14 +78,34 @@ def test_tables_are_versioned(tmp_path):
     assert run_pds("seed", "--project-dir", str(root)).returncode == 0
     versions = query(root, "select table_name, version from pds.pds_schema_versions order by 1")
     assert versions == sorted((t, 1) for t in HISTORY_TABLES)  # every results table, at version 1
-    con = duckdb.connect(str(root / "shop.duckdb"))
-    con.execute("alter table pds.pds_runs drop column failed")  # a table from an older pds
+    con = duckdb.connect(str(root / "shop.duckdb"))  # make it look written by an older pds (version 0)
+    con.execute("alter table pds.pds_runs drop column failed")
+    con.execute("update pds.pds_schema_versions set version = 0")
     con.close()
     assert run_pds("seed", "--project-dir", str(root)).returncode == 0
     assert query(root, "select failed from pds.pds_runs order by started_at") == [(None,), (0,)]
+    assert query(root, "select max(version) from pds.pds_schema_versions where table_name = 'pds_runs'") == [(1,)]
     con = duckdb.connect(str(root / "shop.duckdb"))
     con.execute("insert into pds.pds_schema_versions values ('pds_runs', 99, now())")  # from a newer pds
     con.close()
     result = run_pds("build", "--project-dir", str(root))
     assert result.returncode == 2
     assert "written by a newer pds (schema version 99; this pds writes 1)" in result.stderr
+
+
+def test_results_schema_is_configurable_and_unwritable_is_a_clear_error(tmp_path):
+    root = write_project(tmp_path, {"pds_project.yml": """
+        name: shop
+        profile: shop
+        vars: {bad_rows: 0, scale: 1}
+        results-schema: audit
+    """})
+    assert run_pds("seed", "--project-dir", str(root)).returncode == 0
+    assert query(root, "select command from audit.pds_runs") == [("seed",)]
+    con = duckdb.connect(str(root / "shop.duckdb"))
+    con.execute("drop table audit.pds_node_results")
+    con.execute("create view audit.pds_node_results as select 1 as x")  # not something pds can append to
+    con.close()
+    result = run_pds("seed", "--project-dir", str(root))
+    assert result.returncode == 0  # the run itself went on; its history could not be written
+    assert "could not append this run to the results tables in schema 'audit'" in result.stderr + result.stdout

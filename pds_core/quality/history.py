@@ -19,7 +19,7 @@ from sqlglot import exp
 from pds_core.errors import ProjectError
 from pds_core.nodes import Relation
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # raise it with any change to TABLES: older tables are then upgraded (columns added)
 VARCHAR, BIGINT, DOUBLE, TIMESTAMP, INT = "VARCHAR", "BIGINT", "DOUBLE", "TIMESTAMP", "INT"
 TABLES: dict[str, list[tuple[str, str]]] = {
     "pds_runs": [
@@ -80,27 +80,41 @@ class ResultsHistory:
         return self.relation("pds_metric_values").key() in self.adapter.list_relations([self.schema])
 
     def ensure(self) -> None:
-        """Create the schema and any missing table or column; refuse tables written by a newer pds."""
-        self.adapter.ensure_schema(self.schema)
+        """Create the schema and any missing table; upgrade tables of an older pds; refuse a newer one's."""
+        try:
+            self._ensure()
+        except ProjectError:
+            raise
+        except Exception as exc:  # no privilege to create tables there, most likely
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ProjectError(f"cannot create or read the results tables in schema {self.schema!r}: "
+                               f"{self.adapter.redact(text)}",
+                               hint="pds records every run there: the target's user needs to create tables in "
+                                    "that schema, or set results-schema: in pds_project.yml to one it can") from None
+
+    def _ensure(self) -> None:
         existing = self.adapter.list_relations([self.schema])
-        created: list[str] = []
-        for name, columns in TABLES.items():
-            if self.relation(name).key() not in existing:
-                defs = [exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(t)) for c, t in columns]
-                self.adapter.execute(exp.Create(this=exp.Schema(this=self.table(name), expressions=defs),
-                                                kind="TABLE", exists=True))
-                created.append(name)
-            else:
-                self._add_columns(name, columns)
+        missing = [name for name in TABLES if self.relation(name).key() not in existing]
+        if missing:
+            self.adapter.ensure_schema(self.schema)
+        for name in missing:
+            defs = [exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(t)) for c, t in TABLES[name]]
+            self.adapter.execute(exp.Create(this=exp.Schema(this=self.table(name), expressions=defs),
+                                            kind="TABLE", exists=True))
         newest = self._newest_version()
         if newest is not None and newest > SCHEMA_VERSION:
             raise ProjectError(f"the results tables in schema {self.schema!r} were written by a newer pds "
                                f"(schema version {newest}; this pds writes {SCHEMA_VERSION})",
                                hint="upgrade pds, or set results-schema: in pds_project.yml to another schema")
-        if created or newest is None or newest < SCHEMA_VERSION:
+        if newest is not None and newest < SCHEMA_VERSION:  # an older pds's tables: add the columns since
+            for name in TABLES:
+                if name not in missing:
+                    self._add_columns(name, TABLES[name])
+        if missing or newest is None or newest < SCHEMA_VERSION:
+            upgraded = list(TABLES) if newest is None or newest < SCHEMA_VERSION else missing
             now = utcnow()
             self.insert("pds_schema_versions", [{"table_name": n, "version": SCHEMA_VERSION, "applied_at": now}
-                                                for n in (created or list(TABLES))])
+                                                for n in upgraded])
 
     def _add_columns(self, name: str, columns: list[tuple[str, str]]) -> None:
         have = {c.lower() for c in self.adapter.columns(self.relation(name))}
