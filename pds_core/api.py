@@ -89,6 +89,14 @@ def lineage(project: Project, column: str, downstream: bool = False) -> list[str
     return list(graph.tree_lines(graph.resolve(column), downstream))
 
 
+def docs_generate(project: Project, reporter: Reporter | None = None, runs: int = 30, warehouse: bool = True) -> Path:
+    """Write the docs site to target/docs/ from a fresh manifest and the last `runs` runs of the results
+    tables (warehouse=False: without reading the warehouse); returns the folder."""
+    from pds_core.docs_site import generate
+
+    return generate(project, runs=runs, warehouse=warehouse, reporter=reporter)
+
+
 def format_models(project: Project, select: Any = None, exclude: Any = None, check: bool = False) -> list[Any]:
     """Rewrite SQL model files in sqlglot's style, Jinja kept as written (all, or the selected models).
 

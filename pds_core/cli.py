@@ -341,6 +341,38 @@ def init(name: str) -> None:
     click.echo(f"Created {dest}. Next:\n  cd {dest}\n  pds build")
 
 
+@cli.group()
+def docs() -> None:
+    """A static site of the project: lineage, run history, check history and metric plots."""
+
+
+@docs.command("generate")
+@project_options
+@click.option("--runs", default=30, show_default=True, type=click.IntRange(1), help="Runs of history to include.")
+@click.option("--no-warehouse", is_flag=True, help="Do not read history and column types from the warehouse.")
+@handle_errors
+def docs_generate(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, runs: int,
+                  no_warehouse: bool) -> None:
+    """Write target/docs/ (open index.html, or run `pds docs serve`)."""
+    from pds_core import api
+
+    folder = api.docs_generate(_load(project_dir, profiles_dir, target, vars_), _reporter(), runs=runs,
+                               warehouse=not no_warehouse)
+    click.echo(f"Wrote {folder / 'index.html'}")
+
+
+@docs.command("serve")
+@click.option("--project-dir", default=".", show_default=True, help="Folder with pds_project.yml.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@handle_errors
+def docs_serve(project_dir: str, port: int, host: str) -> None:
+    """Serve target/docs/ over HTTP until Ctrl-C."""
+    from pds_core.docs_site import docs_folder, serve
+
+    serve(docs_folder(project_dir), host, port, announce=click.echo)
+
+
 def main() -> None:
     cli(prog_name="pds")
 
