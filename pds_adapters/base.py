@@ -8,9 +8,10 @@ dialect, so quoting is always the engine's.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -20,6 +21,9 @@ from pds_adapters import statements as st
 from pds_core.errors import ConnectionFailed, ProjectError
 from pds_core.nodes import Relation
 from pds_core.profiles import Target
+
+# what temp_relation() names look like: <identifier>__pds_<purpose>_<8 hex digits>
+STAGING_NAME = re.compile(r"__pds_[a-z]+_[0-9a-f]{8}$", re.IGNORECASE)
 
 
 class Adapter:
@@ -39,6 +43,8 @@ class Adapter:
         self._all_connections: list[Any] = []
         self._lock = threading.Lock()
         self.statements_sent = 0
+        # set by a run: relation -> kind, or ... when the run does not track that relation
+        self.relation_lookup: Callable[[Relation], Any] | None = None
         unknown = set(target.settings) - set(self.connection_keys) - {"type", "threads"}
         if unknown and self.connection_keys:
             from pds_core.errors import did_you_mean
@@ -68,15 +74,18 @@ class Adapter:
 
     def connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self._is_broken(conn):  # the warehouse ended the session: start a new one
+            self._discard(conn)
+            conn = None
         if conn is None:
             try:
                 conn = self._connect()
             except ProjectError:
                 raise
             except Exception as exc:
-                raise ConnectionFailed(
+                raise ConnectionFailed(self.redact(
                     f"cannot connect to target {self.target.name!r} ({self._describe_target()}): "
-                    f"{self.redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)}",
+                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"),
                     self.target.profile_path, hint="check the target in profiles.yml and that the warehouse is reachable"
                 ) from None
             self._local.conn = conn
@@ -87,8 +96,7 @@ class Adapter:
     def close(self) -> None:
         with self._lock:
             for conn in self._all_connections:
-                with contextlib.suppress(Exception):  # closing is best effort
-                    conn.close()
+                self._release(conn)
             self._all_connections.clear()
         self._local = threading.local()
 
@@ -111,14 +119,23 @@ class Adapter:
     def sql(self, statement: exp.Expression | str) -> str:
         return statement if isinstance(statement, str) else statement.sql(dialect=self.dialect)
 
+    def count_statement(self) -> None:
+        """Count statements overall and per thread (a node's runner reads its own thread's count)."""
+        with self._lock:
+            self.statements_sent += 1
+        self._local.statements = getattr(self._local, "statements", 0) + 1
+
+    def thread_statements(self) -> int:
+        return getattr(self._local, "statements", 0)
+
     def execute(self, statement: exp.Expression | str, params: Any = None) -> int | None:
         """Run one statement; returns the rows it affected where the engine says."""
-        self.statements_sent += 1
+        self.count_statement()
         return self._execute(self.connection(), self.sql(statement), params)
 
     def fetch(self, statement: exp.Expression | str, params: Any = None) -> tuple[list[str], list[tuple]]:
         """Run one query; returns its column names and rows."""
-        self.statements_sent += 1
+        self.count_statement()
         return self._fetch(self.connection(), self.sql(statement), params)
 
     def _execute(self, conn: Any, sql: str, params: Any) -> int | None:
@@ -172,6 +189,11 @@ class Adapter:
         return {(s.lower(), n.lower()): ("view" if "VIEW" in t.upper() else "table") for s, n, t in rows}
 
     def relation_kind(self, relation: Relation) -> str | None:
+        """'table', 'view' or None. Asks the run's relation cache first: a catalog query per node is slow."""
+        if self.relation_lookup is not None:
+            known = self.relation_lookup(relation)
+            if known is not ...:
+                return known
         return self.list_relations([relation.schema]).get(relation.key())
 
     def ensure_schema(self, schema: str) -> None:
@@ -281,3 +303,95 @@ class Adapter:
         kind = self.relation_kind(relation)
         if kind:
             self.execute(st.drop(self.table(relation), kind.upper(), cascade=True))
+
+    # ---- reliability: lost sessions, the build lock, left-over staging, chunked reads -----------
+    supports_advisory_lock: ClassVar[bool] = False  # engines with one implement try_advisory_lock & co
+    max_identifier_bytes: ClassVar[int | None] = None  # a longer name is an error, never silently cut
+
+    @classmethod
+    def check_names(cls, nodes: Iterable[Any]) -> None:
+        """Relation names this engine would truncate are project errors before anything runs."""
+        limit = cls.max_identifier_bytes
+        for node in nodes if limit else ():
+            for part in (node.relation.schema, node.relation.identifier) if node.relation is not None else ():
+                if len(part.encode()) > limit:
+                    raise ProjectError(f"the name {part[:30]}... is {len(part.encode())} bytes long; {cls.type} keeps "
+                                       f"only the first {limit}", node.path, 1,
+                                       hint="shorten the file name, or set a shorter alias in the node's config")
+
+    def _is_broken(self, conn: Any) -> bool:
+        """True when a connection can no longer be used (e.g. the server terminated the session)."""
+        return False
+
+    def _discard(self, conn: Any) -> None:
+        with self._lock:
+            if conn in self._all_connections:
+                self._all_connections.remove(conn)
+        self._release(conn)
+        self._local.conn = None
+
+    def _release(self, conn: Any) -> None:
+        """Close a connection; a broken pooled one is invalidated (a pool reset would fail and log a traceback)."""
+        with contextlib.suppress(Exception):  # closing is best effort
+            if self._is_broken(conn) and hasattr(conn, "invalidate"):
+                conn.invalidate()
+            else:
+                conn.close()
+
+    def connection_lost(self, exc: BaseException) -> bool:
+        """Did this error end the session with the warehouse? (then the node's message says so)"""
+        conn = getattr(self._local, "conn", None)
+        return conn is not None and self._is_broken(conn)
+
+    def lock_file(self) -> str | None:
+        """For an embedded database: the file beside it that serialises builds (see pds_core/locking.py)."""
+        return None
+
+    def lock_name(self) -> str:
+        """What one build lock covers: where the target is and its schema (never a secret)."""
+        return f"{self.type}/{self._describe_target()}/{self.target.schema}"
+
+    def relation_names(self, schemas: list[str]) -> list[tuple[str, str, str]]:
+        """(schema, name, 'table' or 'view') in the given schemas, spelt as the warehouse stores them."""
+        if not schemas:
+            return []
+        placeholders = ", ".join(["%s"] * len(schemas))
+        _cols, rows = self.fetch(
+            "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+            f"WHERE lower(table_schema) IN ({placeholders})", [s.lower() for s in schemas])
+        return [(s, n, "view" if "VIEW" in t.upper() else "table") for s, n, t in rows]
+
+    def drop_staging(self, schemas: list[str], keep: set[tuple[str, str]] | None = None) -> list[str]:
+        """Drop the staging relations an interrupted run left in the schemas (never one named in keep)."""
+        dropped, keep = [], keep or set()
+        for schema, name, kind in self.relation_names(schemas):
+            if STAGING_NAME.search(name) and (schema.lower(), name.lower()) not in keep:
+                self.execute(st.drop(self.table(Relation(schema, name)), kind.upper(), cascade=True))
+                dropped.append(f"{schema}.{name}")
+        return dropped
+
+    def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
+        """A relation's (or a query's) rows as DataFrames of at most chunksize rows, on a connection of
+        their own, so a Python model can stream a parent larger than memory."""
+        import pandas as pd
+
+        query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
+        conn = self._connect()
+        cur = self._stream_cursor(conn)
+        try:
+            self.count_statement()
+            cur.execute(self.sql(query))
+            columns = [d[0] for d in cur.description or []]
+            while rows := cur.fetchmany(chunksize):
+                yield pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+        finally:
+            self._end_stream(conn, cur)
+
+    def _stream_cursor(self, conn: Any) -> Any:
+        """A cursor whose fetchmany() does not hold the whole result in memory (engines override)."""
+        return conn.cursor()
+
+    def _end_stream(self, conn: Any, cur: Any) -> None:
+        for closing in (cur, conn):
+            with contextlib.suppress(Exception):  # best effort: the rows were read
+                closing.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from sqlglot import exp
@@ -183,6 +183,14 @@ class BigQueryAdapter(Adapter):
             return super().read_dataframe(relation, limit)
         self.count_statement()
         return self._to_dataframe(self._client.list_rows(self._table_id(relation), max_results=limit))
+
+    def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
+        """The result's pages (page_size=chunksize over the REST API), each as a DataFrame."""
+        query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
+        self.count_statement()
+        _job = self._client.query(self.sql(query))
+        for batch in _job.result(timeout=self.job_timeout, page_size=chunksize).to_arrow_iterable():
+            yield arrow_to_dataframe(batch)
 
     def _to_dataframe(self, rows: Any) -> Any:
         # The Storage Read API (used when installed) is for real BigQuery; against an emulator stay on REST.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -85,16 +86,40 @@ class DuckDBAdapter(Adapter):
         return [d[0] for d in result.description or []], result.fetchall()
 
     def list_relations(self, schemas: list[str]) -> dict[tuple[str, str], str]:
+        return {(s.lower(), n.lower()): kind for s, n, kind in self.relation_names(schemas)}
+
+    def relation_names(self, schemas: list[str]) -> list[tuple[str, str, str]]:
         if not schemas:
-            return {}
+            return []
         _cols, rows = self.fetch(
             "SELECT table_schema, table_name, table_type FROM information_schema.tables "
             "WHERE lower(table_schema) IN (SELECT unnest(?)) AND table_catalog = current_database()",
             [[s.lower() for s in schemas]])
-        return {(s.lower(), n.lower()): ("view" if "VIEW" in t.upper() else "table") for s, n, t in rows}
+        return [(s, n, "view" if "VIEW" in t.upper() else "table") for s, n, t in rows]
+
+    def lock_file(self) -> str | None:
+        """<file>.pds-lock beside the database file; none for :memory:, MotherDuck or a read-only target."""
+        path = str(self.target.settings.get("path") or ":memory:")
+        if path == ":memory:" or path.startswith("md:") or self.target.settings.get("read_only"):
+            return None
+        return path + ".pds-lock"
+
+    def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
+        """Arrow record batches of chunksize rows from a cursor of its own, each turned into a DataFrame."""
+        query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
+        cursor = self.connection().cursor()
+        try:
+            self.count_statement()
+            relation = cursor.sql(self.sql(query))  # a relation streams; a DB-API result would copy
+            batches = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader  # duckdb 2 / 1
+            reader = batches(chunksize)
+            for batch in reader:
+                yield batch.to_pandas()
+        finally:
+            cursor.close()
 
     def query_dataframe(self, statement: exp.Expression | str) -> Any:
-        self.statements_sent += 1
+        self.count_statement()
         return self.connection().execute(self.sql(statement)).df()
 
     def write_dataframe(self, relation: Relation, df: Any) -> int:

@@ -44,6 +44,13 @@ def run(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> Ru
     return _run(RunTask, project, reporter, **kwargs)
 
 
+def retry(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
+    """Re-run what failed or was skipped in the last run (target/run_results.json); kwargs: threads, lock_timeout."""
+    from pds_core.retry import retry as retry_last
+
+    return retry_last(project, reporter, **kwargs)
+
+
 def seed(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
     """Seeds only."""
     return _run(SeedTask, project, reporter, **kwargs)

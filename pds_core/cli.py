@@ -58,10 +58,16 @@ def select_options(func: Callable) -> Callable:
     return func
 
 
+lock_timeout_option = click.option(
+    "--lock-timeout", type=click.FloatRange(0), default=0, show_default=True, metavar="SECONDS",
+    help="Wait this long for another pds run on the same target to finish (0: refuse at once).")
+
+
 def run_options(func: Callable) -> Callable:
     decorators = [
         click.option("--threads", type=click.IntRange(1, 256), default=None, help="Nodes to run in parallel."),
         click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch."),
+        lock_timeout_option,
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -141,14 +147,15 @@ def _task_command(name: str, api_name: str, help_text: str) -> None:
     @handle_errors
     def command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
                 select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, full_refresh: bool,
-                no_validate: bool, validate_sources: bool) -> None:
+                lock_timeout: float, no_validate: bool, validate_sources: bool) -> None:
         from pds_core import api
 
         project = _load(project_dir, profiles_dir, target, vars_)
         debug = bool(click.get_current_context().find_root().params.get("debug"))
         result = getattr(api, api_name)(project, _reporter(), select=list(select), exclude=list(exclude),
                                         threads=threads, full_refresh=full_refresh, debug=debug,
-                                        validate=not no_validate, validate_sources=validate_sources)
+                                        validate=not no_validate, validate_sources=validate_sources,
+                                        lock_timeout=lock_timeout)
         sys.exit(result.exit_code)
 
 
@@ -157,22 +164,43 @@ _task_command("run", "run", "Build the selected models.")
 _task_command("seed", "seed", "Load seeds/*.csv into tables.")
 
 
+@cli.command()
+@project_options
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Nodes to run in parallel.")
+@lock_timeout_option
+@handle_errors
+def retry(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, threads: int | None,
+          lock_timeout: float) -> None:
+    """Re-run only the nodes that failed or were skipped in the last run (target/run_results.json)."""
+    from pds_core import api
+    from pds_core.retry import read_previous
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    previous = read_previous(project.target_dir)
+    if target is None and previous.target and previous.target != project.target.name:
+        project = _load(project_dir, profiles_dir, previous.target, vars_)  # the target the last run used
+    debug = bool(click.get_current_context().find_root().params.get("debug"))
+    sys.exit(api.retry(project, _reporter(), threads=threads, debug=debug, lock_timeout=lock_timeout).exit_code)
+
+
 @cli.command("test")
 @project_options
 @select_options
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="Tests to run in parallel.")
 @click.option("--store-failures", is_flag=True, help="Keep each failing test's rows in a table of the results schema.")
 @click.option("--unit", is_flag=True, help="Run the unit tests of the selected models (in-memory DuckDB) instead.")
+@lock_timeout_option
 @handle_errors
 def test_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
                  select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, store_failures: bool,
-                 unit: bool) -> None:
+                 unit: bool, lock_timeout: float) -> None:
     """Run the tests and checks of the selected nodes against what is built."""
     from pds_core import api
 
     project = _load(project_dir, profiles_dir, target, vars_)
     debug = bool(click.get_current_context().find_root().params.get("debug"))
-    options: dict[str, Any] = {"select": list(select), "exclude": list(exclude), "threads": threads, "debug": debug}
+    options: dict[str, Any] = {"select": list(select), "exclude": list(exclude), "threads": threads, "debug": debug,
+                               "lock_timeout": lock_timeout}
     if not unit:
         options["store_failures"] = store_failures
     sys.exit(api.test(project, _reporter(), unit=unit, **options).exit_code)

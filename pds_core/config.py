@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,12 +96,18 @@ def check_keys(
                 f"{key!r} in {what} must be {names}, got {_type_name(type(value))} ({value!r:.60})",
                 path,
                 line_of(key),
+                hint=f"for example  {key}: {_EXAMPLES.get(types[0], '...')}",
             )
 
 
+_TYPE_NAMES = {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list",
+               dict: "a mapping"}
+_EXAMPLES = {str: "some_text", int: "4", float: "0.5", bool: "true", list: "[a, b]", dict: "{key: value}"}
+
+
 def _type_name(t: type) -> str:
-    return {str: "a string", int: "a number", float: "a number", bool: "true or false", list: "a list",
-            dict: "a mapping"}.get(t, t.__name__)
+    """A type as a YAML user thinks of it (the loader's LineDict is 'a mapping', not its class name)."""
+    return next((_TYPE_NAMES[base] for base in t.__mro__ if base in _TYPE_NAMES), t.__name__)
 
 
 def validate_node_config(config: Mapping[str, Any], path: Path | str | None, what: str) -> dict[str, Any]:
@@ -157,7 +164,7 @@ class ProjectConfig:
             raise ProjectError("pds_project.yml has no 'name'", path, 1, hint="add 'name: my_project'")
         if not str(name).isidentifier():
             raise ProjectError(f"project name {name!r} must be a valid identifier (letters, digits, _)", path,
-                               data.line_of("name"))
+                               data.line_of("name"), hint="e.g. name: " + re.sub(r"\W", "_", str(name)))
         for key in ("model-paths", "seed-paths", "test-paths", "macro-paths", "clean-targets"):
             for item in data.get(key) or []:
                 if not isinstance(item, str):

@@ -61,7 +61,7 @@ def parse_cli_vars(text: str | None) -> dict[str, Any]:
         return {}
     data = load_yaml_text(text, "--vars")
     if not isinstance(data, dict):
-        raise ProjectError("--vars must be a mapping, e.g. --vars '{run_date: 2024-01-01}'")
+        raise ProjectError("--vars must be a mapping", hint="e.g. --vars '{run_date: 2024-01-01}'")
     return dict(data)
 
 

@@ -120,7 +120,11 @@ class PythonModel(Materialization):
                 return ctx.adapter.read_dataframe(target)
             return ctx.adapter.query_dataframe(target)
 
-        model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), incremental)
+        def read_chunks(kind: str, name: str, chunksize: int) -> Any:
+            assert ctx.resolve is not None
+            return ctx.adapter.read_chunks(ctx.resolve(kind, name), chunksize)
+
+        model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), incremental, read_chunks)
         df = run_python_model(node.raw_code, node.path, model_ctx)
         if not incremental:
             rows = ctx.adapter.write_dataframe(rel, df)

@@ -18,6 +18,7 @@ from pds_core.quality.generic import TestBlockExtension
 from pds_core.quality.spec import QualitySuite
 from pds_core.render import Renderer
 from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
+from pds_core.seedcheck import check_seed
 from pds_core.yamlio import read_text
 
 
@@ -158,6 +159,7 @@ class Parser:
                     config=validate_node_config(config, props.path if props else path, f"config of seed {name!r}"))
         if node.config.get("enabled") is False:
             return None
+        check_seed(raw, path, str(node.config.get("delimiter") or ","))
         node.relation = self._relation(node)
         self._apply_properties(node, props)
         return node

@@ -11,6 +11,7 @@ from pds_core.errors import ProjectError, did_you_mean
 from pds_core.yamlio import load_yaml_text, read_text
 
 PROFILES_FILE = "profiles.yml"
+SECRET_ENV_PREFIX = "PDS_ENV_SECRET_"  # such env vars: profiles.yml only, redacted everywhere
 SECRET_KEYS = ("password", "private_key", "private_key_passphrase", "token", "keyfile_json", "secret",
                "client_secret", "passphrase", "api_key", "access_token")
 
@@ -110,7 +111,7 @@ def load_target(
     raw = outputs[name]
     if not isinstance(raw, dict) or not raw.get("type"):
         raise ProjectError(f"target {name!r} needs a 'type:' (duckdb, postgres, snowflake, bigquery)",
-                           display, outputs.line_of(name))
+                           display, outputs.line_of(name), hint="e.g. type: duckdb")
     settings: dict[str, Any] = {}
     secrets: list[str] = []
     for key, value in raw.items():
@@ -123,7 +124,9 @@ def load_target(
         secrets += _secret_values(key, value)
     threads = settings.get("threads", 4)
     if not isinstance(threads, int) or threads < 1:
-        raise ProjectError("'threads' must be a positive number", display, raw.line_of("threads"))
+        raise ProjectError("'threads' must be a positive number", display, raw.line_of("threads"),
+                           hint="e.g. threads: 4")
+    secrets += [v for k, v in os.environ.items() if k.startswith(SECRET_ENV_PREFIX) and v]
     return Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
                   threads=threads, secrets=secrets)
 

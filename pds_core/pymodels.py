@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,8 @@ def inspect_python_model(source: str, path: str) -> PythonModelInfo:
     try:
         tree = ast.parse(source, filename=path)
     except SyntaxError as exc:
-        raise ProjectError(f"Python syntax error: {exc.msg}", path, exc.lineno, exc.offset) from None
+        raise ProjectError(f"Python syntax error: {exc.msg}", path, exc.lineno, exc.offset,
+                           hint="fix the Python at this line (python -m py_compile shows the same error)") from None
     funcs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "model"]
     if not funcs:
         raise ProjectError("Python model has no top-level `def model(ctx):`", path, 1,
@@ -44,7 +45,8 @@ def inspect_python_model(source: str, path: str) -> PythonModelInfo:
         method = node.func.attr
         if method in ("ref", "source"):
             args = [_literal(a, path, f"ctx.{method}()") for a in node.args]
-            if node.keywords or not args or (method == "ref" and len(args) > 2) or (method == "source" and len(args) != 2):
+            bad_kw = any(kw.arg != "chunksize" for kw in node.keywords)  # ctx.ref('big', chunksize=100_000)
+            if bad_kw or not args or (method == "ref" and len(args) > 2) or (method == "source" and len(args) != 2):
                 usage = "ctx.ref('model_name')" if method == "ref" else "ctx.source('source_name', 'table')"
                 raise ProjectError(f"ctx.{method}() takes literal names: {usage}", path, node.lineno)
             if method == "ref":
@@ -73,20 +75,34 @@ class ModelContext:
     """The `ctx` a Python model receives: upstream data as DataFrames, its config and vars."""
 
     def __init__(self, read_relation: Callable[[str, str | None], Any], config: dict[str, Any],
-                 vars: dict[str, Any], this: str, is_incremental: bool) -> None:
+                 vars: dict[str, Any], this: str, is_incremental: bool,
+                 read_chunks: Callable[[str, str, int], Iterator[Any]] | None = None) -> None:
         self._read = read_relation
+        self._read_chunks = read_chunks
         self._config = config
         self._vars = vars
         self.this = this
         self.is_incremental = is_incremental
 
-    def ref(self, *names: str) -> Any:
-        """The upstream model as a pandas DataFrame."""
-        return self._read("ref", names[-1])
+    def ref(self, *names: str, chunksize: int | None = None) -> Any:
+        """The upstream model as one pandas DataFrame, held in memory whole; with chunksize, an
+        iterator of DataFrames of at most that many rows, read from the warehouse as they are used."""
+        return self._get("ref", names[-1], chunksize)
 
-    def source(self, source_name: str, table_name: str) -> Any:
-        """A declared source table as a pandas DataFrame."""
-        return self._read("source", f"{source_name}.{table_name}")
+    def source(self, source_name: str, table_name: str, chunksize: int | None = None) -> Any:
+        """A declared source table as a pandas DataFrame (or chunks of it, as for ref())."""
+        return self._get("source", f"{source_name}.{table_name}", chunksize)
+
+    def _get(self, kind: str, name: str, chunksize: int | None) -> Any:
+        if chunksize is None:
+            return self._read(kind, name)
+        if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
+            raise ProjectError(f"chunksize must be a positive whole number, got {chunksize!r}",
+                               hint="e.g. ctx.ref('orders', chunksize=100_000)")
+        if self._read_chunks is not None:
+            return self._read_chunks(kind, name, chunksize)
+        whole = self._read(kind, name)  # a reader without streaming (unit tests): slices of the frame
+        return (whole.iloc[start:start + chunksize] for start in range(0, len(whole), chunksize))
 
     def config(self, **kwargs: Any) -> Any:
         """Read-only at run time: the config was read from the file before running."""

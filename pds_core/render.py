@@ -20,6 +20,7 @@ import jinja2
 import jinja2.sandbox
 
 from pds_core.errors import ProjectError
+from pds_core.profiles import SECRET_ENV_PREFIX
 
 MARKER = re.compile(r"\x1d(ref|source|this)\x1f([^\x1d\x1f]*)\x1d")
 
@@ -105,6 +106,10 @@ class Renderer:
 
     def _env_var(self, name: str, default: Any = None) -> str:
         state = self._state.get()
+        if state is not None and name.startswith(SECRET_ENV_PREFIX):
+            raise ProjectError(f"{name} is a secret: env vars named {SECRET_ENV_PREFIX}* can be read only in "
+                               "profiles.yml", hint="models and macros end up in target/ and logs; pass the value "
+                               "to the warehouse through the profile instead")
         value = os.environ.get(name)
         if state is not None:
             state.env_vars[name] = value
@@ -196,4 +201,5 @@ def _jinja_error(exc: Exception, path: str | None) -> ProjectError:
     if isinstance(exc, jinja2.UndefinedError):
         return ProjectError(f"undefined in template: {exc.message}", path, line,
                             hint="check the spelling; variables come from var(), macros and config")
-    return ProjectError(f"error while rendering: {type(exc).__name__}: {exc}", path, line)
+    return ProjectError(f"error while rendering: {type(exc).__name__}: {exc}", path, line,
+                        hint="check the Jinja expression on this line (templates run sandboxed)")

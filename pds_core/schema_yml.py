@@ -74,7 +74,8 @@ def read_schema_files(root: Path, paths: list[str], project: str, default_schema
                     validate_node_config(entry["config"], path, f"config of {entry['name']!r}")
                 for col in entry.get("columns") or []:
                     if not isinstance(col, dict) or not col.get("name"):
-                        raise ProjectError("each column needs a 'name:'", path, getattr(col, "line", line))
+                        raise ProjectError("each column needs a 'name:'", path, getattr(col, "line", line),
+                                           hint="write each column as `- name: column_name`")
                     check_keys(col, COLUMN_KEYS, path, f"column {col['name']!r}")
                 target[entry["name"]] = Properties(entry, path, line)
         for entry, line in _entries(data, "sources", path):
@@ -93,7 +94,8 @@ def _entries(data: LineDict, kind: str, path: str) -> list[tuple[LineDict, int |
     for i, entry in enumerate(items):
         line = items.line_of(i) if hasattr(items, "line_of") else None
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise ProjectError(f"each entry under {kind}: needs a 'name:'", path, line)
+            raise ProjectError(f"each entry under {kind}: needs a 'name:'", path, line,
+                               hint=f"start each entry with `- name: ...` naming the {kind[:-1]}")
         out.append((entry, line))
     return out
 

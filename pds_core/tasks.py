@@ -19,6 +19,7 @@ from pds_core.compiler import CompiledNode, Compiler
 from pds_core.errors import ProjectError
 from pds_core.graph import build_graph
 from pds_core.loader import Project
+from pds_core.locking import lock_target, remove_leftovers
 from pds_core.materializations import BuildContext, materialization_for
 from pds_core.nodes import Node, Relation
 from pds_core.parser import Manifest, parse_project
@@ -43,6 +44,7 @@ class Options:
     validate: bool = True  # check every column reference against the parents' columns (validate.py)
     validate_sources: bool = False  # read undeclared source columns from the warehouse for that
     store_failures: bool = False  # keep each failing test's rows in a table of the results schema
+    lock_timeout: float = 0.0  # seconds to wait while another run holds the target (locking.py)
 
 
 class RelationCache:
@@ -98,6 +100,7 @@ class Task:
         self.reporter = reporter or Reporter(quiet=True)
         self.invocation_id = str(uuid.uuid4())
         self._adapter = adapter
+        self.lock: Any = None  # the target's build lock while this task holds it
         self.relations: RelationCache | None = None
         self.manifest: Manifest | None = None
         self.graph: nx.DiGraph | None = None
@@ -123,6 +126,8 @@ class Task:
         """
         self.plan(None)
         if self.needs_connection:
+            self.lock = lock_target(self.adapter, self.project.target.name, self.command, self.invocation_id,
+                                    self.options.lock_timeout, self.reporter.info)
             self.adapter.open()
             self.relations = RelationCache(self.adapter)
             if not self.options.full_refresh and self._incremental_exists():
@@ -136,6 +141,7 @@ class Task:
     def plan(self, existing: RelationCache | None) -> None:
         """Parse, build the graph, select, compile and validate; `existing` feeds is_incremental()."""
         self.manifest = parse_project(self.project, existing, self.options.full_refresh)
+        self.target_adapter_class().check_names(self.manifest.all_nodes().values())
         self.graph = build_graph(self.manifest)
         chosen = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude)
         self.chosen = chosen
@@ -170,9 +176,12 @@ class Task:
         return read
 
     def target_dialect(self) -> str:
+        return self.target_adapter_class().dialect
+
+    def target_adapter_class(self) -> Any:
         from pds_adapters import adapter_class
 
-        return adapter_class(self.project.target.type).dialect
+        return adapter_class(self.project.target.type)
 
     def record(self, run: RunResult | None) -> None:
         assert self.manifest is not None
@@ -193,6 +202,9 @@ class Task:
         schemas = {self.manifest.nodes[uid].relation.schema for uid in runnable}
         for schema in sorted(schemas):
             self.adapter.ensure_schema(schema)
+        if self.lock is not None:
+            remove_leftovers(self.adapter, [n.relation for n in self.manifest.all_nodes().values() if n.relation],
+                             self.project.config.results_schema, self.reporter.info)
         assert self.relations is not None
         self.relations.preload(schemas)
         threads = self.options.threads or self.project.target.threads
@@ -264,6 +276,10 @@ class Task:
 
     def describe_failure(self, node: Node, exc: Exception) -> str:
         text = str(exc).strip() or type(exc).__name__
+        if self.adapter.connection_lost(exc):
+            text = (f"lost the connection to target {self.project.target.name!r}: {text.splitlines()[0]}\n"
+                    f"  hint: the warehouse ended the session (restart, timeout or an administrator); "
+                    f"`pds retry` re-runs what failed or was skipped")
         if self.options.debug:
             text += "\n" + "".join(traceback.format_exception(exc))
         return f"{node.path}: {self.adapter.redact(text)}"
@@ -281,8 +297,13 @@ class Task:
                           materialized=node.materialized, path=node.path)
 
     def run(self) -> RunResult:
-        self.prepare()
-        return self.execute()
+        try:
+            self.prepare()
+            return self.execute()
+        finally:
+            if self.lock is not None:  # after the connections close, so the next run finds the target free
+                self.adapter.close()
+                self.lock.release()
 
 
 class BuildTask(Task):
