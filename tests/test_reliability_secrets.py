@@ -50,6 +50,7 @@ def test_a_planted_password_never_leaks(engine: Engine, tmp_path: Path) -> None:
         "build": ("build",), "build --debug": ("--debug", "build"), "build json": ("--log-format", "json", "build"),
         "retry --debug": ("--debug", "retry"), "test": ("test",), "debug": ("debug",), "compile": ("compile",),
         "ls json": ("ls", "--output", "json"), "show": ("show", "names"), "show --debug": ("--debug", "show", "nope"),
+        "docs generate": ("docs", "generate"),  # the static site, with run history, lands in target/docs
     }
     for label, args in runs.items():
         result = run_pds(*args, "--project-dir", str(project), env=ENV)
@@ -60,6 +61,7 @@ def test_a_planted_password_never_leaks(engine: Engine, tmp_path: Path) -> None:
     assert build.returncode == 1 and "invalid input syntax for type integer" in build.stdout  # the failing model
     files = [p for p in project.rglob("*") if p.is_file()]
     assert any(p.name == "run_results.json" for p in files) and any(p.name == "manifest.json" for p in files)
+    assert any("docs" in p.relative_to(project).parts for p in files), "the docs site was not generated"
     for path in files:
         data = path.read_bytes()
         for form in FORMS:
