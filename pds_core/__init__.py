@@ -20,11 +20,12 @@ from pds_core.api import (  # noqa: E402
     ls,
     metrics,
     parse,
+    publish,
     run,
     seed,
     show,
     test,
 )
 
-__all__ = ["__version__", "build", "clean", "compile", "debug", "init", "load", "ls", "metrics", "parse", "run",
+__all__ = ["__version__", "build", "clean", "compile", "debug", "init", "load", "ls", "metrics", "parse", "publish", "run",
            "seed", "show", "test"]

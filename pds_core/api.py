@@ -69,6 +69,14 @@ def test(project: Project, reporter: Reporter | None = None, unit: bool = False,
 test.__test__ = False  # type: ignore[attr-defined]  # a pds command, not a pytest test
 
 
+def publish(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
+    """Run the exports of the selected models from what is built, gated by the latest recorded results of
+    their checks in the results tables (kwargs: select, exclude, threads, lock_timeout). See docs/publish.md."""
+    from pds_core.publish.task import PublishTask
+
+    return _run(PublishTask, project, reporter, **kwargs)
+
+
 def metrics(project: Project, name: str | None = None, limit: int | None = 20) -> list[dict[str, Any]]:
     """The recorded values of every metric (or of `name`: METRIC, MODEL.METRIC or a unique id), oldest first,
     at most `limit` per series, from the results tables of the project's target."""
@@ -92,6 +100,8 @@ def lineage(project: Project, column: str, downstream: bool = False) -> list[str
     task = CompileTask(project, _options())
     task.prepare()
     assert task.manifest is not None and task.validation is not None
+    if task.cache is not None:
+        task.cache.save()
     graph = LineageGraph.build(task.manifest, task.validation)
     return list(graph.tree_lines(graph.resolve(column), downstream))
 

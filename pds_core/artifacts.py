@@ -70,7 +70,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, default=str, sort_keys=False)
+            fh.write(json.dumps(data, separators=(",", ":"), default=str))  # the C encoder: fast on big manifests
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -78,38 +78,57 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 
 def write_compiled(project: Project, manifest: Manifest, compiled: dict[str, CompiledNode]) -> dict[str, str]:
-    """target/compiled/<project>/<path>.sql for every compiled model; returns uid -> relative path."""
+    """target/compiled/<project>/<path>.sql for every compiled model; returns uid -> relative path.
+
+    A file whose content is already right is left alone, so an unchanged project writes nothing.
+    """
     paths: dict[str, str] = {}
-    base = project.target_dir / "compiled" / project.name
+    base = os.path.join(project.config.target_path, "compiled", project.name)
+    root = str(project.root)
+    made: set[str] = set()
     for uid, comp in compiled.items():
-        node = manifest.nodes[uid]
-        out = base / node.path
-        out.parent.mkdir(parents=True, exist_ok=True)
+        rel = f"{base}/{manifest.nodes[uid].path}"
+        paths[uid] = rel
+        out = os.path.join(root, rel)
         text = comp.sql + "\n"
         try:
-            if out.read_text(encoding="utf-8") == text:
-                paths[uid] = out.relative_to(project.root).as_posix()
-                continue
+            with open(out, encoding="utf-8") as fh:
+                if fh.read() == text:
+                    continue
         except OSError:
-            pass
-        out.write_text(text, encoding="utf-8")
-        paths[uid] = out.relative_to(project.root).as_posix()
+            folder = os.path.dirname(out)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
     return paths
 
 
 def write_manifest(project: Project, manifest: Manifest, compiled: dict[str, CompiledNode],
-                   invocation_id: str, compiled_paths: dict[str, str] | None = None) -> Path:
-    compiled_paths = compiled_paths or {}
+                   invocation_id: str, compiled_paths: dict[str, str] | None = None,
+                   fingerprints: dict[str, Any] | None = None) -> Path:
+    compiled_paths, fingerprints = compiled_paths or {}, fingerprints or {}
+
+    def entry(uid: str, node: Node) -> dict[str, Any]:
+        data = node_dict(node, compiled.get(uid), compiled_paths.get(uid))
+        if uid in fingerprints:
+            data["fingerprint"] = asdict(fingerprints[uid])
+        return data
+
     data = {
         "metadata": _metadata(project, MANIFEST_SCHEMA, invocation_id),
-        "nodes": {uid: node_dict(n, compiled.get(uid), compiled_paths.get(uid)) for uid, n in manifest.nodes.items()},
-        "sources": {uid: node_dict(n, None, None) for uid, n in manifest.sources.items()},
+        "nodes": {uid: entry(uid, n) for uid, n in manifest.nodes.items()},
+        "sources": {uid: entry(uid, n) for uid, n in manifest.sources.items()},
         "macros": manifest.macros,
         "parent_map": {uid: n.depends_on for uid, n in manifest.nodes.items()},
     }
     if manifest.quality is not None:  # tests, metrics and unit tests, with what each depends on
         data.update(manifest.quality.to_manifest())
         data["parent_map"].update({uid: q.depends_on for uid, q in manifest.quality.runnable().items()})
+    if getattr(manifest, "exports", None):  # settings as written in YAML, header values and storage options left out
+        data["exports"] = {uid: e.to_manifest() for uid, e in manifest.exports.items()}
+        data["parent_map"].update({uid: [e.node] for uid, e in manifest.exports.items()})
     path = project.target_dir / "manifest.json"
     write_json_atomic(path, data)
     return path
@@ -126,6 +145,16 @@ def write_run_results(project: Project, run: RunResult, args: dict[str, Any]) ->
         "results": [r.to_dict() for r in run.results],
     }
     path = project.target_dir / "run_results.json"
+    write_json_atomic(path, data)
+    return path
+
+
+def write_state(folder: Path, fingerprints: dict[str, Any], invocation_id: str) -> Path:
+    """target/state/manifest.json: the fingerprint each node had when it was last built successfully."""
+    data = {"metadata": {"schema_version": MANIFEST_SCHEMA, "pds_version": __version__, "generated_at": now_iso(),
+                         "invocation_id": invocation_id, "kind": "state"},
+            "nodes": {uid: {"fingerprint": asdict(fp)} for uid, fp in sorted(fingerprints.items())}}
+    path = folder / "manifest.json"
     write_json_atomic(path, data)
     return path
 

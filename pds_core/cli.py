@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +53,8 @@ def select_options(func: Callable) -> Callable:
         click.option("-s", "--select", cls=MultiOption, multiple=True,
                      help="Nodes to include (names, +name, tag:x, path:..); several may follow."),
         click.option("--exclude", cls=MultiOption, multiple=True, help="Nodes to leave out, same syntax as --select."),
+        click.option("--state", default=None, help="Folder with the manifest.json that state: selectors compare "
+                     "to (default: the last build's, target/state)."),
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
@@ -67,6 +70,8 @@ def run_options(func: Callable) -> Callable:
     decorators = [
         click.option("--threads", type=click.IntRange(1, 256), default=None, help="Nodes to run in parallel."),
         click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch."),
+        click.option("--skip-unchanged", is_flag=True, help="Skip nodes whose definition and inputs are unchanged "
+                     "since their relation was built."),
         lock_timeout_option,
     ]
     for decorator in reversed(decorators):
@@ -97,11 +102,22 @@ def handle_errors(func: Callable) -> Callable:
         except ProjectError as exc:
             if debug:
                 traceback.print_exc()
-            click.echo(click.style("Error: ", fg="red", bold=True) + str(exc), err=True)
+            if ctx.find_root().params.get("log_format") == "json":  # CI logs: the error is an event too
+                location = exc.location
+                click.echo(json.dumps({"ts": time.time(), "event": "error", "message": str(exc),
+                                       "path": str(location.path or "") or None,
+                                       "line": location.line, "exit_code": exc.exit_code}))
+            else:
+                click.echo(click.style("Error: ", fg="red", bold=True) + str(exc), err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted: nodes already built are kept; the one in progress was rolled back.", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `pds ls | head`: the reader left; nothing is wrong
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # a bug in pds: say so plainly
@@ -147,15 +163,16 @@ def _task_command(name: str, api_name: str, help_text: str) -> None:
     @handle_errors
     def command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
                 select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, full_refresh: bool,
-                lock_timeout: float, no_validate: bool, validate_sources: bool) -> None:
+                state: str | None, skip_unchanged: bool, lock_timeout: float, no_validate: bool,
+                validate_sources: bool) -> None:
         from pds_core import api
 
         project = _load(project_dir, profiles_dir, target, vars_)
         debug = bool(click.get_current_context().find_root().params.get("debug"))
         result = getattr(api, api_name)(project, _reporter(), select=list(select), exclude=list(exclude),
-                                        threads=threads, full_refresh=full_refresh, debug=debug,
-                                        validate=not no_validate, validate_sources=validate_sources,
-                                        lock_timeout=lock_timeout)
+                                        threads=threads, full_refresh=full_refresh, debug=debug, state=state,
+                                        skip_unchanged=skip_unchanged, validate=not no_validate,
+                                        validate_sources=validate_sources, lock_timeout=lock_timeout)
         sys.exit(result.exit_code)
 
 
@@ -192,18 +209,37 @@ def retry(project_dir: str, profiles_dir: str | None, target: str | None, vars_:
 @lock_timeout_option
 @handle_errors
 def test_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                 select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, store_failures: bool,
-                 unit: bool, lock_timeout: float) -> None:
+                 select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None,
+                 store_failures: bool, unit: bool, lock_timeout: float) -> None:
     """Run the tests and checks of the selected nodes against what is built."""
     from pds_core import api
 
     project = _load(project_dir, profiles_dir, target, vars_)
     debug = bool(click.get_current_context().find_root().params.get("debug"))
     options: dict[str, Any] = {"select": list(select), "exclude": list(exclude), "threads": threads, "debug": debug,
-                               "lock_timeout": lock_timeout}
+                               "state": state, "lock_timeout": lock_timeout}
     if not unit:
         options["store_failures"] = store_failures
     sys.exit(api.test(project, _reporter(), unit=unit, **options).exit_code)
+
+
+@cli.command("publish")
+@project_options
+@select_options
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Exports to run in parallel.")
+@lock_timeout_option
+@handle_errors
+def publish_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+                    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None,
+                    lock_timeout: float) -> None:
+    """Run the exports of the selected models from what is built, if their checks last passed."""
+    from pds_core import api
+
+    project = _load(project_dir, profiles_dir, target, vars_)
+    debug = bool(click.get_current_context().find_root().params.get("debug"))
+    result = api.publish(project, _reporter(), select=list(select), exclude=list(exclude), state=state,
+                         threads=threads, debug=debug, lock_timeout=lock_timeout)
+    sys.exit(result.exit_code)
 
 
 @cli.command("metrics")
@@ -237,13 +273,14 @@ def metrics_command(project_dir: str, profiles_dir: str | None, target: str | No
 @validate_options
 @handle_errors
 def compile(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-            select: tuple[str, ...], exclude: tuple[str, ...], no_validate: bool, validate_sources: bool) -> None:
+            select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, no_validate: bool,
+            validate_sources: bool) -> None:
     """Render and check every model's SQL and columns; write it to target/compiled/."""
     from pds_core import api
 
     project = _load(project_dir, profiles_dir, target, vars_)
-    compiled = api.compile(project, select=list(select), exclude=list(exclude), validate=not no_validate,
-                           validate_sources=validate_sources, reporter=_reporter())
+    compiled = api.compile(project, select=list(select), exclude=list(exclude), state=state,
+                           validate=not no_validate, validate_sources=validate_sources, reporter=_reporter())
     _reporter().info(f"Compiled {len(compiled)} SQL model{'s' if len(compiled) != 1 else ''} "
                      f"to {project.config.target_path}/compiled/")
 
@@ -268,7 +305,7 @@ def lineage(project_dir: str, profiles_dir: str | None, target: str | None, vars
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file would be reformatted.")
 @handle_errors
 def format_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                   select: tuple[str, ...], exclude: tuple[str, ...], check: bool) -> None:
+                   select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, check: bool) -> None:
     """Rewrite model SQL in one consistent style (sqlglot), keeping Jinja as written."""
     from pds_core import api
 
@@ -293,12 +330,13 @@ def format_command(project_dir: str, profiles_dir: str | None, target: str | Non
 @click.option("--resource-type", multiple=True, type=click.Choice(["model", "seed", "source"]))
 @handle_errors
 def ls_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-               select: tuple[str, ...], exclude: tuple[str, ...], output: str, resource_type: tuple[str, ...]) -> None:
+               select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, output: str,
+               resource_type: tuple[str, ...]) -> None:
     """List the selected nodes in DAG order."""
     from pds_core import api
 
     project = _load(project_dir, profiles_dir, target, vars_)
-    nodes = api.ls(project, select=list(select), exclude=list(exclude))
+    nodes = api.ls(project, select=list(select), exclude=list(exclude), state=state)
     if resource_type:
         nodes = [n for n in nodes if n["resource_type"] in resource_type]
     for node in nodes:

@@ -13,6 +13,7 @@ from typing import Any
 
 import networkx as nx
 
+from pds_core.cache import ParseCache, digest
 from pds_core.errors import ProjectError, ProjectErrors
 from pds_core.nodes import Node, Relation
 from pds_core.parser import Manifest
@@ -30,6 +31,7 @@ class CompiledNode:
     sql: str
     dialect: str
     ephemeral_parents: list[str] = field(default_factory=list)
+    canonical: str = ""  # hash of the query without comments or layout: what fingerprints compare
     column_lineage: dict[str, list[dict[str, str]]] | None = None  # column -> parent columns (validate.py)
 
     @cached_property
@@ -43,13 +45,16 @@ class CompiledNode:
 class Compiler:
     """Compiles SQL models of one manifest for one target dialect."""
 
-    def __init__(self, manifest: Manifest, graph: nx.DiGraph, source_dialect: str, target_dialect: str) -> None:
+    def __init__(self, manifest: Manifest, graph: nx.DiGraph, source_dialect: str, target_dialect: str,
+                 cache: ParseCache | None = None) -> None:
+        self.cache = cache
         self.manifest = manifest
         self.graph = graph
         self.source_dialect = source_dialect
         self.target_dialect = target_dialect
         self._asts: dict[str, Any] = {}
         self._sources = {n.name: n for n in manifest.sources.values()}
+        self._relation_sql: dict[tuple[Any, ...], str] = {}
 
     def compile(self, unique_ids: list[str]) -> dict[str, CompiledNode]:
         """Compile the given nodes (SQL models only); raise every syntax error found at once."""
@@ -72,16 +77,25 @@ class Compiler:
 
     def _compile_one(self, node: Node) -> CompiledNode:
         text, ephemerals = self._substitute(node)
+        closure = self._ephemeral_closure(node) if ephemerals else []
+        key = digest(text, [self._substitute(self.manifest.nodes[u])[0] for u in closure],
+                     self.source_dialect, self.target_dialect)
+        hit = self.cache.compiled.get(key) if self.cache is not None else None
+        if hit is not None:
+            return CompiledNode(node.unique_id, hit[0], self.target_dialect, ephemerals, hit[1])
         tree = self._asts[node.unique_id] = self._parse(node, text)  # validation reuses it
+        canonical = digest(canonical_sql(text))
         if not ephemerals and self.source_dialect == self.target_dialect:
-            return CompiledNode(node.unique_id, text.strip().rstrip(";").strip(), self.target_dialect)
-        if ephemerals:
-            closure = self._ephemeral_closure(node)
-            ctes = [(EPHEMERAL_PREFIX + self.manifest.nodes[uid].name, self._parsed(self.manifest.nodes[uid]))
-                    for uid in closure]
-            tree = _with_ctes(tree.copy(), ctes)
-        return CompiledNode(node.unique_id, tree.sql(dialect=self.target_dialect, pretty=True),
-                            self.target_dialect, ephemerals)
+            sql = text.strip().rstrip(";").strip()
+        else:
+            if closure:
+                ctes = [(EPHEMERAL_PREFIX + self.manifest.nodes[uid].name, self._parsed(self.manifest.nodes[uid]))
+                        for uid in closure]
+                tree = _with_ctes(tree.copy(), ctes)
+            sql = tree.sql(dialect=self.target_dialect, pretty=True)
+        if self.cache is not None:
+            self.cache.put_compiled(key, (sql, canonical))
+        return CompiledNode(node.unique_id, sql, self.target_dialect, ephemerals, canonical)
 
     def _ephemeral_closure(self, node: Node) -> list[str]:
         """Ephemeral ancestors reachable through ephemeral models only, parents before children."""
@@ -118,19 +132,26 @@ class Compiler:
         def replace(match: Any) -> str:
             kind, name = match.group(1), match.group(2)
             if kind == "this":
-                return _relation_sql(node.relation, self.source_dialect)
+                return self._sql_of(node.relation)
             if kind == "source":
                 src = self._sources[name]
-                return _relation_sql(src.relation, self.source_dialect, dict(src.source_meta.get("quoting") or {}))
+                return self._sql_of(src.relation, dict(src.source_meta.get("quoting") or {}))
             parent = self.manifest.ref(name)
             if parent is None:
                 raise ProjectError(f"{node.name} refers to {name!r}, which is not a model or seed", node.path)
             if parent.materialized == "ephemeral":
                 ephemerals.append(parent.unique_id)
                 return EPHEMERAL_PREFIX + parent.name
-            return _relation_sql(parent.relation, self.source_dialect)
+            return self._sql_of(parent.relation)
 
         return MARKER.sub(replace, node.rendered or ""), ephemerals
+
+    def _sql_of(self, relation: Relation | None, quoting: bool | dict[str, Any] = False) -> str:
+        """A relation's name in the project's dialect, generated once per relation."""
+        key = (relation, tuple(sorted(quoting.items())) if isinstance(quoting, dict) else quoting)
+        if key not in self._relation_sql:
+            self._relation_sql[key] = _relation_sql(relation, self.source_dialect, quoting)
+        return self._relation_sql[key]
 
     def _parse(self, node: Node, text: str) -> Any:
         import sqlglot
@@ -172,6 +193,21 @@ def _with_ctes(tree: Any, ctes: list[tuple[str, Any]]) -> Any:
 def _relation_sql(relation: Relation | None, dialect: str, quote_all: bool | dict[str, Any] = False) -> str:
     assert relation is not None
     return relation.table(dialect, quote_all).sql(dialect=dialect)
+
+
+_LEXEME = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|--[^\n]*|/\*.*?\*/|\s+|[^'"`\s/-]+|.""", re.S)
+
+
+def canonical_sql(text: str) -> str:
+    """The SQL without comments and with all layout collapsed, so neither changes a fingerprint."""
+    out: list[str] = []
+    for lexeme in _LEXEME.findall(text):
+        if lexeme.isspace() or lexeme.startswith(("--", "/*")):
+            if out and out[-1] != " ":
+                out.append(" ")
+            continue
+        out.append(lexeme)
+    return "".join(out).strip().rstrip(";").strip()
 
 
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (.*?), line: .*?>")

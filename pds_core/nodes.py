@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,10 +46,17 @@ class Relation:
 def identifier(name: str, dialect: str = "duckdb", quote_all: bool = False) -> Any:
     """A sqlglot identifier, quoted unless it is a plain lower-case name that is not a keyword."""
     from sqlglot import exp
+
+    quoted = quote_all or not _PLAIN.match(name) or name.upper() in _keywords(dialect)
+    return exp.Identifier(this=name, quoted=quoted)
+
+
+@functools.cache
+def _keywords(dialect: str) -> frozenset[str]:
+    """The dialect's reserved words (a pure function of the dialect, so it is computed once)."""
     from sqlglot.dialects.dialect import Dialect
 
-    quoted = quote_all or not _PLAIN.match(name) or name.upper() in Dialect.get_or_raise(dialect).tokenizer_class.KEYWORDS
-    return exp.Identifier(this=name, quoted=quoted)
+    return frozenset(Dialect.get_or_raise(dialect).tokenizer_class.KEYWORDS)
 
 
 @dataclass
@@ -88,6 +96,8 @@ class Node:
     patch_line: int | None = None
     source_meta: dict[str, Any] = field(default_factory=dict)  # for sources: loaded_at_field, freshness, quoting
     env_vars: dict[str, str | None] = field(default_factory=dict)  # read while rendering (for the cache key)
+    vars_used: list[str] | None = field(default_factory=list)  # Python models: vars read (None: any)
+    uses_is_incremental: bool = False  # its SQL differs between the first and later builds
 
     @property
     def materialized(self) -> str:

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import folder_config, merge_config, validate_node_config
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Node, Relation
+from pds_core.publish.exports import parse_exports
 from pds_core.pymodels import inspect_python_model
 from pds_core.quality.definitions import parse_quality
 from pds_core.quality.generic import TestBlockExtension
@@ -19,7 +21,7 @@ from pds_core.quality.spec import QualitySuite
 from pds_core.render import Renderer
 from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
 from pds_core.seedcheck import check_seed
-from pds_core.yamlio import read_text
+from pds_core.yamlio import load_yaml_text, read_text
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Manifest:
     schema: SchemaFiles | None = None
     by_name: dict[str, str] = field(default_factory=dict)
     quality: QualitySuite | None = None  # tests, checks, metrics and unit tests
+    exports: dict[str, Any] = field(default_factory=dict)  # export uid -> publish.exports.Export
 
     def all_nodes(self) -> dict[str, Node]:
         return {**self.nodes, **self.sources}
@@ -57,8 +60,12 @@ class Parser:
     """Turns a loaded Project into a Manifest. One instance per command; rendering happens here, once."""
 
     def __init__(self, project: Project, existing: set[tuple[str, str]] | None = None,
-                 full_refresh: bool = False) -> None:
+                 full_refresh: bool = False, use_cache: bool = True) -> None:
         self.project = project
+        self.macro_texts = {p: read_text(project.root / p, p) for p in project.files.macros}
+        self.cache = ParseCache(project.target_dir / CACHE_FILE, cache_key(project, self.macro_texts)) \
+            if use_cache else None
+        self._macros_loaded = False
         self.existing = existing
         self.full_refresh = full_refresh
         target = {"name": project.target.name, "type": project.target.type, "schema": project.target.schema,
@@ -70,11 +77,12 @@ class Parser:
     def parse(self) -> Manifest:
         project, files = self.project, self.project.files
         manifest = Manifest(project_name=project.name)
-        for path in files.macros:
-            for name in self.renderer.add_macros(read_text(project.root / path, path), path):
-                manifest.macros[name] = path
+        if self.cache is not None and "macro_names" in self.cache.misc:
+            manifest.macros = dict(self.cache.misc["macro_names"])
+        else:
+            manifest.macros = self._load_macros()
         schema = read_schema_files(project.root, files.schema_yml, project.name, project.target.schema,
-                                   self.database)
+                                   self.database, self._yaml)
         manifest.schema, manifest.sources = schema, schema.sources
         errors: list[ProjectError] = []
         for path in files.models_sql + files.models_py:
@@ -93,8 +101,54 @@ class Parser:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
         self._check_properties(manifest, schema)
         self._resolve_dependencies(manifest)
-        manifest.quality = parse_quality(project, manifest, self.renderer)
+        manifest.quality = parse_quality(project, manifest, self.renderer, self._load_macros, self.cache)
+        manifest.exports = parse_exports(project, manifest)
         return manifest
+
+    def _load_macros(self) -> dict[str, str]:
+        """Compile the macro files into the Jinja environment (once, and only when something renders)."""
+        names: dict[str, str] = {}
+        if not self._macros_loaded:
+            self._macros_loaded = True
+            for path, text in self.macro_texts.items():
+                for name in self.renderer.add_macros(text, path):
+                    names[name] = path
+            if self.cache is not None:
+                self.cache.misc["macro_names"] = names
+                self.cache.dirty = True
+        return names
+
+    def _yaml(self, path: str) -> Any:
+        """A schema file's parsed YAML, from the cache while its content is unchanged."""
+        raw = read_text(self.project.root / path, path)
+        if self.cache is None:
+            return load_yaml_text(raw, path)
+        key = checksum(raw)
+        hit = self.cache.misc.setdefault("yaml", {}).get(path)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        data = load_yaml_text(raw, path)
+        self.cache.misc["yaml"][path] = (key, data)
+        self.cache.dirty = True
+        return data
+
+    def _render(self, node: Node, text: str, config: dict[str, Any]) -> dict[str, Any]:
+        """Render a SQL model, or take its render from the cache when nothing it depends on changed."""
+        def incremental(rendered_cfg: dict[str, Any]) -> bool:
+            return self._is_incremental(node, config, rendered_cfg)
+
+        if self.cache is not None:
+            entry = self.cache.render_entry(node.path, node.checksum, lambda e: incremental(e["config"]))
+            if entry is not None:
+                return entry
+        self._load_macros()
+        rendered, state = self.renderer.render(text, node.path, incremental)
+        entry = {"hash": node.checksum, "rendered": rendered, "refs": state.refs, "sources": state.sources,
+                 "config": state.config, "env_vars": state.env_vars, "used_is_incremental": state.used_is_incremental,
+                 "is_incremental": incremental(state.config) if state.used_is_incremental else None}
+        if self.cache is not None:
+            self.cache.put_render(node.path, entry)
+        return entry
 
     # ---- nodes -----------------------------------------------------------------------------
     def _base_config(self, section: dict[str, Any], path: str, props: Properties | None, root_folder: str) -> dict:
@@ -120,16 +174,18 @@ class Parser:
         if path.endswith(".py"):
             node.language = "python"
             info = inspect_python_model(text, path)
-            node.refs, node.sources = info.refs, info.sources
+            node.refs, node.sources, node.vars_used = info.refs, info.sources, info.vars
             merge_config(config, info.config)
             config.setdefault("materialized", "table")
         else:
             if not text.strip():
                 raise ProjectError("model file is empty", path, 1, hint="write a SELECT statement, or delete the file")
-            rendered, state = self.renderer.render(text, path, lambda cfg: self._is_incremental(node, config, cfg))
-            node.rendered, node.refs, node.sources, node.env_vars = rendered, state.refs, state.sources, state.env_vars
-            merge_config(config, state.config)
-            if not rendered.strip():
+            entry = self._render(node, text, config)
+            node.rendered, node.refs, node.sources = entry["rendered"], list(entry["refs"]), list(entry["sources"])
+            node.env_vars = dict(entry["env_vars"])
+            node.uses_is_incremental = bool(entry["used_is_incremental"])
+            merge_config(config, entry["config"])
+            if not node.rendered.strip():
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
         try:
@@ -159,7 +215,12 @@ class Parser:
                     config=validate_node_config(config, props.path if props else path, f"config of seed {name!r}"))
         if node.config.get("enabled") is False:
             return None
-        check_seed(raw, path, str(node.config.get("delimiter") or ","))
+        checked = self.cache.misc.setdefault("checked_seeds", {}) if self.cache is not None else {}
+        if checked.get(path) != node.checksum:  # a large seed is read once, not on every parse
+            check_seed(raw, path, str(node.config.get("delimiter") or ","))
+            checked[path] = node.checksum
+            if self.cache is not None:
+                self.cache.dirty = True
         node.relation = self._relation(node)
         self._apply_properties(node, props)
         return node
@@ -245,6 +306,15 @@ class Parser:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
 
 
+def cache_key(project: Project, macro_texts: dict[str, str]) -> str:
+    """Everything every file's rendering depends on: a change here invalidates the whole cache."""
+    from pds_core import __version__
+
+    target = project.target
+    return digest(__version__, project.config.raw, project.vars, target.name, target.type, target.schema,
+                  target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()))
+
+
 def _line_of(text: str, needle: str) -> int | None:
     """The first line of text that mentions needle as a quoted name or call."""
     pattern = re.compile(rf"""(['"]){re.escape(needle)}\1|\b{re.escape(needle)}\s*\(""")
@@ -255,9 +325,9 @@ def _line_of(text: str, needle: str) -> int | None:
 
 
 def parse_project(project: Project, existing: set[tuple[str, str]] | None = None,
-                  full_refresh: bool = False) -> Manifest:
+                  full_refresh: bool = False, use_cache: bool = False) -> Manifest:
     """Parse every file of the project; `existing` relations decide is_incremental()."""
-    return Parser(project, existing, full_refresh).parse()
+    return Parser(project, existing, full_refresh, use_cache).parse()
 
 
 def project_path(project: Project, rel: str) -> Path:

@@ -18,6 +18,7 @@ class PythonModelInfo:
     refs: list[str] = field(default_factory=list)
     sources: list[tuple[str, str]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    vars: list[str] | None = field(default_factory=list)  # names passed to ctx.var(); None: not all literal
 
 
 def inspect_python_model(source: str, path: str) -> PythonModelInfo:
@@ -53,6 +54,12 @@ def inspect_python_model(source: str, path: str) -> PythonModelInfo:
                 info.refs.append(args[-1])
             else:
                 info.sources.append((args[0], args[1]))
+        elif method == "var" and info.vars is not None:
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                info.vars.append(first.value)
+            else:
+                info.vars = None
         elif method == "config":
             for kw in node.keywords:
                 if kw.arg is None:

@@ -11,10 +11,10 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, WARN, NodeResult, RunResult
+from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, UNCHANGED, WARN, NodeResult, RunResult
 
-STYLE = {SUCCESS: "green", ERROR: "bold red", FAIL: "bold red", WARN: "yellow", SKIPPED: "dim"}
-LABEL = {SUCCESS: "OK", ERROR: "ERROR", FAIL: "FAIL", WARN: "WARN", SKIPPED: "SKIP"}
+STYLE = {SUCCESS: "green", ERROR: "bold red", FAIL: "bold red", WARN: "yellow", SKIPPED: "dim", UNCHANGED: "cyan"}
+LABEL = {SUCCESS: "OK", ERROR: "ERROR", FAIL: "FAIL", WARN: "WARN", SKIPPED: "SKIP", UNCHANGED: "SAME"}
 
 
 class Reporter:
@@ -36,6 +36,13 @@ class Reporter:
             self._event("info", message=message, **fields)
         elif not self.quiet:
             self.console.print(message)
+
+    def notice(self, kind: str, message: str, **fields: Any) -> None:
+        """A named event (export_retry, notification_sent, ...): its own JSON event, or a line of text."""
+        if self.json:
+            self._event(kind, message=message, **fields)
+        elif not self.quiet or kind.endswith("failed"):
+            self.console.print(_escape(message))
 
     def error(self, message: str) -> None:
         if self.json:
@@ -70,13 +77,13 @@ class Reporter:
         if self.json:
             self._event("node_finished", **result.to_dict())
             return
-        if self.quiet and result.status in (SUCCESS, SKIPPED):
+        if self.quiet and result.status in (SUCCESS, SKIPPED, UNCHANGED):
             self._advance()
             return
         style = STYLE.get(result.status, "")
         label = LABEL.get(result.status, result.status.upper())
         rows = f"{result.rows_affected:,} rows " if result.rows_affected is not None else ""
-        what = result.message if result.status in (SUCCESS, WARN) else f"{result.materialized or result.resource_type} {result.name}"
+        what = result.message if result.status in (SUCCESS, WARN, UNCHANGED) else f"{result.materialized or result.resource_type} {result.name}"
         width = len(str(self._total))
         line = (f"{index:>{width}} of {self._total} [{style}]{label:<5}[/] {_escape(what)} "
                 f"[dim]{rows}in {result.execution_time:.2f}s[/]")
@@ -100,7 +107,7 @@ class Reporter:
             self._event("run_finished", success=run.success, elapsed=round(run.elapsed, 3), counts=counts)
             return
         parts = [f"{counts.get(s, 0)} {name}" for s, name in ((SUCCESS, "ok"), (WARN, "warn"), (ERROR, "error"),
-                                                              (FAIL, "failed"), (SKIPPED, "skipped")) if counts.get(s)]
+                                                              (FAIL, "failed"), (SKIPPED, "skipped"), (UNCHANGED, "unchanged")) if counts.get(s)]
         colour = "green" if run.success else "red"
         verdict = "Completed successfully" if run.success else "Completed with errors"
         self.console.print(f"\n[{colour}]{verdict}[/] in {run.elapsed:.2f}s: {', '.join(parts) or 'nothing to do'}")
@@ -116,6 +123,9 @@ class Reporter:
                 held = r.extra.get("skipped_downstream", 0)
                 self.console.print(f"  [red]QUALITY[/] {r.name} failed {', '.join(r.extra.get('quality_failures', []))}"
                                    f"; {held} downstream node{'s' if held != 1 else ''} skipped")
+        for r in run.results:  # an export held back by its checks (pds_core/publish)
+            if r.resource_type == "export" and r.status == SKIPPED:
+                self.console.print(f"  [dim]SKIP[/]  export {r.name}: {_escape(r.message)}")
 
 
 def _escape(text: str) -> str:

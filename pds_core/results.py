@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SUCCESS, ERROR, SKIPPED, WARN, FAIL = "success", "error", "skipped", "warn", "fail"
+UNCHANGED = "unchanged"  # --skip-unchanged: the relation already holds this definition's result
+OK_STATUSES = (SUCCESS, WARN, UNCHANGED)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import networkx as nx
 
-from pds_core.results import SKIPPED, SUCCESS, WARN, NodeResult
+from pds_core.results import OK_STATUSES, SKIPPED, NodeResult
 
 BLOCKING = ("error", "fail", SKIPPED)
 
@@ -64,7 +64,7 @@ def run_dag(
 
     def release(uid: str, newly_ready: list[str]) -> None:
         """Count a finished node toward its children; skip them when it did not succeed."""
-        failed = results[uid].status not in (SUCCESS, WARN)
+        failed = results[uid].status not in OK_STATUSES
         for child in sorted(children[uid], key=order_key):
             if failed and child not in blocked_by:
                 blocked_by[child] = blocked_by.get(uid, uid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,10 @@ class SchemaFiles:
 
 
 def read_schema_files(root: Path, paths: list[str], project: str, default_schema: str,
-                      default_database: str | None) -> SchemaFiles:
+                      default_database: str | None, load: Callable[[str], Any] | None = None) -> SchemaFiles:
     result = SchemaFiles()
     for path in paths:
-        data = load_yaml_file(root / path, path)
+        data = load(path) if load is not None else load_yaml_file(root / path, path)
         if data is None:
             continue
         if not isinstance(data, dict):

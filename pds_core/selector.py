@@ -113,9 +113,10 @@ def _base(body: str, manifest: Manifest, context: SelectionContext) -> set[str]:
             raise ProjectError(f"unknown state selector state:{value}", hint="use state:modified or state:new")
         if context.modified is None:
             raise ProjectError("state: selection needs a previous manifest", hint="build once, or pass --state DIR")
-        want = value != "unmodified"
-        return {uid for uid in manifest.nodes if context.modified(uid) == want
-                and (value != "new" or context.modified(uid) == "new")}
+        if value == "new":
+            return {uid for uid in manifest.nodes if context.modified(uid) == "new"}
+        want = value == "modified"
+        return {uid for uid in manifest.nodes if bool(context.modified(uid)) == want}
     if method not in predicates:
         raise ProjectError(f"unknown selector method {method!r}",
                            hint=did_you_mean(method, METHODS) or f"methods: {', '.join(METHODS)}")

@@ -10,25 +10,30 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from pds_core.artifacts import now_iso, write_compiled, write_manifest, write_run_results
+from pds_core.artifacts import now_iso, write_compiled, write_manifest, write_run_results, write_state
+from pds_core.cache import ParseCache
 from pds_core.compiler import CompiledNode, Compiler
 from pds_core.errors import ProjectError
+from pds_core.fingerprint_store import FingerprintStore, read_freshness, skippable, source_inputs
 from pds_core.graph import build_graph
 from pds_core.loader import Project
 from pds_core.locking import lock_target, remove_leftovers
 from pds_core.materializations import BuildContext, materialization_for
 from pds_core.nodes import Node, Relation
-from pds_core.parser import Manifest, parse_project
+from pds_core.parser import Manifest, Parser, cache_key
+from pds_core.publish.stage import PublishStage
 from pds_core.pymodels import PythonModelFailed
 from pds_core.quality.stage import QualityStage
 from pds_core.reporting import Reporter
-from pds_core.results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult, RunResult
+from pds_core.results import ERROR, OK_STATUSES, SKIPPED, SUCCESS, UNCHANGED, WARN, NodeResult, RunResult
 from pds_core.scheduler import run_dag
-from pds_core.selector import select_nodes
+from pds_core.selector import SelectionContext, select_nodes
+from pds_core.state import STATE_DIR, Fingerprint, SavedState, compute_fingerprints, merged_state
 from pds_core.validate import Validation, validate_compiled
 
 
@@ -41,6 +46,8 @@ class Options:
     threads: int | None = None
     full_refresh: bool = False
     debug: bool = False
+    state: str | None = None  # folder with the manifest.json that state: selectors compare against
+    skip_unchanged: bool = False
     validate: bool = True  # check every column reference against the parents' columns (validate.py)
     validate_sources: bool = False  # read undeclared source columns from the warehouse for that
     store_failures: bool = False  # keep each failing test's rows in a table of the results schema
@@ -91,6 +98,7 @@ class Task:
     command = "task"
     resource_types: tuple[str, ...] = ("model", "seed")
     quality_kinds: tuple[str, ...] = ()  # "test", "metric": the quality nodes that run with the selected ones
+    runs_exports = False  # exports of the selected models run after their gating checks (pds_core/publish)
     needs_connection = True
 
     def __init__(self, project: Project, options: Options | None = None, reporter: Reporter | None = None,
@@ -108,6 +116,9 @@ class Task:
         self.chosen: set[str] = set()  # everything the selection named (sources too): decides the tests to run
         self.compiled: dict[str, CompiledNode] = {}
         self.validation: Validation | None = None
+        self.cache: ParseCache | None = None
+        self.fingerprints: dict[str, Fingerprint] = {}
+        self.unchanged: set[str] = set()
 
     # ---- stages --------------------------------------------------------------------------------
     @property
@@ -122,7 +133,7 @@ class Task:
         """Parse, compile, validate and select. The warehouse is touched only once the SQL checks pass.
 
         Commands that need it connect afterwards; if an incremental model's table exists, the project
-        is planned again so is_incremental() sees it.
+        is planned again so is_incremental() sees it (the parse cache re-renders only those models).
         """
         self.plan(None)
         if self.needs_connection:
@@ -132,6 +143,11 @@ class Task:
             self.relations = RelationCache(self.adapter)
             if not self.options.full_refresh and self._incremental_exists():
                 self.plan(self.relations)
+            assert self.manifest is not None
+            tracked = {n.relation.key() for n in self.manifest.nodes.values() if n.relation is not None}
+            cache = self.relations
+            # the adapter asks the run's cache what stands where a node goes, instead of the catalog per node
+            self.adapter.relation_lookup = lambda rel: cache.get(rel.key()) if rel.key() in tracked else ...
 
     def _incremental_exists(self) -> bool:
         assert self.manifest is not None and self.relations is not None
@@ -139,28 +155,31 @@ class Task:
                    for n in self.manifest.nodes.values() if n.resource_type == "model" and n.language == "sql")
 
     def plan(self, existing: RelationCache | None) -> None:
-        """Parse, build the graph, select, compile and validate; `existing` feeds is_incremental()."""
-        self.manifest = parse_project(self.project, existing, self.options.full_refresh)
+        """Parse, build the graph, compile and validate every SQL model, select; `existing` feeds is_incremental()."""
+        parser = Parser(self.project, existing, self.options.full_refresh, use_cache=True)
+        self.cache = parser.cache
+        self.manifest = parser.parse()
         self.target_adapter_class().check_names(self.manifest.all_nodes().values())
         self.graph = build_graph(self.manifest)
-        chosen = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude)
-        self.chosen = chosen
-        nodes = self.manifest.all_nodes()
-        self.selected = {uid for uid in chosen if nodes[uid].resource_type in self.resource_types}
-        dialect = self.target_dialect()
-        to_compile = [uid for uid, n in self.manifest.nodes.items()
-                      if uid in self.selected or n.materialized == "ephemeral"]
-        compiler = Compiler(self.manifest, self.graph, self.project.config.dialect, dialect)
-        self.compiled = compiler.compile(to_compile)
+        sql_models = [uid for uid, n in self.manifest.nodes.items() if n.resource_type == "model" and n.language == "sql"]
+        compiler = Compiler(self.manifest, self.graph, self.project.config.dialect, self.target_dialect(), self.cache)
+        self.compiled = compiler.compile(sql_models)
         if self.options.validate:
             try:
                 self.validation = validate_compiled(self.manifest, self.graph, self.project.config.dialect, compiler,
-                                                    self.project.root, self.compiled, None, self.source_columns())
+                                                    self.project.root, self.compiled, self.cache, self.source_columns())
             finally:
                 if self.options.validate_sources and not self.needs_connection and self._adapter is not None:
                     self._adapter.close()  # opened only to read source columns
             for message in self.validation.infos if self.command in ("compile", "lineage") else ():
                 self.reporter.info(message)
+        self.fingerprints = compute_fingerprints(self.manifest, self.graph, self.compiled, self.project.target.type,
+                                                 cache_key(self.project, parser.macro_texts), self.project.vars)
+        chosen = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude,
+                              self.selection_context())
+        self.chosen = chosen
+        nodes = self.manifest.all_nodes()
+        self.selected = {uid for uid in chosen if nodes[uid].resource_type in self.resource_types}
 
     def source_columns(self) -> Any:
         """With --validate-sources: source columns not declared in YAML are read from the warehouse."""
@@ -175,6 +194,21 @@ class Task:
 
         return read
 
+    def selection_context(self) -> SelectionContext:
+        """state: selectors compare own fingerprints with a saved manifest (default: the last build's)."""
+        if not any("state:" in spec for spec in [*self.options.select, *self.options.exclude]):
+            return SelectionContext()
+        folder = Path(self.options.state) if self.options.state else self.project.target_dir / STATE_DIR
+        saved = SavedState.read(folder)
+        if saved is None:
+            if self.options.state:
+                raise ProjectError(f"no manifest.json with fingerprints in {folder}",
+                                   hint="point --state at the target/ folder of an earlier build")
+            self.reporter.info("No previous build state found: every node counts as new.")
+            saved = SavedState()
+        modified = saved.modified(self.fingerprints)
+        return SelectionContext(modified=lambda uid: modified.get(uid, "new"))
+
     def target_dialect(self) -> str:
         return self.target_adapter_class().dialect
 
@@ -186,11 +220,18 @@ class Task:
     def record(self, run: RunResult | None) -> None:
         assert self.manifest is not None
         paths = write_compiled(self.project, self.manifest, self.compiled)
-        write_manifest(self.project, self.manifest, self.compiled, self.invocation_id, paths)
+        write_manifest(self.project, self.manifest, self.compiled, self.invocation_id, paths, self.fingerprints)
+        if self.cache is not None:
+            files = self.project.files
+            self.cache.save(set(files.models_sql + files.models_py + files.tests_sql))
         if run is not None:
             write_run_results(self.project, run, {"select": self.options.select, "exclude": self.options.exclude,
                                                   "full_refresh": self.options.full_refresh,
                                                   "target": self.project.target.name})
+            built = {r.unique_id for r in run.results if r.status in OK_STATUSES and r.unique_id in self.fingerprints} \
+                | set(self.manifest.sources)
+            folder = self.project.target_dir / STATE_DIR
+            write_state(folder, merged_state(SavedState.read(folder), self.fingerprints, built), self.invocation_id)
 
     # ---- execution -----------------------------------------------------------------------------
     def execute(self) -> RunResult:
@@ -208,19 +249,33 @@ class Task:
         assert self.relations is not None
         self.relations.preload(schemas)
         threads = self.options.threads or self.project.target.threads
+        store = FingerprintStore(self.adapter, self.project.config.results_schema)
+        upstream = {a for uid in runnable for a in nx.ancestors(self.graph, uid) if a in self.manifest.sources}
+        freshness = read_freshness(self.adapter, self.manifest, upstream)
+        if self.options.skip_unchanged and not self.options.full_refresh:
+            self.unchanged = skippable(self.manifest, self.graph, runnable, self.fingerprints, store.read(),
+                                       self.relations.get, freshness)
         quality = QualityStage(self)  # tests and metrics right after their models; the results tables
         graph, runnable = quality.plan(runnable)
+        publish = PublishStage(self, quality, started=started)  # exports, their results, notifications
+        if self.runs_exports:
+            graph, runnable = publish.plan(graph, runnable)
         self.reporter.start(self.command, len(runnable), self.project.target.name)
         try:
-            run.results = run_dag(graph, runnable, quality.run_node, quality.skipped, threads,
+            run.results = run_dag(graph, runnable, publish.run_node, publish.skipped, threads,
                                   on_done=self.reporter.node_done, order_key=quality.order_key)
             quality.finish(run)
+            built = [r.unique_id for r in run.results if r.status == SUCCESS and r.unique_id in self.fingerprints]
+            store.record([(self.manifest.nodes[u], self.fingerprints[u],
+                           source_inputs(self.manifest, self.graph, u, freshness)) for u in built],
+                         now_iso(), self.invocation_id)
         finally:
             run.elapsed = time.perf_counter() - t0
-            quality.record(run)
+            publish.record(run)
             self.record(run)
             self.adapter.close()
         self.reporter.finish(run)
+        publish.notify(run)
         return run
 
     def build_context(self) -> BuildContext:
@@ -248,7 +303,12 @@ class Task:
         node = self.manifest.nodes[uid]
         result = self._result(node, SUCCESS)
         result.started_at = now_iso()
+        if uid in self.unchanged:
+            result.status, result.message = UNCHANGED, f"unchanged {node.materialized} {node.relation}"
+            result.completed_at = result.started_at
+            return result
         t0 = time.perf_counter()
+        statements = self.adapter.thread_statements()
         self.adapter.take_warnings()  # not this node's
         try:
             outcome = materialization_for(node).build(node, self.build_context())
@@ -272,6 +332,7 @@ class Task:
             result.status, result.message = ERROR, self.describe_failure(node, exc)
         result.execution_time = time.perf_counter() - t0
         result.completed_at = now_iso()
+        result.extra["statements"] = self.adapter.thread_statements() - statements
         return result
 
     def describe_failure(self, node: Node, exc: Exception) -> str:
@@ -309,6 +370,7 @@ class Task:
 class BuildTask(Task):
     command = "build"
     quality_kinds = ("test", "metric")
+    runs_exports = True
 
 
 class TestTask(Task):
@@ -346,8 +408,3 @@ class CompileTask(Task):
 class ListTask(CompileTask):
     command = "ls"
     resource_types = ("model", "seed", "source")
-
-    def prepare(self) -> None:
-        self.manifest = parse_project(self.project)
-        self.graph = build_graph(self.manifest)
-        self.selected = select_nodes(self.manifest, self.graph, self.options.select, self.options.exclude)
