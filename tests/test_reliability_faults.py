@@ -55,7 +55,7 @@ def versions(engine: Engine, name: str, schema: str | None = None) -> dict[int, 
 def slow_clause(engine: Engine) -> str:
     """A cross join that keeps the query busy for seconds (DuckDB: real work; Postgres: pg_sleep)."""
     if engine.name == "duckdb":
-        return ("cross join (select count(*) as c from range(15000) a(x), range(15000) b(y) "
+        return ("cross join (select count(*) as c from range(200000) a(x), range(200000) b(y) "
                 "where (x * y) % 7 = 3) slow")
     return "cross join (select pg_sleep(20)) slow"
 
