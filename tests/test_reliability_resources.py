@@ -68,7 +68,7 @@ def test_chunked_reads_keep_a_python_model_small(engine: Engine, tmp_path: Path)
     [(chunks, largest, total)] = engine.query(f"SELECT chunks, largest, total FROM {engine.qualified('chunked')}")
     assert total == rows * (rows - 1) // 2 and largest <= chunk and chunks >= rows // chunk
     assert engine.query(f"SELECT total FROM {engine.qualified('whole')}") == [(total,)]
-    assert streamed < loaded - 100, (streamed, loaded)  # the whole table costs at least 100 MB more
+    assert streamed < loaded - 50, (streamed, loaded)  # the whole table costs more (RSS also holds DuckDB's cache)
 
 
 def chain_project(engine: Engine, folder: Path, n: int) -> Path:
