@@ -270,13 +270,17 @@ class Task:
                            source_inputs(self.manifest, self.graph, u, freshness)) for u in built],
                          now_iso(), self.invocation_id)
         finally:
-            run.elapsed = time.perf_counter() - t0
-            publish.record(run)
-            self.record(run)
-            self.adapter.close()
+            self.close_run(run, t0, publish)
         self.reporter.finish(run)
         publish.notify(run)
         return run
+
+    def close_run(self, run: RunResult, t0: float, publish: Any) -> None:
+        """However the run ended: its results tables, its artifacts, the connection closed."""
+        run.elapsed = time.perf_counter() - t0
+        publish.record(run)
+        self.record(run)
+        self.adapter.close()
 
     def build_context(self) -> BuildContext:
         return BuildContext(adapter=self.adapter, project_root=self.project.root, vars=self.project.vars,

@@ -59,10 +59,7 @@ class PublishTask(Task):
                                   self.options.threads or self.project.target.threads,
                                   on_done=self.reporter.node_done)
         finally:
-            run.elapsed = time.perf_counter() - t0
-            stage.record(run)
-            self.record(run)
-            self.adapter.close()
+            self.close_run(run, t0, stage)
         self.reporter.finish(run)
         stage.notify(run)
         return run
