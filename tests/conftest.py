@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,44 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "project_template"
+POSTGRES_SCRIPT = ROOT / ".ci" / "postgres"
+_started_postgres: list[bool] = []
+
+
+def _listening(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """PostgreSQL on 127.0.0.1:5432 for the Postgres tests: installed and started when missing (as root),
+    and stopped again at the end of the session if this session started it."""
+    if _listening("127.0.0.1", 5432) or os.geteuid() != 0 or not POSTGRES_SCRIPT.exists():
+        return
+    done = subprocess.run(["bash", str(POSTGRES_SCRIPT)], capture_output=True, text=True)
+    if done.returncode == 0:
+        _started_postgres.append(True)
+    else:
+        sys.stderr.write(f"could not start PostgreSQL: {done.stderr.strip()}\n")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _started_postgres:
+        subprocess.run(["bash", str(POSTGRES_SCRIPT), "stop"], capture_output=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """In CI (CI or PDS_TEST_STRICT set) a skipped test fails: a missing server or package must not pass
+    quietly on a fresh machine."""
+    outcome = yield
+    report = outcome.get_result()
+    strict = os.environ.get("CI") or os.environ.get("PDS_TEST_STRICT")
+    if strict and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where everything must run: {reason}"
 
 
 def run_pds(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,

@@ -228,7 +228,11 @@ def _file(project: Project, settings: Any, where: str, path: str, line: int | No
                            hint=did_you_mean(fmt, set(FORMATS.values())) or "use csv, parquet or jsonl")
     protocol = target.split("://", 1)[0] if "://" in target and "{{" not in target.split("://", 1)[0] else None
     if protocol is not None and protocol not in ("file", "local"):
-        from fsspec.registry import known_implementations
+        try:
+            from fsspec.registry import known_implementations
+        except ImportError:
+            raise ProjectError(f"file exports to URLs need fsspec ({where})", path, line_of("path") or line,
+                               hint="pip install 'pds' (fsspec is a dependency) or pip install fsspec") from None
 
         if protocol not in known_implementations:
             raise ProjectError(f"no fsspec filesystem is known for {protocol}:// ({where})", path,
