@@ -11,6 +11,7 @@ import sqlglot
 from pds_core.config import check_keys
 from pds_core.errors import ProjectError, did_you_mean
 from pds_core.nodes import Node
+from pds_core.quality.drift import BINNED, DEFAULT_BINS, LAST_RUN, MEASURES, DriftMetricNode, Reference
 from pds_core.quality.spec import BOUND_KINDS, DEFAULT_WINDOW, Bound, Found, MetricNode
 
 if TYPE_CHECKING:
@@ -18,10 +19,15 @@ if TYPE_CHECKING:
 
 # ready-made metrics; True when the metric needs a column
 KINDS: dict[str, bool] = {"row_count": False, "null_rate": True, "mean": True, "min": True, "max": True,
-                          "stddev": True, "sum": True, "distinct_count": True}
+                          "stddev": True, "sum": True, "distinct_count": True,
+                          **{drift: True for drift in MEASURES}}  # psi, ks, js_divergence, null_rate_change
+# Drift kinds are declared and checked here; `pds build` computes them once the metric runner reads their
+# reference (issue 16's wiring). Until then a project declaring one gets a clear error, not a crash.
+DRIFT_COMPUTED_BY_BUILD = False
 METRIC_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "type": (str,), "expression": (str,), "sql": (str,), "column": (str,), "where": (str,),
     "group_by": (list, str), "bounds": (dict, list), "severity": (str,), "description": (str,), "meta": (dict,),
+    "reference": (str,), "bins": (int,),  # drift kinds only
 }
 BOUND_KEYS: dict[str, tuple[type, ...]] = {k: (int, float) for k in BOUND_KINDS}
 BOUND_KEYS.update(window=(int,), severity=(str,))
@@ -49,9 +55,16 @@ def yaml_metrics(manifest: Manifest, dialect: str = "duckdb") -> Found:
         for i, entry in enumerate(entries):
             line = raw.line_of(i) if hasattr(raw, "line_of") else getattr(entry, "line", None) or node.patch_line
             try:
-                found.items.append(metric_from_yaml(entry, node, column["name"] if column else None,
-                                                    node.patch_path or node.path, line, manifest.project_name,
-                                                    dialect))
+                metric = metric_from_yaml(entry, node, column["name"] if column else None,
+                                          node.patch_path or node.path, line, manifest.project_name, dialect)
+                if isinstance(metric, DriftMetricNode):
+                    resolve_reference(metric, manifest)
+                    if not DRIFT_COMPUTED_BY_BUILD:
+                        raise ProjectError(f"metric type {metric.kind!r} ({metric.name}) is not computed by pds build "
+                                           "yet", metric.path, metric.line,
+                                           hint="drift metrics are defined (pds_core.quality.drift) but not wired "
+                                           "into the build; see docs/quality.md")
+                found.items.append(metric)
             except ProjectError as exc:
                 found.errors.append(exc)
     return found
@@ -86,12 +99,56 @@ def metric_from_yaml(entry: Any, node: Node, column: str | None, path: str, line
     group_by = entry.get("group_by") or []
     group_by = [group_by] if isinstance(group_by, str) else [str(g) for g in group_by]
     severity = _severity(entry.get("severity"), path, line)
-    return MetricNode(
+    fields: dict[str, Any] = dict(
         unique_id=metric_id(project, node, str(name)), name=str(name), kind=kind, path=path, line=line,
         attached_to=node.unique_id, model=node.name, expression=str(expression) if expression else None,
         column=column, where=entry.get("where"), group_by=group_by,
         bounds=parse_bounds(entry.get("bounds"), severity, path, line),
         description=str(entry.get("description") or ""), depends_on=[node.unique_id])
+    if kind in MEASURES:
+        return DriftMetricNode(**fields, **_drift_options(entry, kind, path, line))
+    for key in ("reference", "bins"):
+        if key in entry:
+            raise ProjectError(f"{key}: applies to drift metrics (psi, ks, js_divergence, null_rate_change), not to "
+                               f"type {kind!r}", path, getattr(entry, "line_of", lambda _k: line)(key) or line)
+    return MetricNode(**fields)
+
+
+def _drift_options(entry: Any, kind: str, path: str, line: int | None) -> dict[str, Any]:
+    """`reference: last_run` (the default) or the name of a model, seed or 'source.table' holding the
+    baseline; `bins:` for psi and js_divergence (quantile bins of the reference, see drift.py)."""
+    line_of = getattr(entry, "line_of", lambda _k: line)
+    text = str(entry.get("reference") or LAST_RUN).strip()
+    if not text:
+        raise ProjectError("reference: must be last_run or a model, seed or source.table name", path,
+                           line_of("reference") or line)
+    reference = Reference(LAST_RUN) if text == LAST_RUN else Reference("relation", text)
+    bins = entry.get("bins", DEFAULT_BINS)
+    if "bins" in entry and kind not in BINNED:
+        raise ProjectError(f"bins: applies to psi and js_divergence, not to {kind}", path, line_of("bins") or line)
+    if not isinstance(bins, int) or isinstance(bins, bool) or not 2 <= bins <= 1000:
+        raise ProjectError(f"bins must be a whole number from 2 to 1000, got {bins!r}", path, line_of("bins") or line,
+                           hint="bins: 10 (quantile bins of the reference)")
+    return {"reference": reference, "bins": bins}
+
+
+def resolve_reference(metric: DriftMetricNode, manifest: Manifest) -> None:
+    """A baseline named in reference: must be a model, seed or source of the project; the metric then
+    depends on it, so the DAG builds the baseline first."""
+    ref = metric.reference
+    if ref.kind != "relation":
+        return
+    name = str(ref.name)
+    uid = manifest.by_name.get(name)
+    if uid is None:  # a source's name is 'source_name.table'
+        uid = next((s for s, node in manifest.sources.items() if node.name == name), None)
+    if uid is None:
+        known = [*manifest.by_name, *(n.name for n in manifest.sources.values())]
+        raise ProjectError(f"reference {name!r} of metric {metric.name} is not a model, seed or source", metric.path,
+                           metric.line, hint=did_you_mean(name, known) or "use last_run, or a model name")
+    ref.unique_id = uid
+    if uid not in metric.depends_on:
+        metric.depends_on.append(uid)
 
 
 def metric_id(project: str, node: Node, name: str) -> str:
