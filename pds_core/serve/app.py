@@ -1,0 +1,180 @@
+"""The HTTP API of `pds serve` (FastAPI): rows by key, filtered pages, online scoring.
+
+    GET  /health                          liveness (and, without tokens, what is served)
+    GET  /models                          the models this caller may read
+    GET  /models/{model}                  its key, columns, row count, snapshot
+    GET  /models/{model}/rows             a page: ?col=v&col__gt=v&limit=100&cursor=...&columns=a,b&format=
+    GET  /models/{model}/rows/{key}       one row by key (a composite key's values joined by ',')
+    POST /score/{model}                   the model's predictions for posted parent rows
+    GET  /docs, /openapi.json             the OpenAPI page (Swagger UI) and schema
+
+Each model response names the snapshot it was answered from (X-PDS-Snapshot). Read endpoints are
+`async` and do their work in the event loop: it is a few hundred microseconds of numpy and Arrow per
+request, cheaper than a hop to the thread pool. Scoring runs user code, so it goes to the thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from pds_core.serve.auth import Auth
+from pds_core.serve.columns import QueryError
+from pds_core.serve.formats import MEDIA, choose, encode, json_bytes
+from pds_core.serve.query import DEFAULT_LIMIT, MAX_LIMIT, Loaded
+from pds_core.serve.scoring import InputError, Scorer, ScoringModel, parse_inputs
+from pds_core.serve.served import Served
+
+log = logging.getLogger("pds.serve")
+AUTH_HEADERS = {"WWW-Authenticate": 'Bearer realm="pds"'}
+
+
+def _error(status: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(json_bytes({"detail": detail}), status_code=status, media_type=MEDIA["json"],
+                    headers=dict(headers or {}))
+
+
+def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, ScoringModel] | None = None,
+               scorer: Scorer | None = None, watch: bool = True, title: str = "pds serve") -> FastAPI:
+    """The app over `served` snapshots. With watch=True the app starts and stops the snapshot watcher
+    with itself (lifespan); `scoring` lists the models answering POST /score/{model} through `scorer`."""
+    auth = auth or Auth()
+    scoring = dict(scoring or {})
+    if scoring and scorer is None:
+        raise ValueError("models are marked for scoring but no scorer was given")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if watch:
+            served.start()
+        try:
+            yield
+        finally:
+            if watch:
+                served.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan,
+                  description="Rows of the models pds published after their checks passed, and online scoring.")
+
+    def model_or_error(model: str, request: Request) -> Loaded | Response:
+        status = auth.check(model, request.headers.get("authorization"))
+        if status == 401:
+            return _error(401, "a bearer token is needed (Authorization: Bearer <token>)", AUTH_HEADERS)
+        if status == 403:
+            return _error(403, f"this token may not read {model}")
+        loaded = served.get(model)
+        if loaded is None:
+            shown = auth.readable(request.headers.get("authorization"), served.names())
+            return _error(404, f"no published model {model!r} is served; models: {', '.join(shown) or '(none)'}")
+        return loaded
+
+    @app.get("/health", summary="Liveness, and what is served when no tokens are configured")
+    async def health() -> Response:
+        body: dict[str, Any] = {"status": "ok", "models": len(served.names())}
+        if not auth.enabled:
+            body["snapshots"] = {name: served.get(name).info.id for name in served.names()}  # type: ignore[union-attr]
+        return Response(json_bytes(body), media_type=MEDIA["json"])
+
+    @app.get("/models", summary="The served models this caller may read")
+    async def models(request: Request) -> Response:
+        names = auth.readable(request.headers.get("authorization"), served.names())
+        if auth.enabled and not names:
+            return _error(401, "a bearer token is needed (Authorization: Bearer <token>)", AUTH_HEADERS)
+        body = {"models": [served.get(n).describe() for n in names if served.get(n) is not None]}  # type: ignore[union-attr]
+        return Response(json_bytes(body), media_type=MEDIA["json"])
+
+    @app.get("/models/{model}", summary="A served model: key, columns, rows, snapshot")
+    async def describe(model: str, request: Request) -> Response:
+        loaded = model_or_error(model, request)
+        if isinstance(loaded, Response):
+            return loaded
+        return Response(json_bytes(loaded.describe()), media_type=MEDIA["json"],
+                        headers={"X-PDS-Snapshot": loaded.info.id})
+
+    @app.get("/models/{model}/rows", summary="A page of rows, filtered on columns",
+             description="Filters: `col=value`, `col__ne|gt|gte|lt|lte=value`, `col__in=a,b`, `col__isnull=true`. "
+                         "Rows come in key order; pass `next_cursor` back as `cursor` for the next page.")
+    async def rows(request: Request, model: str, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+                   cursor: str | None = None, columns: str | None = None,
+                   format: str | None = Query(None, description="json | csv | arrow (else the Accept header)"),
+                   ) -> Response:
+        loaded = model_or_error(model, request)
+        if isinstance(loaded, Response):
+            return loaded
+        try:
+            fmt = choose(format, request.headers.get("accept"))
+            picked = loaded.projection(columns)
+            conditions = loaded.conditions(request.query_params.multi_items())
+            positions, following = loaded.page(conditions, loaded.start_of(cursor), limit)
+            next_cursor = loaded.cursor(following) if following is not None else None
+            body = encode(loaded.select(positions, picked), fmt,
+                          {"model": model, "snapshot": loaded.info.id, "next_cursor": next_cursor})
+        except QueryError as exc:
+            return _error(exc.status, str(exc))
+        headers = {"X-PDS-Snapshot": loaded.info.id}
+        if next_cursor is not None:
+            headers["X-Next-Cursor"] = next_cursor
+            headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
+        return Response(body, media_type=MEDIA[fmt], headers=headers)
+
+    @app.get("/models/{model}/rows/{key}", summary="One row by its key")
+    async def row(request: Request, model: str, key: str, columns: str | None = None,
+                  format: str | None = Query(None, description="json | csv | arrow (else the Accept header)"),
+                  ) -> Response:
+        loaded = model_or_error(model, request)
+        if isinstance(loaded, Response):
+            return loaded
+        try:
+            fmt = choose(format, request.headers.get("accept"))
+            picked = loaded.projection(columns)
+            position = loaded.lookup(key)
+        except QueryError as exc:
+            return _error(exc.status, str(exc))
+        headers = {"X-PDS-Snapshot": loaded.info.id}
+        if position is None:
+            return _error(404, f"no row of {model} has the key {key!r}", headers)
+        table = loaded.table if picked is None else loaded.table.select(picked)
+        body = encode(table.slice(position, 1), fmt, {"model": model, "snapshot": loaded.info.id}, single=True)
+        return Response(body, media_type=MEDIA[fmt], headers=headers)
+
+    @app.post("/score/{model}", summary="Predictions of a Python model for posted parent rows",
+              description='Body: {"inputs": {"<parent>": [rows]}} or {"rows": [...]} for a model with one parent.')
+    async def score(request: Request, model: str,
+                    format: str | None = Query(None, description="json | csv | arrow (else the Accept header)"),
+                    ) -> Response:
+        status = auth.check(model, request.headers.get("authorization"))
+        if status != 200:
+            return _error(status, "a bearer token is needed (Authorization: Bearer <token>)" if status == 401
+                          else f"this token may not read {model}", AUTH_HEADERS if status == 401 else None)
+        target = scoring.get(model)
+        if target is None:
+            return _error(404, f"{model} does not answer scoring requests; models: {', '.join(sorted(scoring)) or '(none)'}")
+        try:
+            fmt = choose(format, request.headers.get("accept"))
+        except QueryError as exc:
+            return _error(exc.status, str(exc))
+        try:
+            frames = parse_inputs(target, orjson.loads(await request.body()))
+        except orjson.JSONDecodeError as exc:
+            return _error(422, [f"the body is not valid JSON: {exc.msg} at position {exc.pos}"])
+        except InputError as exc:
+            return _error(422, exc.problems)
+        try:
+            result = await run_in_threadpool(scorer, model, frames)  # type: ignore[arg-type]
+        except Exception as exc:  # the model's own code failed on these rows
+            log.exception("pds serve: model() of %s failed while scoring", model)
+            message = str(exc).splitlines()[0][:200] if str(exc) else ""
+            return _error(500, f"model() of {model} failed: {type(exc).__name__}: {message}".rstrip(": "))
+        import pyarrow as pa
+
+        table = pa.Table.from_pandas(result, preserve_index=False)
+        return Response(encode(table, fmt, {"model": model}), media_type=MEDIA[fmt])
+
+    return app

@@ -1,0 +1,195 @@
+"""One loaded snapshot and the questions the API asks of it: a row by key, a filtered page after a
+cursor. Loaded once per published snapshot and never changed afterwards, so any number of requests
+share it without locks, and a request that holds it sees exactly one snapshot from start to end.
+
+Order is the key's order (the snapshot is stored sorted by it), so pages are stable; a cursor carries
+the snapshot id, the position the next page starts at and that row's key: on the same snapshot the
+position is used as is, on a newer one the key is looked up again, so paging goes on across a switch
+without repeating or skipping a key (rows of a model served without a key cannot, and say so).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from pds_core.errors import did_you_mean
+from pds_core.serve.columns import OPERATORS, TRUE, ColumnData, QueryError, search
+from pds_core.serve.store import SnapshotInfo
+
+RESERVED = ("limit", "cursor", "format", "columns")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+FIRST_CHUNK = 4096
+LAST_CHUNK = 1 << 20
+
+
+class Gone(QueryError):
+    """A cursor that cannot be continued (the model was republished and has no key): HTTP 410."""
+
+    status = 410
+
+
+@dataclass(frozen=True, eq=False)
+class Condition:
+    column: ColumnData
+    op: str
+    value: Any
+
+
+class Loaded:
+    """A snapshot in memory: the Arrow table (memory-mapped) and its columns ready for filtering."""
+
+    def __init__(self, info: SnapshotInfo, table: pa.Table) -> None:
+        self.info = info
+        self.table = table
+        self.rows = table.num_rows
+        self.columns = {name: ColumnData.build(name, table[name]) for name in table.column_names}
+        self.key = [self.columns[k] for k in info.key]
+
+    @classmethod
+    def open(cls, path: Path, info: SnapshotInfo) -> Loaded:
+        source = pa.memory_map(str(path), "r")
+        return cls(info, pa.ipc.open_file(source).read_all())
+
+    # ---- requests -> conditions -------------------------------------------------------------------
+    def conditions(self, params: list[tuple[str, str]]) -> list[Condition]:
+        """`col=v`, `col__gt=v`, `col__in=a,b`, `col__isnull=true` from the query string."""
+        found = []
+        for name, text in params:
+            if name in RESERVED:
+                continue
+            column_name, _, op = name.partition("__")
+            op = op or "eq"
+            column = self.columns.get(column_name)
+            if column is None:
+                raise QueryError(f"unknown column {column_name!r} in filter {name!r}; "
+                                 + (did_you_mean(column_name, self.columns) or f"columns: {', '.join(self.columns)}"))
+            if op not in OPERATORS:
+                raise QueryError(f"unknown operator {op!r} in {name!r}; operators: {', '.join(OPERATORS)}")
+            if op == "isnull":
+                value: Any = text.lower() in TRUE
+            elif op == "in":
+                value = [column.parse(part) for part in text.split(",")]
+            else:
+                value = column.parse(text)
+            found.append(Condition(column, op, value))
+        return found
+
+    def key_values(self, text: str) -> list[Any]:
+        parts = text.split(",") if len(self.key) > 1 else [text]
+        if not self.key:
+            raise QueryError(f"{self.info.model} is served without a key: use filters instead")
+        if len(parts) != len(self.key):
+            raise QueryError(f"the key of {self.info.model} has {len(self.key)} columns "
+                             f"({', '.join(self.info.key)}): give their values joined by ','")
+        return [column.parse(part) for column, part in zip(self.key, parts, strict=True)]
+
+    # ---- lookups and pages ------------------------------------------------------------------------
+    def lookup(self, text: str) -> int | None:
+        """The row position of a key, or None."""
+        lo, hi = 0, self.rows
+        for column, value in zip(self.key, self.key_values(text), strict=True):
+            values = column.values[lo:hi]
+            left, right = search(values, value, "left"), search(values, value, "right")
+            if left == right:
+                return None
+            lo, hi = lo + left, lo + right
+        return lo
+
+    def _lower_bound(self, values: list[Any]) -> int:
+        """The first position whose key is >= values (a key that is gone lands where it would be)."""
+        lo, hi = 0, self.rows
+        for column, value in zip(self.key, values, strict=True):
+            part = column.values[lo:hi]
+            left, right = lo + search(part, value, "left"), lo + search(part, value, "right")
+            if left == right:
+                return left
+            lo, hi = left, right
+        return lo
+
+    def page(self, conditions: list[Condition], start: int, limit: int) -> tuple[np.ndarray, int | None]:
+        """Positions of the first `limit` matching rows at or after `start`, and where the next page starts."""
+        if not conditions:
+            stop = min(self.rows, start + limit)
+            return np.arange(start, stop), (stop if stop < self.rows else None)
+        listed = [(c, c.column.postings(c.op, c.value)) for c in conditions]
+        listed = [(c, p) for c, p in listed if p is not None]
+        candidates = None
+        rest = list(conditions)
+        if listed:
+            chosen, candidates = min(listed, key=lambda item: len(item[1]))
+            rest.remove(chosen)
+        pos = start if candidates is None else search(candidates, start, "left")
+        if candidates is not None and not rest:  # the listed rows are the answer
+            matched = candidates[pos:pos + limit + 1]
+            return matched[:limit], (int(matched[limit]) if len(matched) > limit else None)
+        found: list[np.ndarray] = []
+        total, size = 0, max(FIRST_CHUNK, limit * 4)
+        end = self.rows if candidates is None else len(candidates)
+        while pos < end and total <= limit:
+            stop = min(end, pos + size)
+            rows: slice | np.ndarray = slice(pos, stop) if candidates is None else candidates[pos:stop]
+            mask = np.ones(stop - pos, dtype=bool)
+            for cond in rest:
+                mask &= cond.column.mask(cond.op, cond.value, rows)
+            hits = np.flatnonzero(mask)
+            hits = hits + pos if candidates is None else candidates[pos:stop][hits]
+            found.append(hits)
+            total += len(hits)
+            pos, size = stop, min(LAST_CHUNK, size * 2)
+        matched = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+        return matched[:limit], (int(matched[limit]) if len(matched) > limit else None)
+
+    # ---- cursors ----------------------------------------------------------------------------------
+    def cursor(self, start: int) -> str:
+        key = [c.to_text(v) for c, v in zip(self.key, self._key_row(start), strict=True)]
+        raw = json.dumps({"s": self.info.id, "p": start, "k": key}, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def _key_row(self, position: int) -> list[Any]:
+        if not self.key:
+            return []
+        row = self.table.select(list(self.info.key)).slice(position, 1).to_pylist()[0]
+        return [row[k] for k in self.info.key]
+
+    def start_of(self, cursor: str | None) -> int:
+        if not cursor:
+            return 0
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            snapshot, position, key = str(data["s"]), int(data["p"]), list(data["k"])
+        except (ValueError, KeyError, TypeError):
+            raise QueryError("the cursor is not one this server gave out; start again without it") from None
+        if snapshot == self.info.id:
+            return max(0, min(position, self.rows))
+        if not self.key or len(key) != len(self.key):
+            raise Gone(f"{self.info.model} was republished since this cursor was given and has no key to "
+                       "continue from; start again without a cursor")
+        return self._lower_bound([c.parse(text) for c, text in zip(self.key, key, strict=True)])
+
+    def select(self, positions: np.ndarray, columns: list[str] | None) -> pa.Table:
+        table = self.table if columns is None else self.table.select(columns)
+        if len(positions) and positions[-1] - positions[0] == len(positions) - 1:  # a run: zero-copy slice
+            return table.slice(int(positions[0]), len(positions))
+        return table.take(pa.array(positions))
+
+    def projection(self, text: str | None) -> list[str] | None:
+        if not text:
+            return None
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        for name in names:
+            if name not in self.columns:
+                raise QueryError(f"unknown column {name!r} in columns=; "
+                                 + (did_you_mean(name, self.columns) or f"columns: {', '.join(self.columns)}"))
+        return names
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.info.model, "snapshot": self.info.id, "rows": self.rows, "key": list(self.info.key),
+                "published_at": self.info.published_at, "columns": self.info.columns}
