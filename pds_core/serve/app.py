@@ -16,6 +16,7 @@ request, cheaper than a hop to the thread pool. Scoring runs user code, so it go
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -23,7 +24,9 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import request_response
 
 from pds_core.serve.auth import Auth
 from pds_core.serve.columns import QueryError
@@ -42,7 +45,8 @@ def _error(status: int, detail: Any, headers: Mapping[str, str] | None = None) -
 
 
 def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, ScoringModel] | None = None,
-               scorer: Scorer | None = None, watch: bool = True, title: str = "pds serve") -> FastAPI:
+               scorer: Scorer | None = None, watch: bool = True, title: str = "pds serve",
+               telemetry: bool = False) -> FastAPI:
     """The app over `served` snapshots. With watch=True the app starts and stops the snapshot watcher
     with itself (lifespan); `scoring` lists the models answering POST /score/{model} through `scorer`."""
     auth = auth or Auth()
@@ -60,7 +64,11 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
             if watch:
                 served.stop()
 
-    app = FastAPI(title=title, lifespan=lifespan,
+    options: dict[str, Any] = {}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:  # FastAPI's native OpenTelemetry
+        # checks its providers on every request; off unless asked for (it cost ~10% of a key lookup)
+        options["telemetry"] = {"tracing": telemetry, "metrics": telemetry, "logs": telemetry}
+    app = FastAPI(title=title, lifespan=lifespan, **options,
                   description="Rows of the models pds published after their checks passed, and online scoring.")
 
     def model_or_error(model: str, request: Request) -> Loaded | Response:
@@ -98,24 +106,27 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
         return Response(json_bytes(loaded.describe()), media_type=MEDIA["json"],
                         headers={"X-PDS-Snapshot": loaded.info.id})
 
-    @app.get("/models/{model}/rows", summary="A page of rows, filtered on columns",
+    @app.get("/models/{model}/rows", summary="A page of rows, filtered on columns", openapi_extra=PAGE_DOC,
              description="Filters: `col=value`, `col__ne|gt|gte|lt|lte=value`, `col__in=a,b`, `col__isnull=true`. "
                          "Rows come in key order; pass `next_cursor` back as `cursor` for the next page.")
-    async def rows(request: Request, model: str, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-                   cursor: str | None = None, columns: str | None = None,
-                   format: str | None = Query(None, description="json | csv | arrow (else the Accept header)"),
-                   ) -> Response:
+    async def rows(request: Request) -> Response:
+        model = request.path_params["model"]
         loaded = model_or_error(model, request)
         if isinstance(loaded, Response):
             return loaded
+        query = request.query_params
         try:
-            fmt = choose(format, request.headers.get("accept"))
-            picked = loaded.projection(columns)
-            conditions = loaded.conditions(request.query_params.multi_items())
-            positions, following = loaded.page(conditions, loaded.start_of(cursor), limit)
+            fmt = choose(query.get("format"), request.headers.get("accept"))
+            picked = loaded.projection(query.get("columns"))
+            limit = _limit(query.get("limit"))
+            conditions = loaded.conditions(query.multi_items())
+            positions, following = loaded.page(conditions, loaded.start_of(query.get("cursor")), limit)
             next_cursor = loaded.cursor(following) if following is not None else None
-            body = encode(loaded.select(positions, picked), fmt,
-                          {"model": model, "snapshot": loaded.info.id, "next_cursor": next_cursor})
+            envelope = {"model": model, "snapshot": loaded.info.id, "next_cursor": next_cursor}
+            if fmt == "json":
+                body = json_bytes({**envelope, "rows": loaded.records(positions, picked)})
+            else:
+                body = encode(loaded.select(positions, picked), fmt, envelope)
         except QueryError as exc:
             return _error(exc.status, str(exc))
         headers = {"X-PDS-Snapshot": loaded.info.id}
@@ -124,24 +135,27 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
             headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
         return Response(body, media_type=MEDIA[fmt], headers=headers)
 
-    @app.get("/models/{model}/rows/{key}", summary="One row by its key")
-    async def row(request: Request, model: str, key: str, columns: str | None = None,
-                  format: str | None = Query(None, description="json | csv | arrow (else the Accept header)"),
-                  ) -> Response:
+    @app.get("/models/{model}/rows/{key}", summary="One row by its key", openapi_extra=ROW_DOC)
+    async def row(request: Request) -> Response:
+        model, key = request.path_params["model"], request.path_params["key"]
         loaded = model_or_error(model, request)
         if isinstance(loaded, Response):
             return loaded
         try:
-            fmt = choose(format, request.headers.get("accept"))
-            picked = loaded.projection(columns)
+            fmt = choose(request.query_params.get("format"), request.headers.get("accept"))
+            picked = loaded.projection(request.query_params.get("columns"))
             position = loaded.lookup(key)
         except QueryError as exc:
             return _error(exc.status, str(exc))
         headers = {"X-PDS-Snapshot": loaded.info.id}
         if position is None:
             return _error(404, f"no row of {model} has the key {key!r}", headers)
-        table = loaded.table if picked is None else loaded.table.select(picked)
-        body = encode(table.slice(position, 1), fmt, {"model": model, "snapshot": loaded.info.id}, single=True)
+        envelope = {"model": model, "snapshot": loaded.info.id}
+        if fmt == "json":
+            body = json_bytes({**envelope, "row": loaded.record(position, picked)})
+        else:
+            table = loaded.table if picked is None else loaded.table.select(picked)
+            body = encode(table.slice(position, 1), fmt, envelope, single=True)
         return Response(body, media_type=MEDIA[fmt], headers=headers)
 
     @app.post("/score/{model}", summary="Predictions of a Python model for posted parent rows",
@@ -177,4 +191,49 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
         table = pa.Table.from_pandas(result, preserve_index=False)
         return Response(encode(table, fmt, {"model": model}), media_type=MEDIA[fmt])
 
+    # each request tries the routes in order: the hot ones first, the docs routes FastAPI adds first last
+    order = {path: rank for rank, path in enumerate(FAST_PATHS[::-1])}
+    app.router.routes.sort(key=lambda route: order.get(getattr(route, "path", ""),
+                                                       len(order) + (getattr(route, "path", "") in DOC_PATHS)))
+    for route in app.router.routes:  # the read endpoints take only the Request (their parameters are
+        # documented in openapi_extra): call them directly, without FastAPI's per-request dependency
+        # solving, which cost more than the lookup itself. The routes stay FastAPI routes for the docs.
+        if isinstance(route, APIRoute) and route.path in FAST_PATHS:
+            route.app = request_response(route.endpoint)
     return app
+
+
+FAST_PATHS = ("/models/{model}/rows", "/models/{model}/rows/{key}")
+
+
+DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+FORMAT_PARAM = {"name": "format", "in": "query", "required": False, "description": "json | csv | arrow (else the "
+                "Accept header: application/json, text/csv, application/vnd.apache.arrow.stream)",
+                "schema": {"type": "string", "enum": ["json", "csv", "arrow"]}}
+COLUMNS_PARAM = {"name": "columns", "in": "query", "required": False, "description": "only these columns, a,b,c",
+                 "schema": {"type": "string"}}
+MODEL_PARAM = {"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}
+# The read endpoints take the Request and read their parameters themselves: FastAPI's per-request
+# parameter validation cost more than the lookup. The parameters are documented here instead.
+PAGE_DOC = {"parameters": [
+    MODEL_PARAM,
+    {"name": "limit", "in": "query", "required": False, "description": "rows per page",
+     "schema": {"type": "integer", "default": DEFAULT_LIMIT, "minimum": 1, "maximum": MAX_LIMIT}},
+    {"name": "cursor", "in": "query", "required": False, "description": "next_cursor of the previous page",
+     "schema": {"type": "string"}},
+    COLUMNS_PARAM, FORMAT_PARAM]}
+ROW_DOC = {"parameters": [MODEL_PARAM, {"name": "key", "in": "path", "required": True, "schema": {"type": "string"},
+                                        "description": "the key; a composite key's values joined by ','"},
+                          COLUMNS_PARAM, FORMAT_PARAM]}
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}, got {text!r}")
+    return value

@@ -23,6 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "isnull")
+EPOCH = dt.datetime(1970, 1, 1)
+EPOCH_DATE = dt.date(1970, 1, 1)
+NOTHING = object()  # "no fast path": distinct from a NULL (None)
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
@@ -142,6 +145,60 @@ class ColumnData:
             return "true" if value else "false"
         return str(value)
 
+    def scalar(self, position: int) -> Any:
+        """One value as a Python object without building arrays (the path of a key lookup); NOTHING when
+        this column has no fast path (the caller asks Arrow)."""
+        if self.nulls is not None and self.nulls[position]:
+            return None
+        kind = self.kind
+        if kind == "text":
+            code = self.values[position]  # type: ignore[index]
+            return None if code < 0 else self.dictionary[code]  # type: ignore[index]
+        if kind in ("integer", "number", "boolean"):
+            value = self.values[position].item()  # type: ignore[index]
+            return bool(value) if kind == "boolean" else value
+        if kind == "time":
+            kind_of = self.type
+            value = int(self.values[position])  # type: ignore[index]
+            if pa.types.is_date32(kind_of):
+                return EPOCH_DATE + dt.timedelta(days=value)
+            if pa.types.is_timestamp(kind_of):
+                micros = value * {"s": 1_000_000, "ms": 1_000, "us": 1}.get(kind_of.unit, 1) if kind_of.unit != "ns" \
+                    else value // 1_000
+                stamp = EPOCH + dt.timedelta(microseconds=micros)
+                return stamp.replace(tzinfo=dt.UTC) if kind_of.tz else stamp
+        return NOTHING
+
+    def python(self, positions: np.ndarray) -> list[Any] | None:
+        """The values at `positions` as Python objects for JSON, straight from the numpy arrays (pyarrow's
+        to_pylist builds each value through slow paths: it was most of a request's time). None: this
+        column has no such fast path (the caller falls back to Arrow)."""
+        kind, values = self.kind, self.values
+        if values is None:
+            return None
+        if kind == "text":
+            codes = values[positions]
+            out = self.dictionary[np.maximum(codes, 0)].tolist()
+            nulls = codes < 0
+        elif kind in ("integer", "number", "boolean"):
+            picked = values[positions]
+            out = (picked.astype(bool) if kind == "boolean" else picked).tolist()
+            nulls = self.nulls[positions] if self.nulls is not None else None
+        else:
+            kind_of = self.type
+            if pa.types.is_date32(kind_of):
+                out = values[positions].astype("datetime64[D]").tolist()
+            elif pa.types.is_timestamp(kind_of) and kind_of.tz is None:
+                unit = "us" if kind_of.unit == "ns" else kind_of.unit  # Python datetimes stop at microseconds
+                stamps = values[positions].astype(f"datetime64[{kind_of.unit}]")
+                out = stamps.astype(f"datetime64[{unit}]").tolist()
+            else:
+                return None
+            nulls = self.nulls[positions] if self.nulls is not None else None
+        if nulls is not None and nulls.any():
+            out = [None if missing else value for value, missing in zip(out, nulls.tolist(), strict=True)]
+        return out
+
     # ---- matching -------------------------------------------------------------------------------
     def postings(self, op: str, value: Any) -> np.ndarray | None:
         """Sorted row positions for eq / in / isnull when the column lists its rows, else None."""
@@ -192,10 +249,9 @@ def search(values: np.ndarray, value: Any, side: str = "left") -> int:
                 return len(values)
             if not value.is_integer():
                 value, side = math.ceil(value), "left"
-        limits = np.iinfo(values.dtype)
-        if value < limits.min:
-            return 0
-        if value > limits.max:
-            return len(values)
-        return int(values.searchsorted(values.dtype.type(int(value)), side))  # type: ignore[call-overload]
+        try:
+            typed = values.dtype.type(int(value))
+        except OverflowError:  # beyond the column's integer type: before or after every value
+            return 0 if value < 0 else len(values)
+        return int(values.searchsorted(typed, side))  # type: ignore[call-overload]
     return int(values.searchsorted(value, side))  # type: ignore[call-overload]

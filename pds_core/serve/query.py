@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from pds_core.errors import did_you_mean
-from pds_core.serve.columns import OPERATORS, TRUE, ColumnData, QueryError, search
+from pds_core.serve.columns import NOTHING, OPERATORS, TRUE, ColumnData, QueryError, search
 from pds_core.serve.store import SnapshotInfo
 
 RESERVED = ("limit", "cursor", "format", "columns")
@@ -179,6 +179,23 @@ class Loaded:
         if len(positions) and positions[-1] - positions[0] == len(positions) - 1:  # a run: zero-copy slice
             return table.slice(int(positions[0]), len(positions))
         return table.take(pa.array(positions))
+
+    def records(self, positions: np.ndarray, columns: list[str] | None) -> list[dict[str, Any]]:
+        """The rows at `positions` as dicts for JSON, column by column from the indexes' arrays."""
+        names = columns or self.table.column_names
+        values = []
+        for name in names:
+            fast = self.columns[name].python(positions)
+            values.append(fast if fast is not None else self.table[name].take(pa.array(positions)).to_pylist())
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def record(self, position: int, columns: list[str] | None) -> dict[str, Any]:
+        """One row as a dict for JSON (a key lookup): value by value, no arrays built."""
+        row = {}
+        for name in columns or self.table.column_names:
+            value = self.columns[name].scalar(position)
+            row[name] = self.table[name][position].as_py() if value is NOTHING else value
+        return row
 
     def projection(self, text: str | None) -> list[str] | None:
         if not text:

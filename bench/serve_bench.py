@@ -1,0 +1,288 @@
+"""The `pds serve` endpoint benchmark: key lookups and filtered pages on a 1,000,000-row served model,
+1 / 8 / 32 concurrent clients, requests per second and p50 / p99 latency, measured in the same run
+against the limit: a minimal ASGI app (no framework, no pds code on the request path) reading the same
+rows from the same snapshot file, on the same uvicorn (uvloop + httptools), one process each.
+
+    python bench/serve_bench.py                       # 1M rows, 1/8/32 clients, 5 s per cell, 2 rounds
+    python bench/serve_bench.py --rows 200000 --seconds 3 --rounds 1 --clients 1 --clients 8
+
+Each server runs in its own process; the client is one asyncio process speaking HTTP/1.1 keep-alive
+over raw sockets (httpx would cost more CPU than the servers and measure itself). The two servers
+are measured alternately, cell by cell, so both see the same machine. A page workload follows the
+cursor of each answer for 20 pages, then starts again. Results: a Markdown table on stdout and
+bench/results/serve-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "churn_scores"
+PAGE_FILTER = "risk_band=high&churn_probability__gt=0.5"
+PAGE_LIMIT = 100
+CHAIN = 20  # pages followed before starting again
+
+
+# ---- data ------------------------------------------------------------------------------------------
+def publish(store_dir: Path, rows: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from pds_core.serve.store import SnapshotStore
+
+    rng = np.random.default_rng(16)
+    frame = pd.DataFrame({
+        "customer_id": rng.permutation(rows) + 1, "churn_probability": rng.random(rows).round(6),
+        "risk_band": rng.choice(["low", "medium", "high"], rows), "region": rng.choice(["eu", "us", "apac"], rows),
+        "segment": rng.choice([f"segment_{i:02d}" for i in range(50)], rows),
+        "tenure_months": rng.integers(0, 120, rows),
+        "scored_at": pd.Timestamp("2025-01-31") + pd.to_timedelta(rng.integers(0, 86_400, rows), "s")})
+    SnapshotStore(store_dir).publish(MODEL, frame, ["customer_id"], run_id="bench")
+
+
+# ---- the two servers ----------------------------------------------------------------------------------
+def pds_app(store_dir: Path) -> Any:
+    from pds_core.serve.app import create_app
+    from pds_core.serve.served import Served
+    from pds_core.serve.store import SnapshotStore
+
+    return create_app(Served(SnapshotStore(store_dir), models=[MODEL], poll=1.0))
+
+
+def limit_app(store_dir: Path) -> Any:
+    """The floor: the same memory-mapped Arrow file, the key found by binary search, the filter as numpy
+    comparisons over chunks, rows to JSON with orjson; cursors are bare positions."""
+    import numpy as np
+    import orjson
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from pds_core.serve.store import SnapshotStore
+
+    store = SnapshotStore(store_dir)
+    path = store.rows_path(MODEL, str(store.current_id(MODEL)))
+    table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+    keys = table["customer_id"].to_numpy()
+    encoded = pc.dictionary_encode(table["risk_band"]).combine_chunks()
+    high = np.int32(encoded.dictionary.to_pylist().index("high"))
+    codes = encoded.indices.to_numpy().astype(np.int32)
+    scores = table["churn_probability"].to_numpy()
+
+    def rows_json(part: pa.Table) -> list[dict[str, Any]]:
+        columns = [c.to_numpy().tolist() if c.null_count == 0 and pa.types.is_primitive(c.type)
+                   and not pa.types.is_timestamp(c.type) else c.to_pylist() for c in part.columns]
+        return [dict(zip(part.column_names, v, strict=True)) for v in zip(*columns, strict=True)]
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        path, headers = scope["path"], [(b"content-type", b"application/json")]
+        if path.startswith("/rows/"):
+            key = int(path[6:])
+            pos = int(keys.searchsorted(np.int64(key)))
+            found = pos < len(keys) and keys[pos] == key
+            body = orjson.dumps({"row": rows_json(table.slice(pos, 1))[0] if found else None})
+        else:
+            query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&") if "=" in p)
+            pos, found, size = int(query.get("after", 0)), [], 4096
+            while pos < len(codes) and sum(len(f) for f in found) <= PAGE_LIMIT:
+                hits = np.flatnonzero((codes[pos:pos + size] == high) & (scores[pos:pos + size] > 0.5)) + pos
+                found.append(hits)
+                pos, size = pos + size, size * 2
+            hits = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+            body = orjson.dumps({"rows": rows_json(table.take(hits[:PAGE_LIMIT]))})
+            if len(hits) > PAGE_LIMIT:
+                headers.append((b"x-next-cursor", str(int(hits[PAGE_LIMIT])).encode()))
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+def serve(kind: str, store_dir: Path, port: int) -> None:
+    import uvicorn
+
+    app = pds_app(store_dir) if kind == "pds" else limit_app(store_dir)
+    uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", access_log=False,
+                log_level="warning", server_header=False, date_header=False)
+
+
+def start(kind: str, store_dir: Path) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, __file__, "serve", kind, str(store_dir), str(port)], cwd=ROOT)
+    probe = f"/models/{MODEL}/rows/1" if kind == "pds" else "/rows/1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            status, _h = asyncio.run(_once(port, probe))
+            if status == 200:
+                return proc, port
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"the {kind} server exited with {proc.returncode}")
+        time.sleep(0.2)
+    raise RuntimeError(f"the {kind} server did not answer")
+
+
+# ---- the client -------------------------------------------------------------------------------------------
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> tuple[int, dict]:
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" not in headers:
+        raise RuntimeError(f"no Content-Length in the answer to {path}: {lines[0]}")
+    await reader.readexactly(int(headers["content-length"]))
+    return int(lines[0].split()[1]), headers
+
+
+async def _once(port: int, path: str) -> tuple[int, dict]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        return await _request(reader, writer, path)
+    finally:
+        writer.close()
+
+
+async def _client(kind: str, workload: str, port: int, rows: int, until: float, warm: float,
+                  latencies: list[float], errors: list[str], seed: int) -> None:
+    rng = random.Random(seed)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    cursor, depth = None, 0
+    try:
+        while (now := time.perf_counter()) < until:
+            if workload == "lookup":
+                key = rng.randint(1, rows)
+                path = f"/models/{MODEL}/rows/{key}" if kind == "pds" else f"/rows/{key}"
+            elif kind == "pds":
+                path = f"/models/{MODEL}/rows?{PAGE_FILTER}&limit={PAGE_LIMIT}" + (f"&cursor={cursor}" if cursor else "")
+            else:
+                path = f"/page?after={cursor or 0}"
+            status, headers = await _request(reader, writer, path)
+            took = time.perf_counter() - now
+            if status != 200:
+                errors.append(f"{status} {path}")
+            elif now >= warm:
+                latencies.append(took)
+            if workload == "page":
+                depth += 1
+                cursor = headers.get("x-next-cursor") if depth < CHAIN else None
+                depth = depth if cursor else 0
+    finally:
+        writer.close()
+
+
+def measure(kind: str, workload: str, port: int, clients: int, rows: int, seconds: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def main() -> None:
+        start = time.perf_counter()
+        warm, until = start + 1.0, start + 1.0 + seconds
+        await asyncio.gather(*(_client(kind, workload, port, rows, until, warm, latencies, errors, i)
+                               for i in range(clients)))
+
+    asyncio.run(main())
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"server": kind, "workload": workload, "clients": clients, "requests": len(latencies),
+            "rps": len(latencies) / seconds, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "errors": len(errors)}
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        serve(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, action="append")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    clients = args.clients or [1, 8, 32]
+    results: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="pds-serve-bench-") as tmp:
+        started = time.perf_counter()
+        publish(Path(tmp), args.rows)
+        print(f"published {args.rows:,} rows in {time.perf_counter() - started:.1f}s", flush=True)
+        servers = {kind: start(kind, Path(tmp)) for kind in ("limit", "pds")}
+        try:
+            for _round in range(args.rounds):
+                for workload in ("lookup", "page"):
+                    for count in clients:
+                        for kind in ("limit", "pds"):
+                            cell = measure(kind, workload, servers[kind][1], count, args.rows, args.seconds)
+                            results.append(cell)
+                            print(json.dumps(cell), flush=True)
+        finally:
+            for proc, _port in servers.values():
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    report(results, args, load_before, os.getloadavg())
+
+
+def report(results: list[dict[str, Any]], args: argparse.Namespace, before: tuple, after: tuple) -> None:
+    cells: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
+    for cell in results:
+        cells.setdefault((cell["workload"], cell["clients"], cell["server"]), []).append(cell)
+    lines = [f"{args.rows:,} rows, {args.seconds:g} s per cell after 1 s of warm-up, median of {args.rounds} "
+             f"round(s); load average {before[0]:.1f} before, {after[0]:.1f} after, {os.cpu_count()} CPUs", "",
+             "| workload | clients | limit req/s | pds req/s | pds / limit | limit p50 / p99 ms | pds p50 / p99 ms "
+             "| errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    summary = []
+    for workload in ("lookup", "page"):
+        for count in sorted({c["clients"] for c in results}):
+            limit, ours = cells[(workload, count, "limit")], cells[(workload, count, "pds")]
+            row = {key: {name: median([c[key] for c in group]) for name, group in (("limit", limit), ("pds", ours))}
+                   for key in ("rps", "p50_ms", "p99_ms")}
+            errors = sum(c["errors"] for c in limit + ours)
+            ratio = row["rps"]["pds"] / row["rps"]["limit"]
+            summary.append({"workload": workload, "clients": count, **{f"{k}_{n}": v for k, d in row.items()
+                                                                       for n, v in d.items()}, "ratio": ratio,
+                            "errors": errors})
+            lines.append(f"| {workload} | {count} | {row['rps']['limit']:,.0f} | {row['rps']['pds']:,.0f} | "
+                         f"{ratio:.0%} | {row['p50_ms']['limit']:.1f} / {row['p99_ms']['limit']:.1f} | "
+                         f"{row['p50_ms']['pds']:.1f} / {row['p99_ms']['pds']:.1f} | {errors} |")
+    print("\n".join(lines))
+    out = ROOT / "bench" / "results" / f"serve-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"rows": args.rows, "seconds": args.seconds, "rounds": args.rounds,
+                               "load_before": before, "load_after": after, "cells": results, "summary": summary,
+                               "table": lines}, indent=1))
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
