@@ -3,14 +3,16 @@
 against the limit: a minimal ASGI app (no framework, no pds code on the request path) reading the same
 rows from the same snapshot file, on the same uvicorn (uvloop + httptools), one process each.
 
-    python bench/serve_bench.py                       # 1M rows, 1/8/32 clients, 5 s per cell, 2 rounds
-    python bench/serve_bench.py --rows 200000 --seconds 3 --rounds 1 --clients 1 --clients 8
+    python bench/serve_bench.py                       # 1M rows, 1/8/32 clients, 10 s per server and cell
+    python bench/serve_bench.py --rows 200000 --seconds 4 --clients 1 --clients 8
 
 Each server runs in its own process; the client is one asyncio process speaking HTTP/1.1 keep-alive
 over raw sockets (httpx would cost more CPU than the servers and measure itself). The two servers
 are measured alternately, cell by cell, so both see the same machine. A page workload follows the
-cursor of each answer for 20 pages, then starts again. Results: a Markdown table on stdout and
-bench/results/serve-<time>.json.
+cursor of each answer for 20 pages, then starts again. The machine is shared, so each cell's seconds
+are cut into slices that alternate between the two servers (both see the same load), and each
+server's CPU time per request (from /proc) is reported beside the wall-clock figures: it does not
+depend on what else runs. Results: a Markdown table on stdout and bench/results/serve-<time>.json.
 """
 
 from __future__ import annotations
@@ -192,29 +194,46 @@ async def _client(kind: str, workload: str, port: int, rows: int, until: float, 
         writer.close()
 
 
-def measure(kind: str, workload: str, port: int, clients: int, rows: int, seconds: float) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc): what a request really costs the
+    server, whatever else the machine is doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(kind: str, workload: str, port: int, pid: int, clients: int, rows: int, seconds: float,
+            cell: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One slice of `seconds` (after 0.2 s not counted), added to `cell`."""
+    cell = cell or {"server": kind, "workload": workload, "clients": clients, "requests": 0, "seconds": 0.0,
+                    "cpu": 0.0, "latencies": [], "errors": 0}
     latencies: list[float] = []
     errors: list[str] = []
 
-    async def main() -> None:
+    async def run() -> None:
         start = time.perf_counter()
-        warm, until = start + 1.0, start + 1.0 + seconds
+        warm, until = start + 0.2, start + 0.2 + seconds
         await asyncio.gather(*(_client(kind, workload, port, rows, until, warm, latencies, errors, i)
                                for i in range(clients)))
 
-    asyncio.run(main())
-    latencies.sort()
+    before = cpu_seconds(pid)
+    asyncio.run(run())
+    cell["cpu"] += cpu_seconds(pid) - before
+    cell["requests"] += len(latencies)
+    cell["seconds"] += seconds
+    cell["latencies"] += latencies
+    cell["errors"] += len(errors)
+    return cell
+
+
+def summarize(cell: dict[str, Any]) -> dict[str, Any]:
+    latencies = sorted(cell.pop("latencies"))
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
 
-    return {"server": kind, "workload": workload, "clients": clients, "requests": len(latencies),
-            "rps": len(latencies) / seconds, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "errors": len(errors)}
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[len(ordered) // 2]
+    requests = max(1, cell["requests"])
+    return {**cell, "rps": cell["requests"] / cell["seconds"], "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "cpu_us_per_request": cell["cpu"] / requests * 1e6}
 
 
 def main() -> None:
@@ -224,8 +243,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, action="append")
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server and cell")
+    parser.add_argument("--slices", type=int, default=10, help="alternating slices the seconds are cut into")
     args = parser.parse_args()
     clients = args.clients or [1, 8, 32]
     results: list[dict[str, Any]] = []
@@ -236,13 +255,18 @@ def main() -> None:
         print(f"published {args.rows:,} rows in {time.perf_counter() - started:.1f}s", flush=True)
         servers = {kind: start(kind, Path(tmp)) for kind in ("limit", "pds")}
         try:
-            for _round in range(args.rounds):
-                for workload in ("lookup", "page"):
-                    for count in clients:
+            for workload in ("lookup", "page"):
+                for count in clients:
+                    cells: dict[str, dict[str, Any] | None] = {"limit": None, "pds": None}
+                    for _slice in range(args.slices):  # alternate: both see the same machine
                         for kind in ("limit", "pds"):
-                            cell = measure(kind, workload, servers[kind][1], count, args.rows, args.seconds)
-                            results.append(cell)
-                            print(json.dumps(cell), flush=True)
+                            proc, port = servers[kind]
+                            cells[kind] = measure(kind, workload, port, proc.pid, count, args.rows,
+                                                  args.seconds / args.slices, cells[kind])
+                    for kind in ("limit", "pds"):
+                        cell = summarize(cells[kind])  # type: ignore[arg-type]
+                        results.append(cell)
+                        print(json.dumps(cell), flush=True)
         finally:
             for proc, _port in servers.values():
                 proc.send_signal(signal.SIGINT)
@@ -254,31 +278,27 @@ def main() -> None:
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, before: tuple, after: tuple) -> None:
-    cells: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-    for cell in results:
-        cells.setdefault((cell["workload"], cell["clients"], cell["server"]), []).append(cell)
-    lines = [f"{args.rows:,} rows, {args.seconds:g} s per cell after 1 s of warm-up, median of {args.rounds} "
-             f"round(s); load average {before[0]:.1f} before, {after[0]:.1f} after, {os.cpu_count()} CPUs", "",
+    cells = {(c["workload"], c["clients"], c["server"]): c for c in results}
+    lines = [f"{args.rows:,} rows; per cell {args.seconds:g} s per server in {args.slices} alternating slices; "
+             f"load average {before[0]:.1f} before, {after[0]:.1f} after; {os.cpu_count()} CPUs", "",
              "| workload | clients | limit req/s | pds req/s | pds / limit | limit p50 / p99 ms | pds p50 / p99 ms "
-             "| errors |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| server CPU µs/req limit / pds | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     summary = []
     for workload in ("lookup", "page"):
         for count in sorted({c["clients"] for c in results}):
             limit, ours = cells[(workload, count, "limit")], cells[(workload, count, "pds")]
-            row = {key: {name: median([c[key] for c in group]) for name, group in (("limit", limit), ("pds", ours))}
-                   for key in ("rps", "p50_ms", "p99_ms")}
-            errors = sum(c["errors"] for c in limit + ours)
-            ratio = row["rps"]["pds"] / row["rps"]["limit"]
-            summary.append({"workload": workload, "clients": count, **{f"{k}_{n}": v for k, d in row.items()
-                                                                       for n, v in d.items()}, "ratio": ratio,
-                            "errors": errors})
-            lines.append(f"| {workload} | {count} | {row['rps']['limit']:,.0f} | {row['rps']['pds']:,.0f} | "
-                         f"{ratio:.0%} | {row['p50_ms']['limit']:.1f} / {row['p99_ms']['limit']:.1f} | "
-                         f"{row['p50_ms']['pds']:.1f} / {row['p99_ms']['pds']:.1f} | {errors} |")
+            ratio = ours["rps"] / limit["rps"]
+            errors = limit["errors"] + ours["errors"]
+            summary.append({"workload": workload, "clients": count, "ratio": ratio, "errors": errors,
+                            **{f"{k}_{n}": c[k] for n, c in (("limit", limit), ("pds", ours))
+                               for k in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request")}})
+            lines.append(f"| {workload} | {count} | {limit['rps']:,.0f} | {ours['rps']:,.0f} | {ratio:.0%} | "
+                         f"{limit['p50_ms']:.1f} / {limit['p99_ms']:.1f} | {ours['p50_ms']:.1f} / {ours['p99_ms']:.1f} | "
+                         f"{limit['cpu_us_per_request']:.0f} / {ours['cpu_us_per_request']:.0f} | {errors} |")
     print("\n".join(lines))
     out = ROOT / "bench" / "results" / f"serve-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"rows": args.rows, "seconds": args.seconds, "rounds": args.rounds,
+    out.write_text(json.dumps({"rows": args.rows, "seconds": args.seconds, "slices": args.slices,
                                "load_before": before, "load_after": after, "cells": results, "summary": summary,
                                "table": lines}, indent=1))
     print(f"\nwritten to {out.relative_to(ROOT)}")

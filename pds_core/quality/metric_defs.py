@@ -63,7 +63,7 @@ def yaml_metrics(manifest: Manifest, dialect: str = "duckdb") -> Found:
                         raise ProjectError(f"metric type {metric.kind!r} ({metric.name}) is not computed by pds build "
                                            "yet", metric.path, metric.line,
                                            hint="drift metrics are defined (pds_core.quality.drift) but not wired "
-                                           "into the build; see docs/quality.md")
+                                           "into the build yet; see docs/publish.md#prediction-drift")
                 found.items.append(metric)
             except ProjectError as exc:
                 found.errors.append(exc)

@@ -154,10 +154,9 @@ class Loaded:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _key_row(self, position: int) -> list[Any]:
-        if not self.key:
-            return []
-        row = self.table.select(list(self.info.key)).slice(position, 1).to_pylist()[0]
-        return [row[k] for k in self.info.key]
+        values = [column.scalar(position) for column in self.key]
+        return [self.table[c.name][position].as_py() if v is NOTHING else v for c, v in zip(self.key, values,
+                                                                                            strict=True)]
 
     def start_of(self, cursor: str | None) -> int:
         if not cursor:
@@ -187,7 +186,7 @@ class Loaded:
         for name in names:
             fast = self.columns[name].python(positions)
             values.append(fast if fast is not None else self.table[name].take(pa.array(positions)).to_pylist())
-        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        return [dict(zip(names, row)) for row in zip(*values)]  # noqa: B905 - equal lengths by construction
 
     def record(self, position: int, columns: list[str] | None) -> dict[str, Any]:
         """One row as a dict for JSON (a key lookup): value by value, no arrays built."""
