@@ -65,8 +65,11 @@ def pds_app(store_dir: Path) -> Any:
 
 
 def limit_app(store_dir: Path) -> Any:
-    """The floor: the same memory-mapped Arrow file, the key found by binary search, the filter as numpy
-    comparisons over chunks, rows to JSON with orjson; cursors are bare positions."""
+    """The ceiling: a bare ASGI callable doing the same work the fastest way we know, without FastAPI,
+    routing, tokens, cursors or any pds code. The same memory-mapped Arrow file; each column prepared
+    once as numpy (text as codes into a dictionary); the key found by binary search; the filter as
+    numpy comparisons over growing chunks; rows built from the arrays and written with orjson;
+    a cursor is a bare position."""
     import numpy as np
     import orjson
     import pyarrow as pa
@@ -77,16 +80,30 @@ def limit_app(store_dir: Path) -> Any:
     store = SnapshotStore(store_dir)
     path = store.rows_path(MODEL, str(store.current_id(MODEL)))
     table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-    keys = table["customer_id"].to_numpy()
-    encoded = pc.dictionary_encode(table["risk_band"]).combine_chunks()
-    high = np.int32(encoded.dictionary.to_pylist().index("high"))
-    codes = encoded.indices.to_numpy().astype(np.int32)
-    scores = table["churn_probability"].to_numpy()
+    names = table.column_names
+    arrays: list[tuple[str, Any, Any]] = []  # (how, values, dictionary)
+    for column in table.columns:
+        chunk = column.combine_chunks()
+        if pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type):
+            encoded = pc.dictionary_encode(chunk)
+            arrays.append(("text", encoded.indices.to_numpy(), np.array(encoded.dictionary.to_pylist(), dtype=object)))
+        elif pa.types.is_timestamp(chunk.type):
+            arrays.append(("time", chunk.to_numpy().astype("datetime64[us]"), None))
+        else:
+            arrays.append(("plain", chunk.to_numpy(), None))
+    keys = arrays[names.index("customer_id")][1]
+    codes, dictionary = arrays[names.index("risk_band")][1:]
+    high = codes.dtype.type(list(dictionary).index("high"))
+    scores = arrays[names.index("churn_probability")][1]
 
-    def rows_json(part: pa.Table) -> list[dict[str, Any]]:
-        columns = [c.to_numpy().tolist() if c.null_count == 0 and pa.types.is_primitive(c.type)
-                   and not pa.types.is_timestamp(c.type) else c.to_pylist() for c in part.columns]
-        return [dict(zip(part.column_names, v, strict=True)) for v in zip(*columns, strict=True)]
+    def row_at(pos: int) -> dict[str, Any]:
+        return {name: (dictionary_[values[pos]] if how == "text" else values[pos].item())
+                for name, (how, values, dictionary_) in zip(names, arrays, strict=True)}
+
+    def rows_at(positions: Any) -> list[dict[str, Any]]:
+        columns = [(dictionary_[values[positions]] if how == "text" else values[positions]).tolist()
+                   for how, values, dictionary_ in arrays]
+        return [dict(zip(names, values)) for values in zip(*columns)]  # noqa: B905
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -97,18 +114,19 @@ def limit_app(store_dir: Path) -> Any:
         path, headers = scope["path"], [(b"content-type", b"application/json")]
         if path.startswith("/rows/"):
             key = int(path[6:])
-            pos = int(keys.searchsorted(np.int64(key)))
+            pos = int(keys.searchsorted(keys.dtype.type(key)))
             found = pos < len(keys) and keys[pos] == key
-            body = orjson.dumps({"row": rows_json(table.slice(pos, 1))[0] if found else None})
+            body = orjson.dumps({"row": row_at(pos) if found else None})
         else:
             query = dict(p.split("=", 1) for p in scope["query_string"].decode().split("&") if "=" in p)
-            pos, found, size = int(query.get("after", 0)), [], 4096
-            while pos < len(codes) and sum(len(f) for f in found) <= PAGE_LIMIT:
+            pos, found, count, size = int(query.get("after", 0)), [], 0, 4096
+            while pos < len(codes) and count <= PAGE_LIMIT:
                 hits = np.flatnonzero((codes[pos:pos + size] == high) & (scores[pos:pos + size] > 0.5)) + pos
                 found.append(hits)
+                count += len(hits)
                 pos, size = pos + size, size * 2
             hits = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
-            body = orjson.dumps({"rows": rows_json(table.take(hits[:PAGE_LIMIT]))})
+            body = orjson.dumps({"rows": rows_at(hits[:PAGE_LIMIT])})
             if len(hits) > PAGE_LIMIT:
                 headers.append((b"x-next-cursor", str(int(hits[PAGE_LIMIT])).encode()))
         headers.append((b"content-length", str(len(body)).encode()))

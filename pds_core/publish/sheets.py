@@ -281,9 +281,9 @@ def _replace(client: SheetsClient, chunks: Iterator[pd.DataFrame]) -> SheetsResu
         "gridProperties": {"rowCount": height, "columnCount": width, "frozenRowCount": 1}}}}])
     temp_id = reply[0]["addSheet"]["properties"]["sheetId"]
     try:
-        batches = 0
-        for start in range(0, len(rows) + 1, spec.batch_size):
-            part = ([header] + rows)[start:start + spec.batch_size]
+        batches, grid_rows = 0, [header, *rows]
+        for start in range(0, len(grid_rows), spec.batch_size):
+            part = grid_rows[start:start + spec.batch_size]
             client.call("PUT", f"/values/{quote(a1(temp_title, start + 1), safe='')}",
                         {"majorDimension": "ROWS", "values": part}, params={"valueInputOption": "RAW"})
             batches += 1
