@@ -8,9 +8,10 @@
     POST /score/{model}                   the model's predictions for posted parent rows
     GET  /docs, /openapi.json             the OpenAPI page (Swagger UI) and schema
 
-Each model response names the snapshot it was answered from (X-PDS-Snapshot). Read endpoints are
-`async` and do their work in the event loop: it is a few hundred microseconds of numpy and Arrow per
-request, cheaper than a hop to the thread pool. Scoring runs user code, so it goes to the thread pool.
+Each model response names the snapshot it was answered from (X-PDS-Snapshot). create_app returns
+the FastAPI app wrapped in reads.FastReads, which answers the two read endpoints straight from the
+ASGI scope (FastAPI's per-request machinery cost twice the lookup itself) and passes everything else
+on; `.api` is the FastAPI app. Scoring runs user code, so it goes to the thread pool.
 """
 
 from __future__ import annotations
@@ -24,29 +25,31 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
-from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
-from starlette.routing import request_response
 
+from pds_core.serve import reads
 from pds_core.serve.auth import Auth
 from pds_core.serve.columns import QueryError
 from pds_core.serve.formats import MEDIA, choose, encode, json_bytes
 from pds_core.serve.query import DEFAULT_LIMIT, MAX_LIMIT, Loaded
+from pds_core.serve.reads import AUTH_HEADERS, FastReads, read_row, read_rows
 from pds_core.serve.scoring import InputError, Scorer, ScoringModel, parse_inputs
 from pds_core.serve.served import Served
 
 log = logging.getLogger("pds.serve")
-AUTH_HEADERS = {"WWW-Authenticate": 'Bearer realm="pds"'}
+
+
+def _response(answer: reads.Answer) -> Response:
+    return Response(answer.body, status_code=answer.status, media_type=answer.media, headers=answer.headers)
 
 
 def _error(status: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(json_bytes({"detail": detail}), status_code=status, media_type=MEDIA["json"],
-                    headers=dict(headers or {}))
+    return _response(reads.error(status, detail, dict(headers or {})))
 
 
 def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, ScoringModel] | None = None,
                scorer: Scorer | None = None, watch: bool = True, title: str = "pds serve",
-               telemetry: bool = False) -> FastAPI:
+               telemetry: bool = False) -> FastReads:
     """The app over `served` snapshots. With watch=True the app starts and stops the snapshot watcher
     with itself (lifespan); `scoring` lists the models answering POST /score/{model} through `scorer`."""
     auth = auth or Auth()
@@ -72,16 +75,8 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
                   description="Rows of the models pds published after their checks passed, and online scoring.")
 
     def model_or_error(model: str, request: Request) -> Loaded | Response:
-        status = auth.check(model, request.headers.get("authorization"))
-        if status == 401:
-            return _error(401, "a bearer token is needed (Authorization: Bearer <token>)", AUTH_HEADERS)
-        if status == 403:
-            return _error(403, f"this token may not read {model}")
-        loaded = served.get(model)
-        if loaded is None:
-            shown = auth.readable(request.headers.get("authorization"), served.names())
-            return _error(404, f"no published model {model!r} is served; models: {', '.join(shown) or '(none)'}")
-        return loaded
+        found = reads.model_or_error(served, auth, model, request.headers.get("authorization"))
+        return _response(found) if isinstance(found, reads.Answer) else found
 
     @app.get("/health", summary="Liveness, and what is served when no tokens are configured")
     async def health() -> Response:
@@ -94,7 +89,7 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
     async def models(request: Request) -> Response:
         names = auth.readable(request.headers.get("authorization"), served.names())
         if auth.enabled and not names:
-            return _error(401, "a bearer token is needed (Authorization: Bearer <token>)", AUTH_HEADERS)
+            return _error(401, reads.NEEDS_TOKEN, AUTH_HEADERS)
         body = {"models": [served.get(n).describe() for n in names if served.get(n) is not None]}  # type: ignore[union-attr]
         return Response(json_bytes(body), media_type=MEDIA["json"])
 
@@ -109,54 +104,16 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
     @app.get("/models/{model}/rows", summary="A page of rows, filtered on columns", openapi_extra=PAGE_DOC,
              description="Filters: `col=value`, `col__ne|gt|gte|lt|lte=value`, `col__in=a,b`, `col__isnull=true`. "
                          "Rows come in key order; pass `next_cursor` back as `cursor` for the next page.")
-    async def rows(request: Request) -> Response:
-        model = request.path_params["model"]
-        loaded = model_or_error(model, request)
-        if isinstance(loaded, Response):
-            return loaded
-        query = request.query_params
-        try:
-            fmt = choose(query.get("format"), request.headers.get("accept"))
-            picked = loaded.projection(query.get("columns"))
-            limit = _limit(query.get("limit"))
-            conditions = loaded.conditions(query.multi_items())
-            positions, following = loaded.page(conditions, loaded.start_of(query.get("cursor")), limit)
-            next_cursor = loaded.cursor(following) if following is not None else None
-            envelope = {"model": model, "snapshot": loaded.info.id, "next_cursor": next_cursor}
-            if fmt == "json":
-                body = json_bytes({**envelope, "rows": loaded.records(positions, picked)})
-            else:
-                body = encode(loaded.select(positions, picked), fmt, envelope)
-        except QueryError as exc:
-            return _error(exc.status, str(exc))
-        headers = {"X-PDS-Snapshot": loaded.info.id}
-        if next_cursor is not None:
-            headers["X-Next-Cursor"] = next_cursor
-            headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
-        return Response(body, media_type=MEDIA[fmt], headers=headers)
+    async def rows(request: Request) -> Response:  # FastReads answers first; this documents the endpoint
+        return _response(read_rows(served, auth, request.path_params["model"], request.query_params.multi_items(),
+                                   request.headers.get("authorization"), request.headers.get("accept"),
+                                   request.url.path))
 
     @app.get("/models/{model}/rows/{key}", summary="One row by its key", openapi_extra=ROW_DOC)
     async def row(request: Request) -> Response:
-        model, key = request.path_params["model"], request.path_params["key"]
-        loaded = model_or_error(model, request)
-        if isinstance(loaded, Response):
-            return loaded
-        try:
-            fmt = choose(request.query_params.get("format"), request.headers.get("accept"))
-            picked = loaded.projection(request.query_params.get("columns"))
-            position = loaded.lookup(key)
-        except QueryError as exc:
-            return _error(exc.status, str(exc))
-        headers = {"X-PDS-Snapshot": loaded.info.id}
-        if position is None:
-            return _error(404, f"no row of {model} has the key {key!r}", headers)
-        envelope = {"model": model, "snapshot": loaded.info.id}
-        if fmt == "json":
-            body = json_bytes({**envelope, "row": loaded.record(position, picked)})
-        else:
-            table = loaded.table if picked is None else loaded.table.select(picked)
-            body = encode(table.slice(position, 1), fmt, envelope, single=True)
-        return Response(body, media_type=MEDIA[fmt], headers=headers)
+        return _response(read_row(served, auth, request.path_params["model"], request.path_params["key"],
+                                  request.query_params.multi_items(), request.headers.get("authorization"),
+                                  request.headers.get("accept")))
 
     @app.post("/score/{model}", summary="Predictions of a Python model for posted parent rows",
               description='Body: {"inputs": {"<parent>": [rows]}} or {"rows": [...]} for a model with one parent.')
@@ -165,7 +122,7 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
                     ) -> Response:
         status = auth.check(model, request.headers.get("authorization"))
         if status != 200:
-            return _error(status, "a bearer token is needed (Authorization: Bearer <token>)" if status == 401
+            return _error(status, reads.NEEDS_TOKEN if status == 401
                           else f"this token may not read {model}", AUTH_HEADERS if status == 401 else None)
         target = scoring.get(model)
         if target is None:
@@ -191,19 +148,9 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
         table = pa.Table.from_pandas(result, preserve_index=False)
         return Response(encode(table, fmt, {"model": model}), media_type=MEDIA[fmt])
 
-    # each request tries the routes in order: the hot ones first, the docs routes FastAPI adds first last
-    order = {path: rank for rank, path in enumerate(FAST_PATHS[::-1])}
-    app.router.routes.sort(key=lambda route: order.get(getattr(route, "path", ""),
-                                                       len(order) + (getattr(route, "path", "") in DOC_PATHS)))
-    for route in app.router.routes:  # the read endpoints take only the Request (their parameters are
-        # documented in openapi_extra): call them directly, without FastAPI's per-request dependency
-        # solving, which cost more than the lookup itself. The routes stay FastAPI routes for the docs.
-        if isinstance(route, APIRoute) and route.path in FAST_PATHS:
-            route.app = request_response(route.endpoint)
-    return app
-
-
-FAST_PATHS = ("/models/{model}/rows", "/models/{model}/rows/{key}")
+    # each request tries the routes in order: the docs routes FastAPI adds first go last
+    app.router.routes.sort(key=lambda route: getattr(route, "path", "") in DOC_PATHS)
+    return FastReads(app, served, auth)
 
 
 DOC_PATHS = ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
@@ -226,14 +173,3 @@ ROW_DOC = {"parameters": [MODEL_PARAM, {"name": "key", "in": "path", "required":
                                         "description": "the key; a composite key's values joined by ','"},
                           COLUMNS_PARAM, FORMAT_PARAM]}
 
-
-def _limit(text: str | None) -> int:
-    if text is None:
-        return DEFAULT_LIMIT
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_LIMIT:
-        raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT:,}, got {text!r}")
-    return value

@@ -26,8 +26,9 @@ from pds_core.serve.store import SnapshotInfo
 RESERVED = ("limit", "cursor", "format", "columns")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-FIRST_CHUNK = 4096
+FIRST_CHUNK = 512  # rows looked at first (at least 4 x limit), doubled until the page is full
 LAST_CHUNK = 1 << 20
+SELECTIVE = 16  # a row list is used when it holds under 1/16 of the rows
 
 
 class Gone(QueryError):
@@ -120,7 +121,9 @@ class Loaded:
             stop = min(self.rows, start + limit)
             return np.arange(start, stop), (stop if stop < self.rows else None)
         listed = [(c, c.column.postings(c.op, c.value)) for c in conditions]
-        listed = [(c, p) for c, p in listed if p is not None]
+        # a value's row list pays off when it is selective; a common value (risk_band=high: a third of
+        # the rows) is found faster by comparing contiguous codes than by gathering through its list
+        listed = [(c, p) for c, p in listed if p is not None and len(p) * SELECTIVE < self.rows]
         candidates = None
         rest = list(conditions)
         if listed:
