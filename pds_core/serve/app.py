@@ -107,7 +107,7 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
     async def rows(request: Request) -> Response:  # FastReads answers first; this documents the endpoint
         return _response(read_rows(served, auth, request.path_params["model"], request.query_params.multi_items(),
                                    request.headers.get("authorization"), request.headers.get("accept"),
-                                   request.url.path))
+                                   request.url.path, request.url.query))
 
     @app.get("/models/{model}/rows/{key}", summary="One row by its key", openapi_extra=ROW_DOC)
     async def row(request: Request) -> Response:

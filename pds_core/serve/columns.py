@@ -178,7 +178,9 @@ class ColumnData:
             return None
         if kind == "text":
             codes = values[positions]
-            out = self.dictionary[np.maximum(codes, 0)].tolist()
+            if self.nulls is None:  # no code is -1
+                return self.dictionary[codes].tolist()  # type: ignore[index]
+            out = self.dictionary[np.maximum(codes, 0)].tolist()  # type: ignore[index]
             nulls = codes < 0
         elif kind in ("integer", "number", "boolean"):
             picked = values[positions]
@@ -228,10 +230,11 @@ class ColumnData:
         else:
             result = {"eq": np.equal, "ne": np.not_equal, "gt": np.greater, "gte": np.greater_equal,
                       "lt": np.less, "lte": np.less_equal}[op](data, value)
-        if self.nulls is not None:
+        if self.kind == "text":  # NULL is code -1: only ne, lt and lte could match it
+            if op in ("ne", "lt", "lte"):
+                result &= data >= 0
+        elif self.nulls is not None:
             result &= ~self.nulls[rows]
-        elif self.kind == "text":
-            result &= data >= 0
         return result
 
 

@@ -46,7 +46,7 @@ def _default(value: Any) -> Any:
 
 
 def json_bytes(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    return orjson.dumps(data, default=_default)  # (OPT_NON_STR_KEYS would cost ~60% more: keys are text)
 
 
 def encode(table: pa.Table, fmt: str, envelope: dict[str, Any], single: bool = False) -> bytes:

@@ -26,7 +26,7 @@ from pds_core.serve.store import SnapshotInfo
 RESERVED = ("limit", "cursor", "format", "columns")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
-FIRST_CHUNK = 512  # rows looked at first (at least 4 x limit), doubled until the page is full
+FIRST_CHUNK = 4096  # rows looked at first (at least 4 x limit), doubled until the page is full
 LAST_CHUNK = 1 << 20
 SELECTIVE = 16  # a row list is used when it holds under 1/16 of the rows
 
@@ -139,8 +139,8 @@ class Loaded:
         while pos < end and total <= limit:
             stop = min(end, pos + size)
             rows: slice | np.ndarray = slice(pos, stop) if candidates is None else candidates[pos:stop]
-            mask = np.ones(stop - pos, dtype=bool)
-            for cond in rest:
+            mask = rest[0].column.mask(rest[0].op, rest[0].value, rows)
+            for cond in rest[1:]:
                 mask &= cond.column.mask(cond.op, cond.value, rows)
             hits = np.flatnonzero(mask)
             hits = hits + pos if candidates is None else candidates[pos:stop][hits]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from pds_core.serve.auth import Auth
 from pds_core.serve.columns import QueryError
@@ -78,7 +78,7 @@ def read_row(served: Served, auth: Auth, model: str, key: str, params: list[tupl
 
 
 def read_rows(served: Served, auth: Auth, model: str, params: list[tuple[str, str]], authorization: str | None,
-              accept: str | None, path: str) -> Answer:
+              accept: str | None, path: str, query_string: str = "") -> Answer:
     loaded = model_or_error(served, auth, model, authorization)
     if isinstance(loaded, Answer):
         return loaded
@@ -100,8 +100,8 @@ def read_rows(served: Served, auth: Auth, model: str, params: list[tuple[str, st
     headers = {"X-PDS-Snapshot": loaded.info.id}
     if next_cursor is not None:
         headers["X-Next-Cursor"] = next_cursor
-        following_params = [(k, v) for k, v in params if k != "cursor"] + [("cursor", next_cursor)]
-        headers["Link"] = f'<{path}?{urlencode(following_params)}>; rel="next"'
+        kept = "&".join(part for part in query_string.split("&") if part and not part.startswith("cursor="))
+        headers["Link"] = f'<{path}?{kept}{"&" if kept else ""}cursor={next_cursor}>; rel="next"'  # cursor: URL-safe
     return Answer(200, body, MEDIA[fmt], headers)
 
 
@@ -148,9 +148,11 @@ class FastReads:
                 authorization = value.decode("latin-1")
             elif name == b"accept":
                 accept = value.decode("latin-1")
-        params = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        query_string = scope["query_string"].decode("latin-1")
+        params = parse_qsl(query_string, keep_blank_values=True)
         if key is None:
-            answer = read_rows(self.served, self.auth, model, params, authorization, accept, scope["path"])
+            answer = read_rows(self.served, self.auth, model, params, authorization, accept, scope["path"],
+                               query_string)
         else:
             answer = read_row(self.served, self.auth, model, key, params, authorization, accept)
         await send({"type": "http.response.start", "status": answer.status,
