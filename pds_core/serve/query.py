@@ -95,6 +95,12 @@ class Loaded:
     # ---- lookups and pages ------------------------------------------------------------------------
     def lookup(self, text: str) -> int | None:
         """The row position of a key, or None."""
+        if len(self.key) == 1:  # the common case: one binary search, then one comparison
+            column = self.key[0]
+            value = column.parse(text)
+            position = search(column.values, value, "left")
+            found = position < self.rows and column.values[position] == value  # type: ignore[index]
+            return position if found else None
         lo, hi = 0, self.rows
         for column, value in zip(self.key, self.key_values(text), strict=True):
             values = column.values[lo:hi]
