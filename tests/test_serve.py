@@ -278,3 +278,20 @@ def test_online_scoring_validates_inputs_and_answers_with_the_model_output(store
         assert failing.json()["detail"] == "model() of churn_scores failed: ValueError: tenure_months must not be negative"
         assert client.post("/score/other", json=rows).status_code == 403  # this token reads churn_scores only
         assert httpx.post(f"{url}/score/churn_scores", json=rows).status_code == 401
+
+
+def test_store_keeps_three_snapshots_and_a_snapshot_that_cannot_load_never_replaces_a_good_one(tmp_path, caplog):
+    store = SnapshotStore(tmp_path)
+    ids = [store.publish("churn_scores", _scores(v, 50), ["customer_id"]).id for v in range(1, 6)]
+    folder = tmp_path / "churn_scores"
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ids[2:]
+    (folder / ".pds-tmp-leftover").mkdir()  # a publish killed half way
+    served = Served(store, poll=0)
+    assert served.refresh() == ["churn_scores"] and served.get("churn_scores").info.id == ids[-1]
+    broken = store.publish("churn_scores", _scores(6, 50), ["customer_id"])
+    assert not (folder / ".pds-tmp-leftover").exists()
+    store.rows_path("churn_scores", broken.id).write_bytes(b"not an arrow file")
+    caplog.set_level(logging.ERROR)
+    assert served.refresh() == []
+    assert served.get("churn_scores").info.id == ids[-1]  # still the last good one
+    assert f"could not load snapshot {broken.id} of churn_scores" in caplog.text

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,6 @@ import pyarrow.compute as pc
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "isnull")
 EPOCH = dt.datetime(1970, 1, 1)
 EPOCH_DATE = dt.date(1970, 1, 1)
-NOTHING = object()  # "no fast path": distinct from a NULL (None)
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
@@ -145,29 +145,32 @@ class ColumnData:
             return "true" if value else "false"
         return str(value)
 
-    def scalar(self, position: int) -> Any:
-        """One value as a Python object without building arrays (the path of a key lookup); NOTHING when
-        this column has no fast path (the caller asks Arrow)."""
-        if self.nulls is not None and self.nulls[position]:
-            return None
-        kind = self.kind
+    def getter(self, fallback: pa.ChunkedArray) -> Callable[[int], Any]:
+        """A function position -> Python value, chosen once per snapshot so a key lookup does no type
+        dispatch per value (`fallback`, the Arrow column, answers for types without a fast path)."""
+        values, nulls, dictionary, kind, kind_of = self.values, self.nulls, self.dictionary, self.kind, self.type
+        get: Callable[[int], Any]
         if kind == "text":
-            code = self.values[position]  # type: ignore[index]
-            return None if code < 0 else self.dictionary[code]  # type: ignore[index]
-        if kind in ("integer", "number", "boolean"):
-            value = self.values[position].item()  # type: ignore[index]
-            return bool(value) if kind == "boolean" else value
-        if kind == "time":
-            kind_of = self.type
-            value = int(self.values[position])  # type: ignore[index]
-            if pa.types.is_date32(kind_of):
-                return EPOCH_DATE + dt.timedelta(days=value)
-            if pa.types.is_timestamp(kind_of):
-                micros = value * {"s": 1_000_000, "ms": 1_000, "us": 1}.get(kind_of.unit, 1) if kind_of.unit != "ns" \
-                    else value // 1_000
-                stamp = EPOCH + dt.timedelta(microseconds=micros)
-                return stamp.replace(tzinfo=dt.UTC) if kind_of.tz else stamp
-        return NOTHING
+            get = (lambda p: dictionary[values[p]]) if nulls is None else \
+                (lambda p: None if values[p] < 0 else dictionary[values[p]])
+            return get
+        if kind in ("integer", "number"):
+            get = lambda p: values[p].item()  # noqa: E731
+        elif kind == "boolean":
+            get = lambda p: bool(values[p])  # noqa: E731
+        elif kind == "time" and pa.types.is_date32(kind_of):
+            get = lambda p: EPOCH_DATE + dt.timedelta(days=int(values[p]))  # noqa: E731
+        elif kind == "time" and pa.types.is_timestamp(kind_of):
+            scale, down = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}[kind_of.unit]
+            zone = dt.UTC if kind_of.tz else None  # Python datetimes stop at microseconds: ns are cut
+
+            def get(p: int) -> Any:
+                return (EPOCH + dt.timedelta(microseconds=int(values[p]) * scale // down)).replace(tzinfo=zone)
+        else:
+            return lambda p: fallback[p].as_py()
+        if nulls is None:
+            return get
+        return lambda p: None if nulls[p] else get(p)
 
     def python(self, positions: np.ndarray) -> list[Any] | None:
         """The values at `positions` as Python objects for JSON, straight from the numpy arrays (pyarrow's

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from pds_core.errors import did_you_mean
-from pds_core.serve.columns import NOTHING, OPERATORS, TRUE, ColumnData, QueryError, search
+from pds_core.serve.columns import OPERATORS, TRUE, ColumnData, QueryError, search
 from pds_core.serve.store import SnapshotInfo
 
 RESERVED = ("limit", "cursor", "format", "columns")
@@ -51,8 +51,10 @@ class Loaded:
         self.info = info
         self.table = table
         self.rows = table.num_rows
-        self.columns = {name: ColumnData.build(name, table[name]) for name in table.column_names}
+        self.names = table.column_names  # (a pyarrow property that builds a new list on every call)
+        self.columns = {name: ColumnData.build(name, table[name]) for name in self.names}
         self.key = [self.columns[k] for k in info.key]
+        self.getters = {name: column.getter(table[name]) for name, column in self.columns.items()}
 
     @classmethod
     def open(cls, path: Path, info: SnapshotInfo) -> Loaded:
@@ -163,9 +165,7 @@ class Loaded:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _key_row(self, position: int) -> list[Any]:
-        values = [column.scalar(position) for column in self.key]
-        return [self.table[c.name][position].as_py() if v is NOTHING else v for c, v in zip(self.key, values,
-                                                                                            strict=True)]
+        return [self.getters[column.name](position) for column in self.key]
 
     def start_of(self, cursor: str | None) -> int:
         if not cursor:
@@ -190,7 +190,7 @@ class Loaded:
 
     def records(self, positions: np.ndarray, columns: list[str] | None) -> list[dict[str, Any]]:
         """The rows at `positions` as dicts for JSON, column by column from the indexes' arrays."""
-        names = columns or self.table.column_names
+        names = columns or self.names
         values = []
         for name in names:
             fast = self.columns[name].python(positions)
@@ -199,11 +199,8 @@ class Loaded:
 
     def record(self, position: int, columns: list[str] | None) -> dict[str, Any]:
         """One row as a dict for JSON (a key lookup): value by value, no arrays built."""
-        row = {}
-        for name in columns or self.table.column_names:
-            value = self.columns[name].scalar(position)
-            row[name] = self.table[name][position].as_py() if value is NOTHING else value
-        return row
+        getters = self.getters
+        return {name: getters[name](position) for name in columns or self.names}
 
     def projection(self, text: str | None) -> list[str] | None:
         if not text:

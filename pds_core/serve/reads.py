@@ -149,7 +149,7 @@ class FastReads:
             elif name == b"accept":
                 accept = value.decode("latin-1")
         query_string = scope["query_string"].decode("latin-1")
-        params = parse_qsl(query_string, keep_blank_values=True)
+        params = parse_qsl(query_string, keep_blank_values=True) if query_string else []
         if key is None:
             answer = read_rows(self.served, self.auth, model, params, authorization, accept, scope["path"],
                                query_string)
