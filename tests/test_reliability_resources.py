@@ -34,9 +34,12 @@ def model(ctx):
         total += int(chunk["i"].sum())
     return pd.DataFrame({{"chunks": [len(sizes)], "largest": [max(sizes)], "total": [total]}})
 """
-MEASURE = ("import atexit, resource, sys\n"
-           "atexit.register(lambda: print('MAXRSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-           "file=sys.stderr))\nfrom pds_core.cli import main\nsys.argv = ['pds'] + sys.argv[1:]\nmain()\n")
+# The peak is read from /proc/self/status (VmHWM, this process's own memory): ru_maxrss keeps the high-water
+# mark of the pytest process the child was forked from, so a large test run before this one hid the difference.
+MEASURE = ("import atexit, re, sys\n"
+           "atexit.register(lambda: print('MAXRSS_KB', re.search(r'VmHWM:\\s+(\\d+)', "
+           "open('/proc/self/status').read()).group(1), file=sys.stderr))\n"
+           "from pds_core.cli import main\nsys.argv = ['pds'] + sys.argv[1:]\nmain()\n")
 
 
 @pytest.fixture(params=ENGINES)
