@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = Path(__file__).resolve().parent / "fakesnow_launcher.py"
 DATABASE = "pds_test"
 PASSWORD = "fakesnow-Secret-9f3a"  # fakesnow accepts any password; tests check it is never printed
-INSTALL = "python -m venv .venv-fakesnow && .venv-fakesnow/bin/pip install 'fakesnow[server]==0.12.1'"
+INSTALL = ".ci/standins  (makes .venv-fakesnow)"
 
 
 def fakesnow_python() -> str | None:
