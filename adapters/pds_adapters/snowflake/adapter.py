@@ -61,12 +61,18 @@ class SnowflakeAdapter(Adapter):
         return snowflake.connector.connect(**kwargs)
 
     def _cancel_running(self, conn: Any, handle: Any) -> None:
-        """Abort what the session runs, through a second cursor on it (the connector allows that)."""
-        cur = conn.cursor()
+        """SYSTEM$CANCEL_ALL_QUERIES(<the busy session>) from a short session of its own: the busy one
+        takes no second call while its statement runs. Each cancelled statement then raises in its thread."""
+        session = getattr(conn, "session_id", None)
+        if session is None:
+            return
+        control = self._connect()
         try:
-            cur.execute("SELECT SYSTEM$CANCEL_ALL_QUERIES(?)", [conn.session_id])
-        finally:
+            cur = control.cursor()
+            cur.execute("SELECT SYSTEM$CANCEL_ALL_QUERIES(?)", [session])
             cur.close()
+        finally:
+            control.close()
 
     def default_database(self) -> str:
         return str(self.target.settings["database"])

@@ -46,8 +46,11 @@ class Warehouse:
     columns: dict[str, list[str]] = field(default_factory=dict)
     listing: list[tuple[str, str, str]] = field(default_factory=list)  # (schema, name, TABLE/VIEW)
     sent: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    connections: int = 0
 
     def record(self, sql: str, params: Any = None) -> None:
+        self.params.append(params)
         if "WITH RECURSIVE deps" in sql:  # Postgres' dependent-views query: long and always the same
             sql = f"-- dependent views of {params['rel']}"
         self.sent.append(sql)
@@ -103,6 +106,7 @@ class Connection:
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
         self.driver_connection = self
+        warehouse.connections += 1
 
     def cancel_safe(self, timeout: float = 0) -> None:
         self.warehouse.sent.append("-- cancel request")
