@@ -346,11 +346,11 @@ class Adapter(Materializations):
         cur = self._stream_cursor(conn)
         try:
             self.count_statement()
-            with self.connections.running(conn):
+            with self.connections.running(conn):  # the whole stream: cancel() stops it between chunks too
                 cur.execute(self.sql(query))
-            columns = [d[0] for d in cur.description or []]
-            while rows := cur.fetchmany(chunksize):
-                yield pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
+                columns = [d[0] for d in cur.description or []]
+                while rows := cur.fetchmany(chunksize):
+                    yield pd.DataFrame.from_records([tuple(r) for r in rows], columns=columns)
         finally:
             self._end_stream(conn, cur)
 

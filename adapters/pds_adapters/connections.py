@@ -116,11 +116,13 @@ class Connections:
         which roll their transactions back. The connections stay usable afterwards.
         """
         running = self.in_flight()
+        with_handle = {id(conn) for conn, handle in running if handle is not None}
         seen: set[int] = set()
         workers = []
         for conn, handle in running:
+            # a handle (a job) names the statement more precisely than its connection: cancel that
             key = id(handle) if handle is not None else id(conn)
-            if key in seen:
+            if key in seen or (handle is None and id(conn) in with_handle):
                 continue
             seen.add(key)
             worker = threading.Thread(target=self._cancel_one, args=(conn, handle), daemon=True,

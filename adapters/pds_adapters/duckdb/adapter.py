@@ -138,9 +138,10 @@ class DuckDBAdapter(Adapter):
         cursor = self.connection().cursor()
         try:
             self.count_statement()
-            relation = cursor.sql(self.sql(query))  # a relation streams; a DB-API result would copy
-            batches = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader  # duckdb 2 / 1
-            for batch in batches(chunksize):
-                yield batch.to_pandas()
+            with self.connections.running(cursor):  # the whole stream: cancel() interrupts it
+                relation = cursor.sql(self.sql(query))  # a relation streams; a DB-API result would copy
+                batches = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader  # duckdb 2 / 1
+                for batch in batches(chunksize):
+                    yield batch.to_pandas()
         finally:
             cursor.close()

@@ -71,9 +71,11 @@ def test_cancel_reaches_each_running_statement_once_and_nothing_idle() -> None:
     busy, idle = conns.get(), object()
     job = object()
     assert conns.cancel() == 0
-    with conns.running(busy), conns.running(busy, job), conns.running(busy):
-        assert conns.cancel() == 2  # the connection once, the job once
-    assert sorted(map(str, driver.cancelled)) == sorted(map(str, [(busy, None), (busy, job)]))
+    with conns.running(busy), conns.running(busy):
+        assert conns.cancel() == 1  # the connection once
+    with conns.running(busy), conns.running(busy, job):
+        assert conns.cancel() == 1  # the job: it names the statement more precisely than its connection
+    assert driver.cancelled == [(busy, None), (busy, job)]
     assert all(conn is not idle for conn, _ in driver.cancelled)
     assert conns.in_flight() == []
 
@@ -94,7 +96,7 @@ def test_cancel_on_each_engine(engine: str) -> None:
     if engine == "bigquery":
         job = conn.query("SELECT 1")
         warehouse.sent.clear()
-    with adapter.connections.running(conn, job):
+    with adapter.connections.running(conn), adapter.connections.running(conn, job):  # as execute() does
         assert adapter.cancel() == 1
     assert warehouse.sent == {"duckdb": ["-- interrupt()"], "postgres": ["-- cancel request"],
                               "snowflake": ["SELECT SYSTEM$CANCEL_ALL_QUERIES(?)"],
