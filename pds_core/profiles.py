@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pds_adapters.target import SECRET_KEYS as SECRET_KEYS  # Target lives in the bottom layer (the adapters
+from pds_adapters.target import Target as Target  # take it as plain data); re-exported for the core
+from pds_adapters.target import is_secret_key as is_secret_key
 from pds_core.errors import ProjectError, did_you_mean
 from pds_core.yamlio import load_yaml_text, read_text
 
 PROFILES_FILE = "profiles.yml"
 SECRET_ENV_PREFIX = "PDS_ENV_SECRET_"  # such env vars: profiles.yml only, redacted everywhere
-SECRET_KEYS = ("password", "private_key", "private_key_passphrase", "token", "keyfile_json", "secret",
-               "client_secret", "passphrase", "api_key", "access_token")
-
-
-@dataclass
-class Target:
-    """One output of a profile: the adapter type and its connection settings."""
-
-    name: str
-    type: str
-    settings: dict[str, Any]
-    profile_path: str | None = None
-    threads: int = 4
-    secrets: list[str] = field(default_factory=list)
-
-    @property
-    def schema(self) -> str:
-        return str(self.settings.get("schema") or self.settings.get("dataset") or "main")
-
-    def redacted(self) -> dict[str, Any]:
-        """Settings safe to print or store: secret values replaced."""
-        return _redact_mapping(self.settings)
-
-
-def is_secret_key(key: str) -> bool:
-    key = key.lower()
-    return any(s in key for s in SECRET_KEYS)
 
 
 def env_var(name: str, default: str | None = None) -> str:
@@ -147,8 +122,3 @@ def _secret_values(key: Any, value: Any) -> list[str]:
     if isinstance(value, dict):
         return [s for k, v in value.items() for s in _secret_values(k, v)]
     return [str(value)] if is_secret_key(str(key)) and value else []
-
-
-def _redact_mapping(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: "****" if is_secret_key(str(k)) else _redact_mapping(v) if isinstance(v, dict) else v
-            for k, v in data.items()}

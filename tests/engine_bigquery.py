@@ -115,3 +115,13 @@ def read_table(settings: dict, schema: str, table: str) -> pandas.DataFrame:
         return rows.to_arrow(create_bqstorage_client=False).to_pandas()
     finally:
         bq.close()
+
+
+def column_types(settings: dict, schema: str, table: str) -> dict[str, str]:
+    """column name -> the field type in the table's schema (tables.get)."""
+    bq = client(settings)
+    try:
+        fields = bq.get_table(f"{settings['project']}.{schema}.{table}").schema
+        return {f.name: f.field_type + (f"({f.precision},{f.scale})" if f.precision else "") for f in fields}
+    finally:
+        bq.close()

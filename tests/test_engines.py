@@ -14,6 +14,9 @@ so adding an engine is adding one file. A module provides::
     def read_table(settings: dict, schema: str, table: str) -> pandas.DataFrame
                                                # a table's or view's rows, read with the engine's own driver
                                                # (not through pds), settings being what target() yielded
+    def column_types(settings: dict, schema: str, table: str) -> dict[str, str]
+                                               # column name -> the engine's own type name for it
+                                               # (tests/test_engines_seeds.py)
 
 What the suite does
 -------------------
