@@ -152,6 +152,9 @@ def _reporter() -> Any:
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 def cli(debug: bool, log_format: str, quiet: bool) -> None:
     """pds: build, check and publish a project of SQL and Python models."""
+    from pds_core.reporting import route_warnings
+
+    route_warnings(log_format)
 
 
 def _task_command(name: str, api_name: str, help_text: str) -> None:

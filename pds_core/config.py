@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ PROJECT_KEYS: dict[str, tuple[type, ...]] = {
     "sources": (dict,),
     "on_failure": (list, dict, str),
     "on_warn": (list, dict, str),
-    "require-pds-version": (str,),
+    "require-pds-version": (str, list),
     "results-schema": (str,),
 }
 
@@ -67,6 +68,88 @@ NODE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "post_hook": (list, str),
     "packages": (list,),
 }
+
+# Keys pds accepts so dbt projects load, but does not act on yet: THE one list. Every place that
+# accepts them (pds_project.yml, schema YAML, config() in SQL, ctx.config() in Python) warns through
+# warn_not_acted_on(), naming the key and where it was written, and none of them changes a
+# fingerprint (state.py). A key leaves this list the day pds acts on it. Mapping: where the key is
+# written -> key -> what happens instead.
+NOT_ACTED_ON: dict[str, dict[str, str]] = {
+    "config": {
+        "pre_hook": "no hook runs before the node",
+        "post_hook": "no hook runs after the node",
+        "grants": "no grants are given",
+        "persist_docs": "descriptions are not written to the warehouse",
+        "on_schema_change": "an incremental model behaves as with on_schema_change: ignore",
+        "quote_columns": "seed columns are quoted only where their names need it",
+        "packages": "the Python model runs with the packages installed where pds runs",
+    },
+    "pds_project.yml": {
+        "sources": "configure sources in schema YAML (sources: in models/*.yml)",
+    },
+    "schema file": {
+        "exposures": "exposures are not read", "macros": "macro properties are not read",
+        "metrics": "dbt semantic-layer metrics are not read (pds metrics go under a model's metrics:)",
+    },
+    "model entry": {
+        "access": "models are not grouped or access-checked", "versions": "model versions are not built",
+        "latest_version": "model versions are not built",
+    },
+    "column": {
+        "constraints": "constraints are not created (a contract checks names and types)",
+        "quote": "column names are quoted where they need it",
+    },
+    "source": {"config": "source config is not applied (tags: and meta: on the source are)",
+               "overrides": "package sources are not overridden"},
+    "source table": {"external": "external tables are not created",
+                     "config": "source config is not applied (tags: and meta: on the table are)"},
+}
+
+
+class ProjectWarning(UserWarning):
+    """Something in the project that does not stop it but must not pass silently (file:line + hint).
+
+    Emitted with warnings.warn, so Python callers see it as any library warning; the CLI prints
+    it as `Warning: file:line: ...` (or a JSON event), once per place.
+    """
+
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.path, self.line, self.hint = message, path, line, hint
+
+    def __str__(self) -> str:
+        where = ":".join(str(p) for p in (self.path, self.line) if p)
+        text = f"{where}: {self.message}" if where else self.message
+        return text + (f"\n  hint: {self.hint}" if self.hint else "")
+
+
+def warn_not_acted_on(data: Mapping[str, Any], path: Path | str | None, what: str, kind: str = "config",
+                      line: int | None = None, text: str | None = None,
+                      line_of: Any = None) -> list[str]:
+    """Warn about each key of `data` that pds knows but does not act on yet; returns those keys.
+
+    The line is the key's own (YAML, or `line_of`), else the line of `text` that names it, else `line`.
+    """
+    line_of = line_of or getattr(data, "line_of", None)
+    found = [k for k in data if isinstance(k, str) and k.lstrip("+") in NOT_ACTED_ON[kind]]
+    for key in found:
+        where = line_of(key) if line_of else _line_naming(text, key.lstrip("+")) or line
+        warnings.warn(ProjectWarning(f"{key!r} in {what} is accepted but not acted on yet: "
+                                     f"{NOT_ACTED_ON[kind][key.lstrip('+')]}", path, where,
+                                     hint="remove it to silence this warning"), stacklevel=2)
+    return found
+
+
+def _line_naming(text: str | None, key: str) -> int | None:
+    pattern = re.compile(rf"\b{re.escape(key)}\b")
+    return next((n for n, line in enumerate((text or "").splitlines(), 1) if pattern.search(line)), None)
+
+
+def acted_on(keys: Iterable[str]) -> tuple[str, ...]:
+    """The given config keys minus those pds does not act on yet (for fingerprints)."""
+    return tuple(k for k in keys if k not in NOT_ACTED_ON["config"])
+
 
 MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
@@ -159,6 +242,11 @@ class ProjectConfig:
             raise ProjectError("pds_project.yml must be a mapping of keys to values", path, 1,
                                hint="start with 'name: my_project'")
         check_keys(data, PROJECT_KEYS, path, "pds_project.yml")
+        check_pds_version(data.get("require-pds-version"), path, data.line_of("require-pds-version"))
+        warn_not_acted_on(data, path, "pds_project.yml", kind="pds_project.yml")
+        for key in ("data_tests", "tests"):  # (models: and seeds: are checked by the loader)
+            if isinstance(data.get(key), Mapping):
+                validate_folder_config(data[key], path, key)
         name = data.get("name")
         if not name:
             raise ProjectError("pds_project.yml has no 'name'", path, 1, hint="add 'name: my_project'")
@@ -196,6 +284,39 @@ class ProjectConfig:
             results_schema=data.get("results-schema") or "pds",
             raw=data,
         )
+
+
+def check_pds_version(required: Any, path: str, line: int | None) -> None:
+    """require-pds-version, as dbt's require-dbt-version: a range (">=0.1,<0.3") or a list of them;
+    a bare version means exactly that one. Outside the range, the project does not load."""
+    if required is None:
+        return
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    items = required if isinstance(required, list) else [required]
+    parts = [p.strip() for item in items for p in str(item).split(",") if p.strip()]
+    wanted = ",".join(f"=={p}" if p[0].isdigit() else p for p in parts)
+    try:
+        spec = SpecifierSet(wanted)
+    except InvalidSpecifier:
+        raise ProjectError(f"require-pds-version {required!r} is not a version range", path, line,
+                           hint='e.g. require-pds-version: ">=0.1,<0.3" (or a list of such ranges)') from None
+    installed = installed_version()
+    if not spec.contains(installed, prereleases=True):
+        raise ProjectError(f"this project requires pds {wanted}, but pds {installed} is installed", path, line,
+                           hint=f"install a pds in that range (pip install 'pds{wanted}'), "
+                                "or change require-pds-version in pds_project.yml")
+
+
+def installed_version() -> str:
+    """pds's version as `pds --version` says it (the installed distribution's), else the package's."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pds")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return str(sys.modules["pds_core"].__version__)
 
 
 def folder_config(tree: Mapping[str, Any], project_name: str, parts: list[str]) -> dict[str, Any]:
@@ -247,6 +368,9 @@ def validate_folder_config(tree: Any, path: str, what: str) -> None:
     if not isinstance(tree, Mapping):
         raise ProjectError(f"{what} must be a mapping", path)
     plus = {k[1:]: v for k, v in tree.items() if isinstance(k, str) and k.startswith("+")}
+    applied = {k: v for k, v in tree.items() if isinstance(k, str) and (k.startswith("+") or (
+        k in NODE_CONFIG_KEYS and not isinstance(v, Mapping)))}  # what _apply_level takes from this level
+    warn_not_acted_on(applied, path, what, line_of=getattr(tree, "line_of", None))
     if plus:
         line_of = getattr(tree, "line_of", lambda _k: None)
         for key in plus:

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pds_core.cache import CACHE_FILE, ParseCache, digest
-from pds_core.config import folder_config, merge_config, validate_node_config
+from pds_core.config import folder_config, merge_config, validate_node_config, warn_not_acted_on
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Node, Relation
@@ -188,6 +188,8 @@ class Parser:
             if not node.rendered.strip():
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
+        file_config = info.config if node.language == "python" else entry["config"]
+        warn_not_acted_on(file_config, path, f"config of model {name!r}", line=line, text=text)
         try:
             node.config = validate_node_config(config, path if line else (props.path if props else path),
                                                f"config of model {name!r}")
