@@ -17,6 +17,8 @@ import yaml
 from tests import engine_bigquery as bq
 from tests.conftest import TEMPLATE, run_pds
 
+pytestmark = pytest.mark.bigquery
+
 FAILING_MODEL = """
 -- divides by zero on BigQuery: the build of this table fails at run time, after compiling fine
 select customer_id, 1 / (customer_id - customer_id) as boom from {{ ref('stg_customers') }}

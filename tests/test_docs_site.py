@@ -30,8 +30,13 @@ from tests.docs_browser import (
 )
 
 UID = "model.pds_template.{}".format
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed "
-                                    "(apt-get install chromium; .ci/run installs it)")
+
+
+def needs_chromium(test: Any) -> Any:
+    """A test that drives Chromium through Playwright: marked `browser`; skipped where it is missing."""
+    missing = pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason=f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)")
+    return pytest.mark.browser(missing(test))
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import yaml
 from tests import engine_postgres as pg
 from tests.conftest import run_pds
 
-pytestmark = pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))]
 PASSWORD = "pw-Do-Not-Leak-7f3a9"
 
 

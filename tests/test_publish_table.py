@@ -20,7 +20,7 @@ from tests import engine_postgres as pg
 from tests.conftest import ROOT, run_pds
 from tests.quality_projects import write_project
 
-pytestmark = pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))]
 PASSWORD = "pg-Export-Secret-55x"
 
 

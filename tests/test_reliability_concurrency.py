@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pds_core.locking import FileLock, TargetLocked, acquire
+from tests.conftest import engine_params
 from tests.reliability_kit import ENGINES, Engine, make_engine, start_pds, write_project
 
 SLOW_MODEL = """import time
@@ -26,7 +27,7 @@ def model(ctx):
 """
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engine_params(ENGINES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield from make_engine(request.param, tmp_path)
 

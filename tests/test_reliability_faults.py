@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_pds
+from tests.conftest import engine_params, run_pds
 from tests.reliability_kit import (
     ENGINES,
     Engine,
@@ -41,7 +41,7 @@ def model(ctx):
 """
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engine_params(ENGINES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield from make_engine(request.param, tmp_path)
 
@@ -260,6 +260,7 @@ def statuses(project: Path) -> dict[str, str]:
     return {r["name"]: r["status"] for r in results}
 
 
+@pytest.mark.postgres
 def test_lost_connection_fails_the_affected_node_and_retry_reruns_it(pg_engine: Engine, tmp_path: Path) -> None:
     engine = pg_engine
     project = write_project(tmp_path / "p", engine, {

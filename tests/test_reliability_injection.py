@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_pds
+from tests.conftest import engine_params, run_pds
 from tests.reliability_kit import ENGINES, Engine, make_engine, write_project
 
 EVIL = "x'); drop table victim; --"
@@ -31,7 +31,7 @@ select id as "id col", 'k' as "select", '{{ var('round') }}' as "va""lue" from {
 """
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engine_params(ENGINES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield from make_engine(request.param, tmp_path)
 

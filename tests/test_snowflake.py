@@ -19,7 +19,7 @@ import yaml
 from tests import engine_snowflake as es
 from tests.conftest import TEMPLATE, run_pds
 
-pytestmark = pytest.mark.skipif(es.unavailable() is not None, reason=str(es.unavailable()))
+pytestmark = [pytest.mark.snowflake, pytest.mark.skipif(es.unavailable() is not None, reason=str(es.unavailable()))]
 
 
 @pytest.fixture(scope="module")
