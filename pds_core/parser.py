@@ -9,10 +9,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pds_core.cache import CACHE_FILE, ParseCache, digest
-from pds_core.config import folder_config, merge_config, validate_node_config, warn_not_acted_on
+from pds_core.config import folder_config, merge_config, validate_node_config
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Node, Relation
+from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.publish.exports import parse_exports
 from pds_core.pymodels import inspect_python_model
 from pds_core.quality.definitions import parse_quality

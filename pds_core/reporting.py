@@ -12,7 +12,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pds_core.config import ProjectWarning
+from pds_core.not_acted_on import ProjectWarning
 from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, UNCHANGED, WARN, NodeResult, RunResult
 
 STYLE = {SUCCESS: "green", ERROR: "bold red", FAIL: "bold red", WARN: "yellow", SKIPPED: "dim", UNCHANGED: "cyan"}
@@ -131,7 +131,7 @@ class Reporter:
 
 
 def route_warnings(log_format: str = "text") -> None:
-    """Print the project's warnings (config.ProjectWarning) as the CLI prints errors: `Warning: file:line:
+    """Print the project's warnings (not_acted_on.ProjectWarning) as the CLI prints errors: `Warning: file:line:
     message` on stderr, or a `warning` event on stdout with --log-format json; each place once per run.
 
     Called once by the CLI at start-up; library callers keep Python's own handling of warnings.

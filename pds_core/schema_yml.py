@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pds_core.config import check_keys, validate_node_config, warn_not_acted_on
+from pds_core.config import check_keys, validate_node_config
 from pds_core.errors import ProjectError
 from pds_core.nodes import Column, Node, Relation
+from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.yamlio import LineDict, load_yaml_file
 
 TOP_KEYS = {k: (list,) for k in ("models", "seeds", "sources", "unit_tests", "exposures", "macros", "metrics")}
