@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import pytest
 
 from tests.compile_project import write_project
 from tests.conftest import TEMPLATE, run_pds
@@ -88,6 +89,7 @@ def tables(db) -> dict[str, list[tuple]]:
         con.close()
 
 
+@pytest.mark.slow
 def test_format_check_rewrite_and_same_data(template_project, tmp_path):
     for rel, text in HAND_WRITTEN.items():
         (template_project / rel).write_text(text)

@@ -82,6 +82,7 @@ def test_run_results_record_the_selection(tmp_path):
     assert [r["name"] for r in runs["results"]] == ["items", "cheap"]
 
 
+@pytest.mark.slow
 @needs_postgres
 @pytest.mark.postgres
 def test_no_secret_in_artifacts_or_output(tmp_path):

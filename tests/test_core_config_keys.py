@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from importlib.metadata import version
 
+import pytest
+
 from tests.projects import invoke, pds, query, relations, write_project
 
 PROJECT = """\
@@ -53,6 +55,7 @@ EXPECTED = [
 ]
 
 
+@pytest.mark.slow
 def test_keys_not_acted_on_warn_once_each_with_file_and_line(tmp_path):
     project = write_project(tmp_path / "p", {"pds_project.yml": PROJECT, "models/marts/hooked.sql": HOOKED,
                                              "models/marts/py.py": PY_MODEL, "models/schema.yml": SCHEMA})
@@ -72,6 +75,7 @@ def test_keys_not_acted_on_warn_once_each_with_file_and_line(tmp_path):
     assert {(e["path"], e["line"]) for e in warned} >= {("pds_project.yml", 3), ("models/marts/hooked.sql", 2)}
 
 
+@pytest.mark.slow
 def test_keys_not_acted_on_change_no_fingerprint(tmp_path):
     project = write_project(tmp_path / "p", {
         "models/a.sql": "{{ config(materialized='table') }}\nselect 1 as x",

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from pds_core.showformat import format_value, table_rows, title
 from tests.projects import pds, write_project
@@ -27,6 +28,7 @@ TABLE = """\
 """
 
 
+@pytest.mark.slow
 def test_show_prints_dates_as_dates_and_floats_without_noise(tmp_path):
     project = write_project(tmp_path / "p", {
         "models/one.sql": MODEL,

@@ -192,6 +192,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("project", sorted(PROJECTS))
 @pytest.mark.parametrize("engine_name", engine_params(ENGINES))
 def test_same_tables_on_every_engine(engine_name: str, project: str, reference: Callable, tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ def build(project: Path, **vars: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_odd_names_are_quoted_and_values_stay_data(engine: Engine, tmp_path: Path) -> None:
     project = odd_project(engine, tmp_path / "p")
     table = engine.qualified

@@ -52,6 +52,7 @@ def peak_memory_mb(project: Path, *args: str) -> float:
     return int(result.stderr.split("MAXRSS_KB")[-1].split()[0]) / 1024
 
 
+@pytest.mark.slow
 def test_chunked_reads_keep_a_python_model_small(engine: Engine, tmp_path: Path) -> None:
     rows = 3_000_000 if engine.name == "duckdb" else 2_000_000
     chunk = 100_000

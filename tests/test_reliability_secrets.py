@@ -44,6 +44,7 @@ def project_with_everything(engine: Engine, folder: Path) -> Path:
     })
 
 
+@pytest.mark.slow
 def test_a_planted_password_never_leaks(engine: Engine, tmp_path: Path) -> None:
     project = project_with_everything(engine, tmp_path / "p")
     runs = {

@@ -34,6 +34,7 @@ def _names(project: Path, select: str, *extra: str, **kw) -> set[str]:
     return set(out.split())
 
 
+@pytest.mark.slow
 def test_skip_unchanged_sends_no_model_sql(template_project):
     _ok("build", project=template_project)
     con = duckdb.connect(str(template_project / "pds.duckdb"), read_only=True)
@@ -53,6 +54,7 @@ def test_skip_unchanged_sends_no_model_sql(template_project):
     assert {r["status"] for r in _results(template_project).values()} == {"success"}
 
 
+@pytest.mark.slow
 def test_skip_unchanged_rebuilds_changed_node_and_descendants(template_project):
     _ok("build", project=template_project)
     model = template_project / "models" / "staging" / "stg_customers.sql"
@@ -63,6 +65,7 @@ def test_skip_unchanged_rebuilds_changed_node_and_descendants(template_project):
     assert status["stg_orders"] == status["orders"] == status["daily_revenue"] == "unchanged"
 
 
+@pytest.mark.slow
 def test_full_refresh_ignores_fingerprints(template_project):
     _ok("build", project=template_project)
     _ok("build", "--skip-unchanged", "--full-refresh", project=template_project)
@@ -80,6 +83,7 @@ def test_state_modified_ignores_comments_and_layout(template_project):
                                                            "churn_scores"}
 
 
+@pytest.mark.slow
 def test_state_modified_var_and_target_changes(template_project):
     _ok("build", project=template_project)
     # churn_scores reads churn_days through ctx.var(); nothing else uses it
@@ -102,6 +106,7 @@ def test_state_dir_option_and_missing_state(template_project, tmp_path):
     assert _names(template_project, "state:modified", "--state", str(saved)) == set()
 
 
+@pytest.mark.slow
 def test_failed_node_is_not_recorded_as_built(template_project):
     _ok("build", project=template_project)
     model = template_project / "models" / "marts" / "customer_orders.sql"
@@ -128,6 +133,7 @@ SOURCE_PROJECT = {
 }
 
 
+@pytest.mark.slow
 def test_skip_unchanged_respects_source_freshness(tmp_path):
     project = tmp_path / "fresh"
     for rel, text in SOURCE_PROJECT.items():
