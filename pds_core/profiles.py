@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +103,51 @@ def load_target(
         raise ProjectError("'threads' must be a positive number", display, raw.line_of("threads"),
                            hint="e.g. threads: 4")
     secrets += [v for k, v in os.environ.items() if k.startswith(SECRET_ENV_PREFIX) and v]
-    return Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
-                  threads=threads, secrets=secrets)
+    target = Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
+                    threads=threads, secrets=secrets)
+    check_target(target, raw, outputs.line_of(name))
+    return target
+
+
+def check_target(target: Target, raw: Any, line: int | None) -> None:
+    """The target's keys and values as its adapter accepts them, checked now, so that every error about
+    profiles.yml names the file and the line: the key's own, else the target's.
+
+    The adapter's own checks run here too (its constructor connects to nothing); their errors get
+    the line they lack.
+    """
+    from pds_adapters import adapter_class
+
+    path = target.profile_path
+    try:
+        cls = adapter_class(target.type)
+    except ProjectError as exc:
+        _locate(exc, path, raw.line_of("type"))
+        raise
+    accepted = list(dict.fromkeys(["type", "threads", *cls.connection_keys]))
+    for key in raw:
+        if cls.connection_keys and key not in accepted:
+            close = did_you_mean(str(key), accepted)
+            raise ProjectError(f"unknown key {key!r} in target {target.name!r} ({target.type})", path,
+                               raw.line_of(key), hint=(f"{close} " if close else "") +
+                               f"{target.type} targets take: {', '.join(accepted)}")
+    missing = [k for k in cls.required_keys if not target.settings.get(k)]
+    if missing:
+        raise ProjectError(f"target {target.name!r} ({target.type}) is missing {', '.join(missing)}", path, line,
+                           hint=f"{target.type} targets need: {', '.join(cls.required_keys)} "
+                                "(see docs/adapters.md)")
+    try:
+        cls(target)
+    except ProjectError as exc:
+        named = [k for k in raw if isinstance(k, str) and re.search(rf"\b{re.escape(k)}\b", exc.message)]
+        _locate(exc, path, raw.line_of(named[0]) if named else line)
+        raise
+
+
+def _locate(exc: ProjectError, path: str | None, line: int | None) -> None:
+    """Give an error about the target the file and line it lacks."""
+    if exc.location.line is None and exc.location.path in (None, path):
+        exc.location.path, exc.location.line = path, line
 
 
 def _render_value(value: Any, render: Any) -> Any:
