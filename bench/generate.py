@@ -30,7 +30,7 @@ PROJECT_NAME = "bench"
 COLUMNS = "id, key, value, ts"
 META_FILE = "bench_meta.json"
 # the line appended to the middle model to simulate a small edit (every model ends in `select ... from final`)
-CHANGE_SUFFIX = "where 1 = 1\n"
+CHANGE_SUFFIX = "where id is not null\n"
 
 RAW_MODELS: dict[str, str] = {
     # name -> SQL body; keys are foreign keys into the other raw tables via modulo;

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
-DBT_VENV = BENCH_DIR / ".venv-dbt"
-DBT_REQUIREMENTS = ["dbt-core<1.12", "dbt-duckdb"]
 
 # keep dbt off the network (no anonymous usage pings: there is no internet here) and out of pds's target/
 DBT_ENV = {
@@ -137,7 +135,7 @@ class Peer:
         return self.venv / "bin" / self.executable
 
 
-DBT = Peer("dbt", BENCH_DIR / ".venv-dbt", tuple(DBT_REQUIREMENTS), "dbt", ("dbt-core", "dbt-duckdb", "duckdb"))
+DBT = Peer("dbt", BENCH_DIR / ".venv-dbt", ("dbt-core<1.12", "dbt-duckdb"), "dbt", ("dbt-core", "dbt-duckdb", "duckdb"))
 SQLMESH = Peer("sqlmesh", BENCH_DIR / ".venv-sqlmesh", ("sqlmesh>=0.236,<0.237",), "sqlmesh",
                ("sqlmesh", "sqlglot", "duckdb"))
 
@@ -157,11 +155,6 @@ def peer_executable(peer: Peer, install: bool = True) -> Path | None:
     return peer.path if peer.path.exists() else None
 
 
-def dbt_executable(install: bool = True) -> Path | None:
-    """bench/.venv-dbt/bin/dbt, creating the venv and installing dbt-core + dbt-duckdb when missing."""
-    return peer_executable(DBT, install)
-
-
 def peer_versions(executable: Path, packages: tuple[str, ...]) -> dict[str, str]:
     """Installed versions of `packages`, read from the executable's venv (offline, unlike `dbt --version`)."""
     python = executable.parent / "python"
@@ -173,10 +166,6 @@ def peer_versions(executable: Path, packages: tuple[str, ...]) -> dict[str, str]
         return dict(json.loads(out))
     except (OSError, subprocess.SubprocessError, ValueError):
         return {}
-
-
-def dbt_versions(dbt: Path) -> dict[str, str]:
-    return peer_versions(dbt, DBT.packages)
 
 
 def pds_command(repo: Path) -> tuple[list[str], dict[str, str]]:

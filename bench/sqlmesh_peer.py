@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # run.py is the script that drives this module
-    from run import Bench
+if TYPE_CHECKING:
+    from suites import Bench
 
 SUBDIR = "sqlmesh"
 DB_NAME = "bench.duckdb"  # so the default catalog is "bench", as for pds and dbt
