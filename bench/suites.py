@@ -12,6 +12,7 @@ Two suites, picked by run.py from N (or --suite):
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -65,14 +66,15 @@ def nodes_run(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     counts: dict[str, int] = {}
-    seconds: dict[str, float] = {}
+    times: dict[str, list[float]] = {}
     for result in data.get("results", []):
         kind = str(result.get("unique_id", "?")).split(".", 1)[0]
         counts[kind] = counts.get(kind, 0) + 1
         took = result.get("execution_time")
         if isinstance(took, int | float):
-            seconds[kind] = seconds.get(kind, 0.0) + took
-    per_node = {k: {"sum_s": s, "mean_ms": 1000 * s / counts[k]} for k, s in seconds.items() if counts.get(k)}
+            times.setdefault(kind, []).append(took)
+    per_node = {k: {"sum_s": sum(t), "mean_ms": 1000 * sum(t) / len(t), "median_ms": 1000 * statistics.median(t)}
+                for k, t in times.items()}
     return {"nodes_run": counts, "tool_elapsed_s": data.get("elapsed_time"), "per_node": per_node}
 
 
