@@ -1,8 +1,9 @@
-"""Generate a synthetic project of N layered SQL models that is both a pds and a dbt project.
+"""Generate a synthetic project of N layered SQL models that is both a pds and a dbt project (+ SQLMesh).
 
 Why: the benchmark compares pds, dbt-core and plain DuckDB on *the same* project, so the
 generator writes only what both tools understand (standard Jinja: ref() and config();
-schema YAML in dbt's format) and is seeded, so every run measures the same SQL.
+schema YAML in dbt's format) and is seeded, so every run measures the same SQL. The same
+models are also written as native SQLMesh models under sqlmesh/ (sqlmesh_peer.py).
 
 Every model outputs the same four columns (id BIGINT unique and not null, key BIGINT,
 value DOUBLE, ts TIMESTAMP), so any model can be joined to any earlier one, and every
@@ -22,11 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlmesh_peer import SUBDIR as SQLMESH_SUBDIR
+from sqlmesh_peer import write_project as write_sqlmesh_project
+
 PROJECT_NAME = "bench"
 COLUMNS = "id, key, value, ts"
 META_FILE = "bench_meta.json"
 # the line appended to the middle model to simulate a small edit (every model ends in `select ... from final`)
-CHANGE_SUFFIX = "where 1 = 1\n"
+CHANGE_SUFFIX = "where id is not null\n"
 
 RAW_MODELS: dict[str, str] = {
     # name -> SQL body; keys are foreign keys into the other raw tables via modulo;
@@ -294,6 +298,9 @@ def generate(n: int, out: Path, seed: int = 42, layers: int = 10, scale: float =
         path.write_text(m.sql)
     schema, tested = schema_yaml(models, rng)
     (out / "models" / "schema.yml").write_text(schema)
+    # the same models, as native SQLMesh models (see sqlmesh_peer.py for why native)
+    sqlmesh_models = write_sqlmesh_project(out / SQLMESH_SUBDIR, ((m.path, m.name, m.materialized, m.sql)
+                                                                  for m in models), set(tested))
     top = max(m.layer for m in models)
     middle_layer = [m for m in models if m.layer == max(1, (top + 1) // 2)]
     # the middle model to edit: the one in the middle layer with the most descendants
@@ -304,7 +311,7 @@ def generate(n: int, out: Path, seed: int = 42, layers: int = 10, scale: float =
         "views": sum(m.materialized == "view" for m in models),
         "middle_model": middle.name, "middle_model_path": middle.path,
         "middle_model_descendants": len(descendants(models, middle.name)),
-        "change_suffix": CHANGE_SUFFIX,
+        "change_suffix": CHANGE_SUFFIX, "sqlmesh_project": SQLMESH_SUBDIR, "sqlmesh_models": sqlmesh_models,
         "templates": {t: sum(m.template == t for m in models) for t in sorted({m.template for m in models})},
     }
     (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")

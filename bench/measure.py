@@ -1,4 +1,4 @@
-"""Measure one command as a whole process, and set up the dbt-core environment the benchmark compares against.
+"""Measure one command as a whole process, and set up the peers' environments (dbt-core, SQLMesh).
 
 Why per process: users wait for the whole command (interpreter start, imports, parsing,
 warehouse work), so wall time, CPU time and peak memory are taken for the process tree of
@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
-DBT_VENV = BENCH_DIR / ".venv-dbt"
-DBT_REQUIREMENTS = ["dbt-core<1.12", "dbt-duckdb"]
 
 # keep dbt off the network (no anonymous usage pings: there is no internet here) and out of pds's target/
 DBT_ENV = {
@@ -118,29 +116,53 @@ def tail(path: Path, lines: int = 6, width: int = 600) -> str:
     return " | ".join(kept)[-width:]
 
 
-def dbt_executable(install: bool = True) -> Path | None:
-    """bench/.venv-dbt/bin/dbt, creating the venv and installing dbt-core + dbt-duckdb when missing."""
-    dbt = DBT_VENV / "bin" / "dbt"
-    if dbt.exists():
-        return dbt
+@dataclass(frozen=True)
+class Peer:
+    """A tool pds is compared against, installed by the bench into a virtualenv of its own.
+
+    Why its own venv: the peers pin their own duckdb, sqlglot and pandas (SQLMesh 0.236 wants
+    duckdb<2 and sqlglot 30.8), which must not change what pds runs on, nor each other's.
+    """
+
+    name: str
+    venv: Path
+    requirements: tuple[str, ...]
+    executable: str
+    packages: tuple[str, ...]  # whose versions go into the results
+
+    @property
+    def path(self) -> Path:
+        return self.venv / "bin" / self.executable
+
+
+DBT = Peer("dbt", BENCH_DIR / ".venv-dbt", ("dbt-core<1.12", "dbt-duckdb"), "dbt", ("dbt-core", "dbt-duckdb", "duckdb"))
+SQLMESH = Peer("sqlmesh", BENCH_DIR / ".venv-sqlmesh", ("sqlmesh>=0.236,<0.237",), "sqlmesh",
+               ("sqlmesh", "sqlglot", "duckdb"))
+
+
+def peer_executable(peer: Peer, install: bool = True) -> Path | None:
+    """The peer's command in its venv, creating the venv and installing the peer when missing."""
+    if peer.path.exists():
+        return peer.path
     if not install:
         return None
-    print(f"installing {' '.join(DBT_REQUIREMENTS)} into {DBT_VENV} (once) ...", flush=True)
-    shutil.rmtree(DBT_VENV, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(DBT_VENV)], check=True)
-    py = str(DBT_VENV / "bin" / "python")
+    print(f"installing {' '.join(peer.requirements)} into {peer.venv} (once) ...", flush=True)
+    shutil.rmtree(peer.venv, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(peer.venv)], check=True)
+    py = str(peer.venv / "bin" / "python")
     subprocess.run([py, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-    subprocess.run([py, "-m", "pip", "install", "-q", *DBT_REQUIREMENTS], check=True)
-    return dbt if dbt.exists() else None
+    subprocess.run([py, "-m", "pip", "install", "-q", *peer.requirements], check=True)
+    return peer.path if peer.path.exists() else None
 
 
-def dbt_versions(dbt: Path) -> dict[str, str]:
-    """Installed dbt-core and dbt-duckdb versions, read from the venv (offline, unlike `dbt --version`)."""
-    python = dbt.parent / "python"
-    code = ("import importlib.metadata as m, json; "
-            "print(json.dumps({p: m.version(p) for p in ('dbt-core', 'dbt-duckdb', 'duckdb')}))")
+def peer_versions(executable: Path, packages: tuple[str, ...]) -> dict[str, str]:
+    """Installed versions of `packages`, read from the executable's venv (offline, unlike `dbt --version`)."""
+    python = executable.parent / "python"
+    code = ("import importlib.metadata as m, json, sys; "
+            "print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))")
     try:
-        out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, timeout=60).stdout
+        out = subprocess.run([str(python), "-c", code, *packages], capture_output=True, text=True,
+                             timeout=60).stdout
         return dict(json.loads(out))
     except (OSError, subprocess.SubprocessError, ValueError):
         return {}

@@ -9,15 +9,24 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-# (label, pds figure, dbt figure, raw figure); a figure is "tool.step"
-ROWS: list[tuple[str, str | None, str | None, str | None]] = [
-    ("compile, cold (dbt: parse --no-partial-parse)", "pds.compile_cold", "dbt.parse_cold", None),
-    ("compile, warm (dbt: parse with partial parse)", "pds.compile_warm", "dbt.parse_warm", None),
-    ("dbt compile (all SQL rendered, for reference)", None, "dbt.compile", None),
-    ("build --threads 1", "pds.build_t1", "dbt.build_t1", "raw.t1"),
-    ("build --threads 4", "pds.build_t4", "dbt.build_t4", "raw.t4"),
-    ("re-build, nothing changed (state:modified+ --skip-unchanged)", "pds.rebuild_unchanged", None, None),
-    ("re-build, one middle model changed (state:modified+)", "pds.rebuild_one_changed", None, None),
+# (label, pds figure, dbt figure, SQLMesh figure, raw figure); a figure is "tool.step"
+ROWS: list[tuple[str, str | None, str | None, str | None, str | None]] = [
+    ("compile, cold (dbt: parse --no-partial-parse; SQLMesh: info, no .cache)",
+     "pds.compile_cold", "dbt.parse_cold", "sqlmesh.load_cold", None),
+    ("compile, warm (dbt: parse, partial parse; SQLMesh: info, .cache)",
+     "pds.compile_warm", "dbt.parse_warm", "sqlmesh.load_warm", None),
+    ("all SQL rendered (dbt compile --threads 4; SQLMesh plan --explain)", None, "dbt.compile",
+     "sqlmesh.plan_explain", None),
+    ("build --threads 1 (SQLMesh: plan --auto-apply, 1 task)", "pds.build_t1", "dbt.build_t1", "sqlmesh.build_t1",
+     "raw.t1"),
+    ("build --threads 4 (SQLMesh: 4 concurrent tasks)", "pds.build_t4", "dbt.build_t4", "sqlmesh.build_t4",
+     "raw.t4"),
+    ("raw on SQLMesh's DuckDB (1.5), 1 / 4 threads", None, None, "raw.sqlmesh_engine_t1", "raw.sqlmesh_engine_t4"),
+    ("re-build, nothing changed (state:modified+ --skip-unchanged; SQLMesh: plan)", "pds.rebuild_unchanged", None,
+     "sqlmesh.rebuild_unchanged", None),
+    ("re-build, one middle model changed (same commands)", "pds.rebuild_one_changed", None,
+     "sqlmesh.rebuild_one_changed", None),
+    ("docs generate", "pds.docs_generate", None, None, None),
 ]
 
 
@@ -39,6 +48,10 @@ def summarize(samples: list[dict[str, Any]]) -> dict[str, Any]:
         runs = [s["extra"]["nodes_run"] for s in ok if isinstance((s.get("extra") or {}).get("nodes_run"), dict)]
         if runs:
             summary["nodes_run"] = runs[-1]
+        for key in ("per_node", "state_intervals_added", "failing_rows", "audits_failed"):
+            values = [s["extra"][key] for s in ok if (s.get("extra") or {}).get(key) is not None]
+            if values:
+                summary[key] = values[-1]
     return summary
 
 
@@ -72,6 +85,19 @@ def targets(figures: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         r = ratio(figures, f"dbt.build_t{t}", f"pds.build_t{t}")
         out.append(check(f"build --threads {t} >= 3x faster than dbt build", r, r is not None and r >= 3,
                          f"{r:.1f}x faster" if r else ""))
+    for t in ("1", "4"):  # issue 17, goal 4: per-node overhead; goal 5: memory
+        pds, raw = figures.get(f"pds.build_t{t}", {}), figures.get(f"raw.t{t}", {})
+        nodes = sum((pds.get("nodes_run") or {}).values()) if isinstance(pds.get("nodes_run"), dict) else 0
+        over = (pds["wall_s"] - raw["wall_s"]) / nodes * 1000 if nodes and "wall_s" in pds and "wall_s" in raw \
+            else None
+        out.append(check(f"per-node overhead < 1 ms ((pds - raw) wall / nodes, --threads {t})", over,
+                         over is not None and over < 1, f"{over:.1f} ms per node ({nodes} nodes)"
+                         if over is not None else ""))
+        extra = pds["maxrss_mb"] - raw["maxrss_mb"] if "maxrss_mb" in pds and "maxrss_mb" in raw else None
+        out.append(check(f"peak RSS of build --threads {t} <= raw's + 100 MB", extra,
+                         extra is not None and extra <= 100,
+                         f"{pds.get('maxrss_mb', 0):.0f} MB vs {raw.get('maxrss_mb', 0):.0f} MB ({extra:+.0f} MB)"
+                         if extra is not None else ""))
     r = ratio(figures, "pds.rebuild_unchanged", "pds.build_t4")
     out.append(check("re-build with nothing changed < 10% of full build (--threads 4)", r,
                      r is not None and r < 0.10, f"{r:.0%} of full build" if r else ""))
@@ -95,6 +121,10 @@ def nodes_note(figures: dict[str, dict[str, Any]]) -> str:
     for key, fig in figures.items():
         if isinstance(fig.get("nodes_run"), dict):
             counts = " ".join(f"{k}={v}" for k, v in sorted(fig["nodes_run"].items())) or "none"
+            if fig.get("state_intervals_added") is not None:
+                counts += f" (state: {fig['state_intervals_added']} intervals)"
+            if fig.get("failing_rows"):
+                counts += f" ({fig['failing_rows']} failing rows)"
             parts.append(f"{key}: {counts}")
     return "; ".join(parts)
 
@@ -116,26 +146,36 @@ def fmt_ratio(figures: dict[str, dict[str, Any]], a: str | None, b: str | None) 
 
 def table_rows(figures: dict[str, dict[str, Any]]) -> list[list[str]]:
     rows = []
-    for label, p, d, r in ROWS:
-        if not any(k in figures for k in (p, d, r) if k):
+    for label, p, d, m, r in ROWS:
+        if not any(k in figures for k in (p, d, m, r) if k):
             continue
-        rows.append([label, cell(figures.get(p)) if p else "", cell(figures.get(d)) if d else "",
-                     cell(figures.get(r)) if r else "", fmt_ratio(figures, p, d),
-                     fmt_ratio(figures, p, r)])
+        rows.append([label, *(cell(figures.get(k)) if k else "" for k in (p, d, m, r)),
+                     fmt_ratio(figures, p, d), fmt_ratio(figures, p, m), fmt_ratio(figures, p, r)])
     return rows
 
 
-HEADER = ["figure (median wall | CPU | peak RSS)", "pds", "dbt-core", "raw DuckDB", "pds/dbt", "pds/raw"]
+HEADER = ["figure (median wall | CPU | peak RSS)", "pds", "dbt-core", "SQLMesh", "raw DuckDB", "pds/dbt",
+          "pds/SQLMesh", "pds/raw"]
+
+
+def peer_engine_note(figures: dict[str, dict[str, Any]]) -> str:
+    """SQLMesh runs on DuckDB 1.5 (it pins duckdb<2): its builds against the floor on that engine."""
+    parts = [f"t{t} {fmt_ratio(figures, f'sqlmesh.build_t{t}', f'raw.sqlmesh_engine_t{t}')}" for t in ("1", "4")
+             if ratio(figures, f"sqlmesh.build_t{t}", f"raw.sqlmesh_engine_t{t}") is not None]
+    return ("SQLMesh build / raw on SQLMesh's own DuckDB: " + ", ".join(parts)) if parts else ""
 
 
 def markdown(result: dict[str, Any]) -> str:
     """The table, targets and errors as Markdown (for docs/performance.md)."""
     figures = result["figures"]
-    lines = [f"#### N = {result['n']} models (+4 raw tables), median of {result['repeat']} run(s)", "",
+    lines = [f"#### N = {result['n']} models (+4 raw tables), {result.get('suite', 'full')} suite, median of "
+             f"{result['repeat']} run(s)", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(c.replace("|", "·") for c in row) + " |" for row in table_rows(figures)]
     if nodes_note(figures):
         lines += ["", f"Nodes run by each build: {nodes_note(figures)}."]
+    if peer_engine_note(figures):
+        lines += ["", f"{peer_engine_note(figures)}."]
     if noise_note(figures):
         lines += ["", f"Note: {noise_note(figures)}."]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
@@ -148,11 +188,39 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# what must grow linearly with N (issue 17, goal 6), and the warm compile of goal 3
+GROWTH = [("compile, cold", "pds.compile_cold"), ("compile, warm", "pds.compile_warm"),
+          ("build --threads 4", "pds.build_t4"), ("re-build, nothing changed", "pds.rebuild_unchanged"),
+          ("re-build, one middle model changed", "pds.rebuild_one_changed"), ("docs generate", "pds.docs_generate"),
+          ("dbt parse, cold", "dbt.parse_cold"), ("SQLMesh info, cold", "sqlmesh.load_cold")]
+
+
+def growth_markdown(results: list[dict[str, Any]]) -> str:
+    """One row per figure, one column per N: wall and CPU seconds, ms per model (flat ms per model = linear)."""
+    results = sorted(results, key=lambda r: r["n"])
+    lines = ["| figure | " + " | ".join(f"N = {r['n']:,}" for r in results) + " |",
+             "|---|" + "---|" * len(results)]
+    for label, key in GROWTH:
+        cells = []
+        for r in results:
+            fig = r["figures"].get(key, {})
+            models = r["project"].get("models") or r["n"]
+            cells.append(f"{fig['wall_s']:.2f} s ({1000 * fig['wall_s'] / models:.2f} ms/model) · cpu "
+                         f"{fig['cpu_s']:.1f} s ({1000 * fig['cpu_s'] / models:.2f}) · {fig['maxrss_mb']:.0f} MB"
+                         if "wall_s" in fig else "-")
+        if any(c != "-" for c in cells):
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    extra = [f"N = {r['n']:,}: rebuilt {' '.join(f'{k}={v}' for k, v in n.items())}" for r in results
+             if isinstance(n := r["figures"].get("pds.rebuild_one_changed", {}).get("nodes_run"), dict)]
+    return "\n".join(lines + (["", "Re-build after one change ran: " + "; ".join(extra) + "."] if extra else [])) \
+        + "\n"
+
+
 def print_report(result: dict[str, Any]) -> None:
     """One table per N on the terminal: rich if available, plain text otherwise."""
     figures = result["figures"]
-    title = (f"N = {result['n']} models (+4 raw), median of {result['repeat']} run(s); "
-             "raw = models' compiled SQL only, no tests")
+    title = (f"N = {result['n']} models (+4 raw), {result.get('suite', 'full')} suite, median of "
+             f"{result['repeat']} run(s); raw = models' and tests' compiled SQL in one DuckDB process")
     try:
         from rich.console import Console
         from rich.markup import escape
@@ -162,7 +230,7 @@ def print_report(result: dict[str, Any]) -> None:
         widths = [max(len(r[i]) for r in [HEADER, *table_rows(figures)]) for i in range(len(HEADER))]
         for row in [HEADER, *table_rows(figures)]:
             print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-        for note in (nodes_note(figures), noise_note(figures)):
+        for note in (nodes_note(figures), peer_engine_note(figures), noise_note(figures)):
             if note:
                 print(f"  {note}")
         for t in result["targets"]:
@@ -179,7 +247,8 @@ def print_report(result: dict[str, Any]) -> None:
     for row in table_rows(figures):
         table.add_row(*(escape(c) for c in row))
     console.print(table)
-    for note in (f"nodes run: {nodes_note(figures)}" if nodes_note(figures) else "", noise_note(figures)):
+    for note in (f"nodes run: {nodes_note(figures)}" if nodes_note(figures) else "", peer_engine_note(figures),
+                 noise_note(figures)):
         if note:
             console.print(f"  {escape(note)}", highlight=False)
     for t in result["targets"]:
@@ -191,7 +260,7 @@ def print_report(result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Re-render saved results: python bench/report.py bench/results/latest-n100.json [...]."""
+    """Re-render saved results: python bench/report.py bench/results/latest-n100.json [...] [--growth]."""
     import argparse
     import json
     from pathlib import Path
@@ -199,7 +268,16 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("results", type=Path, nargs="+")
     ap.add_argument("--markdown", action="store_true", help="print Markdown instead of the terminal table")
+    ap.add_argument("--growth", action="store_true", help="one table of pds's figures across the given N")
     args = ap.parse_args(argv)
+    if args.growth:
+        loaded = []
+        for path in args.results:
+            result = json.loads(path.read_text())
+            result["figures"] = {k: summarize(v) for k, v in result["samples"].items()}
+            loaded.append(result)
+        print(growth_markdown(loaded))
+        return
     for path in args.results:
         result = json.loads(path.read_text())
         result["figures"] = {k: summarize(v) for k, v in result["samples"].items()}

@@ -1,10 +1,12 @@
-"""Benchmark pds against dbt-core and against plain DuckDB on generated projects of N models.
+"""Benchmark pds against dbt-core, SQLMesh and plain DuckDB on generated projects of N models.
 
 Why whole processes: what a user waits for is the command, so every figure is one command
 run as its own process (wall time, user+sys CPU, peak RSS), median over --repeat runs.
 A failing command is recorded with its error and the benchmark goes on.
 
-    python bench/run.py --n 100 [--n 1000 ...] [--repeat 3] [--skip-dbt] [--skip-pds]
+    python bench/run.py --n 100 [--n 1000 ...] [--repeat 3] [--skip-dbt] [--skip-sqlmesh] [--skip-pds]
+    python bench/run.py --n 5000               # scale suite: warm compile target, linear growth
+    python bench/run.py --startup-only         # pds --version / --help / ls / show on the template
 
 Projects are written to bench/projects/n<N>/ (gitignored); numbers to bench/results/.
 """
@@ -23,140 +25,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import startup  # noqa: E402
 from generate import META_FILE, generate  # noqa: E402
-from measure import (  # noqa: E402
-    BENCH_DIR,
-    DBT_ENV,
-    Sample,
-    dbt_executable,
-    dbt_versions,
-    measure,
-    pds_command,
-    remove,
-)
+from measure import BENCH_DIR, DBT, SQLMESH, peer_executable, peer_versions, remove  # noqa: E402
 from report import markdown, print_report, summarize, targets  # noqa: E402
+from sqlmesh_peer import bench_sqlmesh  # noqa: E402
+from suites import REPO, Bench, bench_dbt, bench_pds, bench_raw, extract_plan  # noqa: E402
 
-REPO = BENCH_DIR.parent
-DB_NAME = "bench.duckdb"
-# what a cold pds compile starts without: build artifacts and any parse/compile cache
-PDS_CACHE_PATHS = ("target", ".pds", ".pds_cache")
-
-
-class Bench:
-    """One N: the project, where logs go, and the samples collected so far."""
-
-    def __init__(self, project: Path, timeout: float, verbose: bool) -> None:
-        self.project = project
-        self.logs = project / "bench-logs"
-        self.timeout = timeout
-        self.verbose = verbose
-        self.samples: dict[str, list[dict[str, Any]]] = {}
-
-    def run(self, key: str, cmd: list[str], env: dict[str, str] | None = None, rep: int = 0,
-            cwd: Path | None = None) -> Sample:
-        sample = measure(cmd, cwd or self.project, self.logs / f"{key}.{rep}.log", env, self.timeout)
-        self.samples.setdefault(key, []).append(sample.to_json())
-        status = "ok" if sample.ok else f"FAILED: {sample.error}"
-        print(f"  {key:<24} {sample.wall_s:8.2f} s  cpu {sample.cpu_s:7.2f} s  {sample.maxrss_mb:7.0f} MB  "
-              f"{status if self.verbose or not sample.ok else 'ok'}"[:400], flush=True)
-        return sample
-
-    def fresh_db(self) -> None:
-        remove(self.project / DB_NAME, self.project / f"{DB_NAME}.wal")
-
-    def build(self, key: str, cmd: list[str], env: dict[str, str], rep: int, target: str) -> None:
-        """A build: also count what it ran from its run_results.json (did it run the tests too?)."""
-        results = self.project / target / "run_results.json"
-        before = results.stat().st_mtime_ns if results.exists() else None  # kept: a tool may read it as state
-        sample = self.run(key, cmd, env, rep)
-        if results.exists() and results.stat().st_mtime_ns != before:
-            self.samples[key][-1]["extra"] = nodes_run(results)
-        elif sample.ok:
-            self.samples[key][-1]["extra"] = {"nodes_run": "no run_results.json"}
+# above this N the full builds of every tool take too long for one sitting: the scale suite runs
+FULL_SUITE_MAX_N = 2000
 
 
-def nodes_run(path: Path) -> dict[str, Any]:
-    """Nodes executed per resource type (model, test, ...) and the tool's own elapsed time."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    counts: dict[str, int] = {}
-    for result in data.get("results", []):
-        kind = str(result.get("unique_id", "?")).split(".", 1)[0]
-        counts[kind] = counts.get(kind, 0) + 1
-    return {"nodes_run": counts, "tool_elapsed_s": data.get("elapsed_time")}
-
-
-def bench_pds(b: Bench, meta: dict[str, Any], rep: int) -> None:
-    """Cold and warm compile, full builds at 1 and 4 threads, state-selected re-builds."""
-    pds, env = pds_command(REPO)
-    p = b.project
-    remove(*(p / name for name in PDS_CACHE_PATHS))
-    b.run("pds.compile_cold", [*pds, "compile"], env, rep)
-    b.run("pds.compile_warm", [*pds, "compile"], env, rep)
-    for threads in (1, 4):
-        b.fresh_db()
-        b.build(f"pds.build_t{threads}", [*pds, "build", "--threads", str(threads)], env, rep, "target")
-    b.build("pds.rebuild_unchanged",
-            [*pds, "build", "--threads", "4", "--select", "state:modified+", "--skip-unchanged"], env, rep, "target")
-    middle = p / str(meta["middle_model_path"])
-    original = middle.read_text()
-    try:
-        middle.write_text(original + str(meta["change_suffix"]))
-        b.build("pds.rebuild_one_changed", [*pds, "build", "--threads", "4", "--select", "state:modified+"],
-                env, rep, "target")
-    finally:
-        middle.write_text(original)
-
-
-def bench_dbt(b: Bench, dbt: Path, rep: int) -> None:
-    """dbt parse cold (no target, no partial parse) and warm, dbt compile, dbt build at 1 and 4 threads."""
-    common = ["--profiles-dir", "."]
-    remove(b.project / DBT_ENV["DBT_TARGET_PATH"], b.project / "logs")
-    b.run("dbt.parse_cold", [str(dbt), "parse", "--no-partial-parse", *common], DBT_ENV, rep)
-    b.run("dbt.parse_warm", [str(dbt), "parse", *common], DBT_ENV, rep)
-    b.run("dbt.compile", [str(dbt), "compile", "--threads", "4", *common], DBT_ENV, rep)
-    for threads in (1, 4):
-        b.fresh_db()
-        b.build(f"dbt.build_t{threads}", [str(dbt), "build", "--threads", str(threads), *common], DBT_ENV, rep,
-                DBT_ENV["DBT_TARGET_PATH"])
-
-
-def extract_plan(b: Bench, source: str) -> tuple[Path | None, str]:
-    """Compiled SQL + DAG for the raw run, from dbt's manifest (preferred) or pds's."""
-    plan = b.project / "bench-logs" / "raw-plan.json"
-    if source == "dbt":
-        manifest = b.project / DBT_ENV["DBT_TARGET_PATH"] / "manifest.json"
-        flag = "--dbt"
-    else:
-        manifest = b.project / "target" / "manifest.json"
-        flag = "--pds"
-    if not manifest.exists():
-        return None, f"no {manifest.relative_to(b.project)} to take the compiled SQL from"
-    proc = subprocess.run([sys.executable, str(BENCH_DIR / "raw.py"), "extract", flag, str(manifest),
-                           "--out", str(plan)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return None, (proc.stderr or proc.stdout).strip()[-500:]
-    return plan, ""
-
-
-def bench_raw(b: Bench, plan: Path, rep: int) -> None:
-    """The models' compiled SQL run directly in DuckDB, at 1 and 4 threads (models only, no tests)."""
-    raw_dir = b.project / "raw"
-    raw_dir.mkdir(exist_ok=True)
-    for threads in (1, 4):
-        db = raw_dir / DB_NAME  # same file name as the profile's, so "bench"."main".x resolves
-        remove(db, raw_dir / f"{DB_NAME}.wal")
-        out = b.logs / f"raw.t{threads}.{rep}.json"
-        sample = b.run(f"raw.t{threads}", [sys.executable, str(BENCH_DIR / "raw.py"), "run", "--plan", str(plan),
-                                           "--db", str(db), "--threads", str(threads), "--result", str(out)],
-                       rep=rep)
-        if sample.ok and out.exists():
-            b.samples[f"raw.t{threads}"][-1]["extra"] = json.loads(out.read_text())
-
-
-def environment(dbt: Path | None) -> dict[str, Any]:
+def environment(dbt: Path | None, sqlmesh: Path | None) -> dict[str, Any]:
     """What the numbers were measured on."""
     import duckdb
 
@@ -167,41 +47,51 @@ def environment(dbt: Path | None) -> dict[str, Any]:
     return {
         "machine": platform.machine(), "cpus": os.cpu_count(), "platform": platform.platform(),
         "python": platform.python_version(), "duckdb": duckdb.__version__,
-        "dbt": dbt_versions(dbt) if dbt else None,
+        "dbt": peer_versions(dbt, DBT.packages) if dbt else None,
+        "sqlmesh": peer_versions(sqlmesh, SQLMESH.packages) if sqlmesh else None,
+        "load_before": os.getloadavg(),
         "pds_commit": git("rev-parse", "--short", "HEAD") or None,
-        "pds_dirty": bool(git("status", "--porcelain", "--", "pds_core", "pds_adapters")),
+        "pds_dirty": bool(git("status", "--porcelain", "--", "pds_core", "adapters", "pds")),
     }
 
 
-def bench_n(n: int, args: argparse.Namespace, dbt: Path | None) -> dict[str, Any]:
+def bench_n(n: int, args: argparse.Namespace, dbt: Path | None, sqlmesh: Path | None) -> dict[str, Any]:
     project = args.projects / f"n{n}"
+    suite = args.suite or ("full" if n <= FULL_SUITE_MAX_N else "scale")
     meta = generate(n, project, seed=args.seed, scale=args.scale)
     print(f"\n== N = {n}: {meta['models']} models ({meta['views']} views), {meta['data_tests']} tests, "
-          f"project {project}", flush=True)
+          f"{suite} suite, project {project}, load {os.getloadavg()[0]:.1f}", flush=True)
+    env_before = environment(dbt, sqlmesh)
     b = Bench(project, args.timeout, args.verbose)
     remove(b.logs)
-    plan_note = "raw: skipped"
+    plan_note = "raw: skipped" if args.skip_raw or suite != "full" else ""
     plan: Path | None = None
     for rep in range(args.repeat):
         print(f" run {rep + 1}/{args.repeat}", flush=True)
         if not args.skip_pds:
-            bench_pds(b, meta, rep)
+            bench_pds(b, meta, rep, suite)
         if dbt is not None:
-            bench_dbt(b, dbt, rep)
-        if not args.skip_raw:
-            if rep == 0:
-                plan, plan_note = extract_plan(b, "dbt" if dbt is not None else "pds")
-                if plan is None:
-                    print(f"  raw: cannot run: {plan_note}", flush=True)
-                else:
-                    plan_note = f"raw: compiled SQL from {'dbt' if dbt is not None else 'pds'} manifest"
-            if plan is not None:
-                bench_raw(b, plan, rep)
+            bench_dbt(b, dbt, rep, suite)
+        if sqlmesh is not None:
+            bench_sqlmesh(b, sqlmesh, meta, rep, suite)
+        if args.skip_raw or suite != "full":
+            continue
+        if rep == 0:
+            plan, plan_note = extract_plan(b, "dbt" if dbt is not None else "pds")
+            if plan is None:
+                print(f"  raw: cannot run: {plan_note}", flush=True)
+            else:
+                plan_note = f"raw: compiled SQL of models and tests from {'dbt' if dbt is not None else 'pds'} manifest"
+        if plan is not None:
+            bench_raw(b, plan, rep)
+            if sqlmesh is not None:  # the floor on SQLMesh's own DuckDB (it pins duckdb<2)
+                bench_raw(b, plan, rep, python=str(sqlmesh.parent / "python"), label="raw.sqlmesh_engine_t")
     figures = {key: summarize(samples) for key, samples in b.samples.items()}
-    return {"n": n, "repeat": args.repeat, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    env = environment(dbt, sqlmesh)
+    env["load_before"], env["load_after"] = env_before["load_before"], env.pop("load_before")
+    return {"n": n, "suite": suite, "repeat": args.repeat, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "project": json.loads((project / META_FILE).read_text()), "raw_note": plan_note,
-            "environment": environment(dbt), "figures": figures, "targets": targets(figures),
-            "samples": b.samples}
+            "environment": env, "figures": figures, "targets": targets(figures), "samples": b.samples}
 
 
 def save(result: dict[str, Any], results: Path) -> Path:
@@ -219,9 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, action="append", help="models per project (repeatable; default 100)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is reported")
+    ap.add_argument("--suite", choices=["full", "scale"],
+                    help=f"full: every figure of every tool; scale: compile, one build, re-builds, docs "
+                         f"(default: full up to N = {FULL_SUITE_MAX_N}, scale above)")
     ap.add_argument("--skip-dbt", action="store_true", help="no dbt-core (raw SQL then comes from pds)")
+    ap.add_argument("--skip-sqlmesh", action="store_true", help="no SQLMesh")
     ap.add_argument("--skip-pds", action="store_true")
     ap.add_argument("--skip-raw", action="store_true")
+    ap.add_argument("--skip-startup", action="store_true", help="no start-up figures on the template")
+    ap.add_argument("--startup-only", action="store_true", help="only the start-up figures")
+    ap.add_argument("--startup-repeat", type=int, default=7, help="runs per start-up figure")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--scale", type=float, default=1.0, help="rows of the raw tables x this")
     ap.add_argument("--projects", type=Path, default=BENCH_DIR / "projects", help="where projects are generated")
@@ -230,9 +127,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     args.projects = args.projects.resolve()
-    dbt = None if args.skip_dbt else dbt_executable(install=True)
+    dbt = None if args.skip_dbt else peer_executable(DBT, install=True)
+    sqlmesh = None if args.skip_sqlmesh else peer_executable(SQLMESH, install=True)
+    if not args.skip_startup:
+        result = startup.bench_startup(args.projects, args.startup_repeat, args.timeout, args.verbose, dbt, sqlmesh)
+        path = startup.save(result, args.results)
+        print(startup.markdown(result))
+        print(f"  -> {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    if args.startup_only:
+        return 0
     for n in args.n or [100]:
-        result = bench_n(n, args, dbt)
+        result = bench_n(n, args, dbt, sqlmesh)
         path = save(result, args.results)
         print_report(result)
         print(f"  -> {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")

@@ -152,6 +152,9 @@ def _reporter() -> Any:
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 def cli(debug: bool, log_format: str, quiet: bool) -> None:
     """pds: build, check and publish a project of SQL and Python models."""
+    from pds_core.reporting import route_warnings
+
+    route_warnings(log_format)
 
 
 def _task_command(name: str, api_name: str, help_text: str) -> None:
@@ -353,23 +356,9 @@ def show(project_dir: str, profiles_dir: str | None, target: str | None, vars_: 
          output: str) -> None:
     """Preview the rows of a built model, seed or source."""
     from pds_core import api
+    from pds_core.showformat import print_rows
 
-    df = api.show(_load(project_dir, profiles_dir, target, vars_), name, limit)
-    if output == "json":
-        click.echo(df.to_json(orient="records", date_format="iso"))
-    elif output == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        title = f"{name} (first {limit} rows)"
-        table = Table(title=title, min_width=len(title))
-        for col in df.columns:
-            table.add_column(str(col))
-        for row in df.itertuples(index=False):
-            table.add_row(*("" if v is None else str(v) for v in row))
-        Console().print(table)
+    print_rows(api.show(_load(project_dir, profiles_dir, target, vars_), name, limit), name, limit, output)
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from pds_core.config import folder_config, merge_config, validate_node_config
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Node, Relation
+from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.publish.exports import parse_exports
 from pds_core.pymodels import inspect_python_model
 from pds_core.quality.definitions import parse_quality
@@ -188,6 +189,8 @@ class Parser:
             if not node.rendered.strip():
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
+        file_config = info.config if node.language == "python" else entry["config"]
+        warn_not_acted_on(file_config, path, f"config of model {name!r}", line=line, text=text)
         try:
             node.config = validate_node_config(config, path if line else (props.path if props else path),
                                                f"config of model {name!r}")
