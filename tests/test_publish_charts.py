@@ -127,6 +127,7 @@ def test_bar_chart_as_html_svg_and_png_with_the_data_in_them(tmp_path, renderer)
     assert not list(tmp_path.glob("charts/.*pds-tmp*"))
 
 
+@pytest.mark.browser
 def test_html_draws_offline_in_chromium_and_data_cannot_inject_markup(tmp_path, renderer):
     frame = _scores(90)
     frame.loc[0, "segment"] = "</script><script>document.title='pwned'</script>"
