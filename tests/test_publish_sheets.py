@@ -90,6 +90,9 @@ def test_replace_is_atomic_for_a_concurrent_reader_and_keeps_the_worksheet(keys)
         try:
             result = write_sheet(_spec(url, standin, batch_size=7), iter([frame.iloc[:25], frame.iloc[25:]]),
                                  environ=_environ(key))
+            done = len(seen)
+            while len(seen) < done + 2 and thread.is_alive():  # a read that began after the export ended
+                threading.Event().wait(0.01)
         finally:
             stop.set()
             thread.join()
