@@ -223,6 +223,10 @@ def test_switch_over_under_concurrent_requests_never_fails_and_never_mixes(store
             while served.get("churn_scores").info.id != info.id and not deadline.wait(0.01):
                 pass
             threading.Event().wait(0.2)
+        for _ in range(2000):  # every client has read the last snapshot (at most 20 s on a loaded machine)
+            if all(v and v[-1] == 5 for v in seen.values()):
+                break
+            threading.Event().wait(0.01)
         stop.set()
         for thread in threads:
             thread.join()
