@@ -60,10 +60,16 @@ def connect_settings(schema: str, file_format: str = FILE_FORMAT) -> dict[str, A
 
 
 def adapter(settings: dict[str, Any]) -> Any:
-    """An opened SparkAdapter for a target mapping (the caller closes it)."""
+    """An opened SparkAdapter for a target mapping (the caller closes it).
+
+    The process's JVM is started for Delta whatever the first target wants: a later Delta target could
+    not add the jars to a running JVM, and parquet targets run on a Delta JVM as they are.
+    """
     from pds_adapters import get_adapter
     from pds_core.profiles import Target
 
+    if settings.get("method") == "session" and settings.get("file_format") != FILE_FORMAT:
+        adapter({**settings, "file_format": FILE_FORMAT}).close()
     found = get_adapter(Target(name="test", type="spark", settings=dict(settings), secrets=[]))
     found.open()
     return found

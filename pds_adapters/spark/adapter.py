@@ -38,6 +38,7 @@ class SparkAdapter(Adapter):
     supports_create_or_replace_table: ClassVar[bool] = True  # Delta/Iceberg; Parquet: versioned view swap
     supports_advisory_lock: ClassVar[bool] = True  # a lock table where no local lock file can serve
     incremental_strategies: ClassVar[tuple[str, ...]] = STRATEGIES
+    model_config_keys: ClassVar[tuple[str, ...]] = TABLE_CONFIG  # node config keys only this engine reads
     connection_keys: ClassVar[tuple[str, ...]] = tuple(dict.fromkeys(
         ("type", "threads", "schema", "method", "catalog", "file_format", "location_root", "conf", "packages",
          *SESSION_KEYS, *CONNECT_KEYS)))
@@ -48,6 +49,16 @@ class SparkAdapter(Adapter):
         self._session: Any = None
         self._session_lock = threading.Lock()
         self._tag = f"pds-{uuid.uuid4().hex[:12]}"  # every statement of this adapter carries it (cancel())
+        self.lock_owner = self._tag  # what a lock table this adapter creates is marked with
+
+    @classmethod
+    def resolve_paths(cls, settings: dict[str, Any], project_root: Any) -> None:
+        """A local session's warehouse (default spark-warehouse/) is inside the project, like DuckDB's file."""
+        from pathlib import Path
+
+        from pds_adapters.spark.settings import resolve_paths
+
+        resolve_paths(settings, Path(project_root))
 
     # ---- the session ----------------------------------------------------------------------------
     def _describe_target(self) -> str:

@@ -13,8 +13,6 @@ from sqlglot import exp
 
 from pds_adapters import statements as st
 
-VERSION_PROPERTY = "pds.version"  # on a parquet model's view: which physical version it shows
-
 
 @dataclass(frozen=True)
 class TableOptions:
@@ -57,26 +55,18 @@ def create_table_as(table: exp.Table, query: exp.Expression, options: TableOptio
                       properties=properties(options, table.name))
 
 
-def create_view_as(table: exp.Table, query: exp.Expression, version: int | None = None) -> exp.Create:
-    """CREATE OR REPLACE VIEW, one atomic catalog update; `version` marks a parquet model's current table."""
-    props = None
-    if version is not None:
-        props = exp.Properties(expressions=[exp.Property(this=exp.Literal.string(VERSION_PROPERTY),
-                                                         value=exp.Literal.string(str(version)))])
-    return exp.Create(this=table, kind="VIEW", expression=query, replace=True, properties=props)
+def alter_view_as(table: exp.Table, query: exp.Expression) -> exp.Alter:
+    """ALTER VIEW ... AS: one metastore alter_table call, so readers resolve the old query or the new one.
+
+    (Spark's CREATE OR REPLACE VIEW drops the view and creates it again: a reader in between fails.)
+    """
+    return exp.Alter(this=table.copy(), kind="VIEW", actions=[query.copy()])
 
 
 def temp_view(name: str, query: exp.Expression) -> exp.Create:
     """A session-scoped view: nothing in the catalog, nothing left behind if the process dies."""
     return exp.Create(this=exp.Table(this=exp.to_identifier(name, quoted=True)), kind="VIEW", expression=query,
                       replace=True, properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
-
-
-def show_property(table: exp.Table, key: str) -> exp.Command:
-    """SHOW TBLPROPERTIES t ('key'): sqlglot has no node for it, so the names come from sqlglot and
-    the key is rendered as a string literal by it, never pasted raw."""
-    return exp.Command(this="SHOW", expression=f"TBLPROPERTIES {table.sql('spark')} "
-                                                f"({exp.Literal.string(key).sql('spark')})")
 
 
 def describe_extended(table: exp.Table) -> exp.Describe:

@@ -30,7 +30,7 @@ def _table(adapter: SparkAdapter) -> exp.Table:
 
 
 def _create(adapter: SparkAdapter, key: int) -> exp.Create:
-    info = {"pds.lock.key": str(key), "pds.lock.host": socket.gethostname(), "pds.lock.pid": str(os.getpid()),
+    info = {"pds.lock.key": str(key), "pds.lock.owner": adapter.lock_owner, "pds.lock.host": socket.gethostname(), "pds.lock.pid": str(os.getpid()),
             "pds.lock.started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     schema = exp.Schema(this=_table(adapter), expressions=[
         exp.ColumnDef(this=exp.to_identifier("holder", quoted=True), kind=exp.DataType.build("STRING"))])
@@ -82,8 +82,7 @@ def holder(adapter: SparkAdapter, key: int) -> str | None:
 
 def unlock(adapter: SparkAdapter, key: int) -> None:
     info = _info(adapter)
-    if info is not None and info.get("pds.lock.pid") == str(os.getpid()) \
-            and info.get("pds.lock.host") == socket.gethostname():
+    if info is not None and info.get("pds.lock.owner") == adapter.lock_owner:  # never another run's lock
         adapter.execute(st.drop(_table(adapter)))
 
 

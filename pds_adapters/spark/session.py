@@ -113,54 +113,82 @@ def runtime_conf(settings: SparkSettings) -> dict[str, str]:
     """Per-session settings: UTC (timestamps equal on every engine), Arrow for pandas, dynamic overwrite."""
     conf = {"spark.sql.session.timeZone": "UTC", "spark.sql.execution.arrow.pyspark.enabled": "true",
             "spark.sql.sources.partitionOverwriteMode": "dynamic"}
-    if settings.local:  # 200 shuffle partitions make every small local aggregation crawl
-        conf["spark.sql.shuffle.partitions"] = str(max(2, 2 * (os.cpu_count() or 1)))
+    if settings.local:  # 200 shuffle partitions (50 for Delta's log replay) make every small local job crawl
+        partitions = str(max(2, 2 * (os.cpu_count() or 1)))
+        conf["spark.sql.shuffle.partitions"] = partitions
+        if settings.file_format == "delta":
+            conf["spark.databricks.delta.snapshotPartitions"] = partitions
     return {**conf, **{k: v for k, v in settings.conf.items() if k in conf}}
 
 
 def local_session(settings: SparkSettings, where: str | None = None) -> Any:
-    """A session on this process's JVM: started with the target's settings, or reused if it runs already."""
-    from pyspark import SparkContext
+    """A session on this process's JVM: started with the target's settings, or reused if it runs already.
+
+    The context is made directly rather than through SparkSession.builder, whose getOrCreate() turns
+    into a Spark Connect client once any Connect session exists in the process (pyspark marks the
+    whole process with an environment variable).
+    """
+    from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
     wanted = static_conf(settings, where)
-    if SparkContext._active_spark_context is not None:
-        root = SparkSession.builder.getOrCreate()
-        _check_same_jvm(root, wanted, settings, where)
+    context = SparkContext._active_spark_context
+    if context is not None:
+        _check_same_jvm(context, wanted, settings, where)
     else:
         if settings.local:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # read by the JVM pyspark starts next
-        builder = SparkSession.builder.master(settings.master).appName("pds")
-        for key, value in wanted.items():
-            builder = builder.config(key, value)
+        conf = SparkConf().setMaster(settings.master).setAppName("pds").setAll(list(wanted.items()))
         try:
-            root = builder.getOrCreate()
+            context = SparkContext.getOrCreate(conf)
         except Exception as exc:
             raise ConnectionFailed(f"cannot start Spark ({settings.describe()}): {_first_line(exc)}", where,
                                    hint=_start_hint(settings)) from None
-    session = root.newSession()
+    session = SparkSession(context).newSession()
     for key, value in runtime_conf(settings).items():
         session.conf.set(key, value)
     return session
 
 
-def _check_same_jvm(root: Any, wanted: dict[str, str], settings: SparkSettings, where: str | None) -> None:
-    """A running JVM cannot change its warehouse, metastore or jars: a target wanting others is an error."""
-    for key in ("spark.sql.warehouse.dir", "spark.sql.extensions", "spark.jars.packages", "spark.master"):
-        have = root.sparkContext.getConf().get(key, None)
-        if key in wanted and have is not None and have.rstrip("/") != wanted[key].rstrip("/"):
-            raise ProjectError(f"this process already runs a Spark session with {key}={have}; target wants "
-                               f"{wanted[key]}", where,
+def _check_same_jvm(context: Any, wanted: dict[str, str], settings: SparkSettings, where: str | None) -> None:
+    """A running JVM cannot change its warehouse, metastore or jars: a target needing others is an error.
+
+    Parquet needs nothing extra, so a parquet target runs on a JVM started for Delta (or Iceberg).
+    """
+    conf = context.getConf()
+    for key in ("spark.sql.warehouse.dir", "spark.jars.packages", "spark.sql.extensions"):
+        have = conf.get(key, None) or ""
+        want = wanted.get(key)
+        if not want:
+            continue
+        differs = _folder(have) != _folder(want) if key == "spark.sql.warehouse.dir" else \
+            not set(want.split(",")) <= set(have.split(","))
+        if differs:
+            raise ProjectError(f"this process already runs a Spark JVM with {key}={have or '(none)'}; this target "
+                               f"needs {want}", where,
                                hint="one process holds one local Spark JVM: run the other target in its own process")
+
+
+def _folder(uri: str | None) -> str:
+    """file:/x, file:///x/ and /x are one folder."""
+    text = str(uri or "")
+    if text.startswith("file:"):
+        text = "/" + text.removeprefix("file:").lstrip("/")
+    return text.rstrip("/")
 
 
 def connect_session(settings: SparkSettings, where: str | None = None) -> Any:
     """A Spark Connect client, checked with one cheap call so an unreachable server fails now, quickly."""
-    from pyspark.sql import SparkSession
+    from pyspark import SparkContext
     from pyspark.sql.connect.client.retries import DefaultPolicy
+    from pyspark.sql.connect.session import SparkSession as RemoteSession
 
     try:
-        session = SparkSession.builder.remote(settings.connect_url()).create()
+        # the Connect builder itself: pyspark's generic one would mark the whole process as Connect-only
+        session = RemoteSession.builder.remote(settings.connect_url()).create()
+        if SparkContext._active_spark_context is None:
+            # user code in a Connect-only process (Python models) then gets Connect's functions
+            os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
         client = session.client
         usual = client.get_retry_policies()
         # the default policy retries for 10 minutes; while connecting, give up after about connect_timeout

@@ -7,10 +7,11 @@ delete+insert are one MERGE statement each (one commit).
 Parquet has neither transactions nor REPLACE. dbt-spark drops the table and re-creates it, so a
 reader in between finds no table, and a failed build leaves none. Here a parquet model is a VIEW
 over a physical table `<name>__pdsv<8 hex>`: a build writes a new physical table beside the
-current one, then re-points the view (`CREATE OR REPLACE VIEW`, one metastore update) and drops
-older versions, keeping the one it replaced, so a query that started on it finishes. A failing
-build drops only its own new version. The view carries the current version in its TBLPROPERTIES
-(`pds.version`); list_relations reports it as the model's table and hides the versions.
+current one, then re-points the view (`ALTER VIEW ... AS`, one metastore update; Spark's CREATE OR
+REPLACE VIEW is a drop and a create) and drops older versions, keeping the one it replaced, so a
+query that started on it finishes. A failing build drops only its own new version. The view's
+text names its current version; list_relations reports the view as the model's table and hides
+the versions. The view lists the query's columns in order (Spark moves partition columns last).
 """
 
 from __future__ import annotations
@@ -71,19 +72,21 @@ def version_of(relation: Relation, version: str) -> Relation:
 
 
 def current_version(adapter: SparkAdapter, relation: Relation) -> str | None:
-    """The version a parquet model's view shows (its pds.version property)."""
-    _cols, rows = adapter.fetch(ddl.show_property(adapter.table(relation), ddl.VERSION_PROPERTY))
-    value = str(rows[0][-1]) if rows else ""
-    return value if re.fullmatch(r"[0-9a-f]{8}", value) else None
+    """The version a parquet model's view reads, from the view's text (DESCRIBE EXTENDED)."""
+    for row in adapter.fetch(ddl.describe_extended(adapter.table(relation)))[1]:
+        if str(row[0]).strip().lower() == "view text":
+            found = re.search(r"__pdsv([0-9a-f]{8})", str(row[1]), re.IGNORECASE)
+            return found.group(1).lower() if found else None
+    return None
+
+
+def _details(adapter: SparkAdapter, relation: Relation) -> dict[str, str]:
+    return {str(r[0]).strip().lower(): str(r[1]) for r in adapter.fetch(ddl.describe_extended(adapter.table(relation)))[1]}
 
 
 def provider(adapter: SparkAdapter, relation: Relation) -> str:
     """A table's format ('parquet', 'delta', 'iceberg', 'hive', ...) from DESCRIBE EXTENDED."""
-    _cols, rows = adapter.fetch(ddl.describe_extended(adapter.table(relation)))
-    for row in rows:
-        if str(row[0]).strip().lower() == "provider":
-            return str(row[1]).strip().lower()
-    return "hive"
+    return _details(adapter, relation).get("provider", "hive").strip().lower()
 
 
 def physical(adapter: SparkAdapter, relation: Relation) -> tuple[Relation, str]:
@@ -92,7 +95,7 @@ def physical(adapter: SparkAdapter, relation: Relation) -> tuple[Relation, str]:
     if kind == MANAGED:
         version = current_version(adapter, relation)
         if version is None:
-            raise RuntimeError(f"{relation} is a pds view without a pds.version property: rebuild with --full-refresh")
+            raise RuntimeError(f"{relation} is a view on no pds version table: rebuild it with --full-refresh")
         return version_of(relation, version), "parquet"
     return relation, provider(adapter, relation)
 
@@ -109,11 +112,14 @@ def drop(adapter: SparkAdapter, relation: Relation) -> None:
 
 
 def create_view(adapter: SparkAdapter, relation: Relation, query: exp.Expression) -> None:
-    """CREATE OR REPLACE VIEW: atomic over a view; a table standing there is dropped first (a kind change)."""
+    """ALTER VIEW ... AS over a view (atomic), CREATE VIEW where none is; a table there is dropped first."""
     kind, _versions = state(adapter, relation)
     if kind in ("table", MANAGED):
         drop(adapter, relation)
-    adapter.execute(st.create_view_as(adapter.table(relation), query))
+    if kind == "view":
+        adapter.execute(ddl.alter_view_as(adapter.table(relation), query))
+    else:
+        adapter.execute(st.create_view_as(adapter.table(relation), query, replace=False))
 
 
 def replace_table(adapter: SparkAdapter, relation: Relation, query: exp.Expression, options: TableOptions) -> int:
@@ -136,7 +142,11 @@ def replace_table(adapter: SparkAdapter, relation: Relation, query: exp.Expressi
     staged = version_of(relation, new)
     try:
         adapter.execute(ddl.create_table_as(adapter.table(staged), query, options, replace=False))
-        adapter.execute(ddl.create_view_as(adapter.table(relation), st.select_star(adapter.table(staged)), new))
+        # the query's column order (a partitioned parquet table keeps its partition columns last)
+        columns = [st.col(c) for c in adapter.query_columns(query)]
+        shown = exp.select(*columns).from_(adapter.table(staged))
+        adapter.execute(ddl.alter_view_as(adapter.table(relation), shown) if kind in ("view", MANAGED)
+                        else st.create_view_as(adapter.table(relation), shown, replace=False))
     except BaseException:
         _drop_quietly(adapter, staged)  # the view still shows the old version: only the new one goes
         raise
