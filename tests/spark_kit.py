@@ -97,6 +97,7 @@ class ConnectServer:
                                   "file_format": FILE_FORMAT, "cds_archive": False}, None)
         conf = {**static_conf(settings, None), "spark.connect.grpc.binding.address": "127.0.0.1",
                 "spark.connect.grpc.binding.port": str(self.port), "spark.sql.shuffle.partitions": "4",
+                "spark.databricks.delta.snapshotPartitions": "4",
                 "spark.sql.session.timeZone": "UTC"}
         spark_home = Path(pyspark.__file__).parent
         command = [str(spark_home / "bin" / "spark-submit"), "--class",

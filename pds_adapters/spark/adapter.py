@@ -82,6 +82,8 @@ class SparkAdapter(Adapter):
         spark = self.connection()
         if not getattr(self._local, "tagged", False):
             spark.addTag(self._tag)
+            if self.settings.method == "session":  # the JVM thread's own job tag: what cancel() reaches there
+                spark.sparkContext.addJobTag(self._tag)
             self._local.tagged = True
         return spark
 
@@ -99,17 +101,34 @@ class SparkAdapter(Adapter):
                 session.stop()
             except Exception as exc:  # the server may already be gone; nothing is left to release then
                 self.warn(f"closing the Spark Connect session: {str(exc).splitlines()[0] if str(exc) else exc}")
+            finally:
+                session.client.close()  # else pyspark's exit hook retries its clean-up calls for minutes
 
     def cancel(self) -> None:
         """From any thread (Ctrl-C): interrupt every running job of this adapter; returns at once."""
         session = self._session
-        if session is not None:
-            session.interruptTag(self._tag)
+        if session is None:
+            return
+        if self.settings.method == "session":
+            session.sparkContext.cancelJobsWithTag(self._tag)
+        session.interruptTag(self._tag)
 
     # ---- statements ---------------------------------------------------------------------------
+    def _statement(self, statement: exp.Expression | str, params: Any) -> str:
+        """The SQL text, with parameters bound as literals (params.py says why)."""
+        if not params:
+            return self.sql(statement)
+        from pds_adapters.spark.params import bind
+
+        return self.sql(bind(statement, list(params), self._column_types))
+
+    def _column_types(self, table: exp.Table) -> dict[str, str]:
+        columns = self.session().catalog.listColumns(table.sql(self.dialect))
+        return {c.name.lower(): c.dataType for c in columns}
+
     def execute(self, statement: exp.Expression | str, params: Any = None) -> int | None:
         self.count_statement()
-        frame = self.session().sql(self.sql(statement), args=params) if params else self.session().sql(self.sql(statement))
+        frame = self.session().sql(self._statement(statement, params))
         if "num_affected_rows" in frame.columns:  # Delta/Iceberg DML report what they changed
             row = frame.first()
             return int(row["num_affected_rows"]) if row is not None and row["num_affected_rows"] is not None else None
@@ -117,7 +136,7 @@ class SparkAdapter(Adapter):
 
     def fetch(self, statement: exp.Expression | str, params: Any = None) -> tuple[list[str], list[tuple]]:
         self.count_statement()
-        frame = self.session().sql(self.sql(statement), args=params) if params else self.session().sql(self.sql(statement))
+        frame = self.session().sql(self._statement(statement, params))
         return list(frame.columns), [tuple(row) for row in frame.collect()]
 
     def frame(self, source: Relation | exp.Expression | str) -> Any:

@@ -20,6 +20,8 @@ from pds_core.errors import ConnectionFailed, ProjectError  # temporary: pds_ada
 # pyspark 4.x warns on every pandas conversion with pandas >= 3; the conversions pds uses go through
 # Arrow and are tested here (tests/test_spark.py), so the warning is noise in a build's output
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+# the Connect client warns before it raises; the raised error is reported (ConnectionFailed), once
+warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
 
 LOG4J = Path(__file__).with_name("log4j2.properties")
 DELTA_VERSION = "4.4.0"  # delta-spark 4.4.1 is on PyPI, but its jars are not on Maven Central
@@ -78,7 +80,7 @@ def _java_options(settings: SparkSettings, warehouse: Path | None) -> str:
     flags = base_jvm_flags(settings)
     if settings.cds_archive and settings.local:
         flags = flags + cds.jvm_flags(flags)
-    flags.append(f"-Dlog4j2.configurationFile={LOG4J.as_uri()}")
+    flags.append(f"-Dlog4j2.configurationFile={LOG4J}")
     if warehouse is not None:
         flags.append(f"-Dderby.stream.error.file={warehouse / 'derby.log'}")
     return " ".join(f'"{f}"' if " " in f else f for f in flags)
@@ -87,6 +89,7 @@ def _java_options(settings: SparkSettings, warehouse: Path | None) -> str:
 def static_conf(settings: SparkSettings, where: str | None) -> dict[str, str]:
     """What a new JVM starts with: bind address, warehouse and metastore, jars, JVM options."""
     conf: dict[str, str] = {"spark.ui.showConsoleProgress": "false", "spark.sql.catalogImplementation": "hive",
+                            "spark.log.structuredLogging.enabled": "false",  # plain lines, as log4j2.properties says
                             "spark.ui.enabled": "true" if settings.ui else "false"}
     warehouse = settings.local_warehouse
     if settings.local:
@@ -112,7 +115,9 @@ def static_conf(settings: SparkSettings, where: str | None) -> dict[str, str]:
 def runtime_conf(settings: SparkSettings) -> dict[str, str]:
     """Per-session settings: UTC (timestamps equal on every engine), Arrow for pandas, dynamic overwrite."""
     conf = {"spark.sql.session.timeZone": "UTC", "spark.sql.execution.arrow.pyspark.enabled": "true",
-            "spark.sql.sources.partitionOverwriteMode": "dynamic"}
+            "spark.sql.sources.partitionOverwriteMode": "dynamic",
+            # a CREATE TABLE without USING (the core's results tables) gets the target's format: DELETE works on it
+            "spark.sql.sources.default": settings.file_format}
     if settings.local:  # 200 shuffle partitions (50 for Delta's log replay) make every small local job crawl
         partitions = str(max(2, 2 * (os.cpu_count() or 1)))
         conf["spark.sql.shuffle.partitions"] = partitions
@@ -183,30 +188,29 @@ def connect_session(settings: SparkSettings, where: str | None = None) -> Any:
     from pyspark.sql.connect.client.retries import DefaultPolicy
     from pyspark.sql.connect.session import SparkSession as RemoteSession
 
+    session = None
     try:
         # the Connect builder itself: pyspark's generic one would mark the whole process as Connect-only
         session = RemoteSession.builder.remote(settings.connect_url()).create()
-        if SparkContext._active_spark_context is None:
-            # user code in a Connect-only process (Python models) then gets Connect's functions
-            os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
         client = session.client
-        usual = client.get_retry_policies()
-        # the default policy retries for 10 minutes; while connecting, give up after about connect_timeout
+        # pyspark retries for 10 minutes; while connecting give up after about connect_timeout, and later
+        # after about a minute (a server gone mid-build then fails the build instead of seeming to hang)
         retries = max(1, int(settings.connect_timeout // 1.5))
         client.set_retry_policies([DefaultPolicy(max_retries=retries, initial_backoff=200, backoff_multiplier=2.0,
                                                  max_backoff=2000, jitter=100, min_jitter_threshold=1000)])
-        try:
-            session.version  # noqa: B018 -- one round trip to the server
-        finally:
-            client.set_retry_policies(usual)
+        session.version  # noqa: B018 -- one round trip to the server
+        client.set_retry_policies([DefaultPolicy(max_retries=8, max_backoff=10000)])
         for key, value in runtime_conf(settings).items():
             session.conf.set(key, value)
-    except ProjectError:
-        raise
     except Exception as exc:
+        if session is not None:  # closed: pyspark's exit hook would otherwise retry its clean-up for minutes
+            session.client.close()
         raise ConnectionFailed(f"cannot reach the Spark Connect server at {settings.host}: {_connect_reason(exc)}",
                                where, hint="check that the server runs and that host: sc://host:port in profiles.yml "
                                            "is its address (the token is read from the target, never printed)") from None
+    if SparkContext._active_spark_context is None:
+        # user code in a Connect-only process (Python models) then gets Connect's functions
+        os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     return session
 
 
