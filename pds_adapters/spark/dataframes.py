@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from sqlglot import exp
 
 from pds_adapters import frames
@@ -60,11 +61,13 @@ def _spark_type(dtype: exp.DataType) -> str:
 
 
 def _arrow_ready(df: Any) -> Any:
-    """Columns Arrow cannot type on its own (mixed objects) as text; everything else unchanged."""
+    """Text columns as plain Python strings (mixed objects, and pandas 3's Arrow-backed `str`, whose
+    chunked arrays Spark Connect's converter rejects); everything else unchanged."""
     out = df.copy(deep=False)
     for name, dtype in frames.column_types(df).items():
-        if dtype.this == exp.DataType.Type.TEXT and str(df[name].dtype) == "object":
-            out[name] = df[name].map(lambda v: None if v is None or v != v else str(v)).astype(object)
+        if dtype.this == exp.DataType.Type.TEXT:
+            out[name] = pd.Series([None if v is None or v != v else str(v) for v in df[name].tolist()],
+                                  index=df.index, dtype=object)
         elif dtype.this == exp.DataType.Type.INTERVAL:
             out[name] = df[name].astype(str)
     return out
