@@ -66,7 +66,7 @@ def _arrow_ready(df: Any) -> Any:
     out = df.copy(deep=False)
     for name, dtype in frames.column_types(df).items():
         if dtype.this == exp.DataType.Type.TEXT:
-            out[name] = pd.Series([None if v is None or v != v else str(v) for v in df[name].tolist()],
+            out[name] = pd.Series([None if pd.isna(v) else str(v) for v in df[name].tolist()],
                                   index=df.index, dtype=object)
         elif dtype.this == exp.DataType.Type.INTERVAL:
             out[name] = df[name].astype(str)
