@@ -66,11 +66,16 @@ def _arrow_ready(df: Any) -> Any:
     out = df.copy(deep=False)
     for name, dtype in frames.column_types(df).items():
         if dtype.this == exp.DataType.Type.TEXT:
-            out[name] = pd.Series([None if pd.isna(v) else str(v) for v in df[name].tolist()],
+            out[name] = pd.Series([None if _missing(v) else str(v) for v in df[name].tolist()],
                                   index=df.index, dtype=object)
         elif dtype.this == exp.DataType.Type.INTERVAL:
             out[name] = df[name].astype(str)
     return out
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN, NA or NaT (pd.isna alone would answer an array for a list value)."""
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 @contextlib.contextmanager
