@@ -23,6 +23,11 @@ def _listening(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "spark: needs Spark (a local JVM and/or the Spark Connect server tests/spark_kit.py "
+                                       "starts); select with -m spark, leave out with -m 'not spark'")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """PostgreSQL on 127.0.0.1:5432 for the Postgres tests: installed and started when missing (as root),
     and stopped again at the end of the session if this session started it."""
