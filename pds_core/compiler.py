@@ -15,8 +15,7 @@ import networkx as nx
 
 from pds_core.cache import ParseCache, digest
 from pds_core.errors import ProjectError, ProjectErrors
-from pds_core.nodes import Node, Relation
-from pds_core.parser import Manifest
+from pds_core.nodes import Manifest, Node, Relation
 from pds_core.render import MARKER
 from pds_core.sourcemap import SourceMap
 

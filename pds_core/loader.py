@@ -35,6 +35,10 @@ class Project:
     target: Target
     vars: dict[str, Any]
     files: ProjectFiles
+    # how it was loaded, so that `pds retry` can load it again for the last run's target
+    requested_target: str | None = None  # the target the caller named (None: the profile's default)
+    profiles_dir: Path | None = None
+    cli_vars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -87,7 +91,9 @@ def load_project(
         path = str(tgt.settings.get("path") or f"{config.name}.duckdb")
         if path != ":memory:" and not path.startswith("md:") and not os.path.isabs(path):
             tgt.settings["path"] = str(root / path)
-    return Project(root=root, config=config, target=tgt, vars=all_vars, files=scan_files(root, config))
+    return Project(root=root, config=config, target=tgt, vars=all_vars, files=scan_files(root, config),
+                   requested_target=target, profiles_dir=Path(profiles_dir) if profiles_dir else None,
+                   cli_vars=dict(vars or {}))
 
 
 def scan_files(root: Path, config: ProjectConfig) -> ProjectFiles:

@@ -182,9 +182,10 @@ def test_seed_types_are_inferred_and_overridable(tmp_path: Path, schema: str) ->
 
 def test_merge_falls_back_to_delete_insert_before_postgres_15(tmp_path: Path, schema: str) -> None:
     """A server without MERGE (checked at connect) gets delete+insert with the same result."""
+    from pds_core.tasks import BuildTask, Options
+
     from pds_adapters.postgres import PostgresAdapter
     from pds_core import api
-    from pds_core.tasks import BuildTask, Options
 
     sent: list[str] = []
 

@@ -6,7 +6,7 @@ import json
 
 import duckdb
 
-from pds_core.quality.history import TABLES as HISTORY_TABLES
+from pds_core.history import TABLES as HISTORY_TABLES
 from tests.conftest import run_pds
 from tests.quality_projects import query, write_project
 

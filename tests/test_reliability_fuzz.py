@@ -11,6 +11,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pds_core.tasks import CompileTask, Options
 
 from pds_core.config import ProjectConfig, validate_folder_config, validate_node_config
 from pds_core.errors import ProjectError
@@ -20,7 +21,6 @@ from pds_core.parser import parse_project
 from pds_core.profiles import load_target
 from pds_core.schema_yml import read_schema_files
 from pds_core.seedcheck import check_seed
-from pds_core.tasks import CompileTask, Options
 from pds_core.yamlio import load_yaml_text
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
