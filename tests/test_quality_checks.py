@@ -53,7 +53,7 @@ def test_python_checks_pass_warn_and_record_metrics(tmp_path):
     # a bool check: one returned of four orders is 25% >= 20%, a warning, and the build goes on
     assert lines_with(out, "WARN", "check few_returns: few_returns() returned False")
     assert lines_with(out, "OK", "metric mean_score = 0.333333")  # customers spent 30, 30 and 40 of 100
-    [(metric, value, status)] = query(root, "select metric, value, status from pds.pds_metric_values")
+    [(metric, value, status)] = query(root, "select metric, value, status from pds_results.pds_metric_values")
     assert (metric, round(value, 6), status) == ("mean_score", 0.333333, "pass")
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     check = manifest["tests"]["test.shop.scores_are_probabilities"]

@@ -40,7 +40,7 @@ def test_skip_unchanged_sends_no_model_sql(template_project):
                if r["resource_type"] in ("model", "seed"))
     con = duckdb.connect(str(template_project / "pds.duckdb"), read_only=True)
     assert con.execute("select * from main.churn_scores order by customer_id").fetchall() == before
-    recorded = con.execute("select count(*) from pds.pds.pds_fingerprints").fetchone()[0]
+    recorded = con.execute("select count(*) from pds.pds_results.pds_fingerprints").fetchone()[0]
     con.close()
     assert recorded == 7
     # a plain build still rebuilds everything selected
