@@ -104,7 +104,7 @@ class QualityRunner(Runner):
                 continue
             if not self.q.is_built(target):
                 hint = f"run `pds build --select {target.name}` first"
-                if uid != node.attached_to:
+                if len(node.depends_on) > 1:  # brought in by a selection that did not include all it reads
                     hint += (", or pass --indirect-selection cautious to run only the tests whose every "
                              "parent is selected")
                 raise ProjectError(f"{target.name} is not built in target {self.q.target!r}", hint=hint)
