@@ -13,28 +13,8 @@ The engine lives in pds_core (see docs/architecture.md); this package is the sho
 """
 
 from pds_core import __version__
-from pds_core.api import (
-    build,
-    clean,
-    compile,
-    debug,
-    docs,
-    format_models,
-    init,
-    lineage,
-    load,
-    ls,
-    metrics,
-    parse,
-    publish,
-    retry,
-    run,
-    seed,
-    show,
-    test,
-)
+from pds_core.api import *  # noqa: F403  # the commands, as functions
+from pds_core.api import __all__ as _commands
 from pds_core.quality.decorators import check, metric, unit_test
 
-__all__ = ["__version__", "build", "check", "clean", "compile", "debug", "docs", "format_models", "init",
-           "lineage", "load", "ls", "metric", "metrics", "parse", "publish", "retry", "run", "seed", "show",
-           "test", "unit_test"]
+__all__ = ["__version__", *_commands, "check", "metric", "unit_test"]

@@ -11,25 +11,7 @@ layer over them, which work the same from a notebook:
 
 __version__ = "0.1.0"
 
-from pds_core.api import (  # noqa: E402
-    build,
-    clean,
-    compile,
-    debug,
-    docs,
-    init,
-    lineage,
-    load,
-    ls,
-    metrics,
-    parse,
-    publish,
-    retry,
-    run,
-    seed,
-    show,
-    test,
-)
+from pds_core.api import *  # noqa: E402, F403  # the commands, as functions (pds/__init__.py is the public name)
+from pds_core.api import __all__ as _commands  # noqa: E402
 
-__all__ = ["__version__", "build", "clean", "compile", "debug", "docs", "init", "lineage", "load", "ls", "metrics",
-           "parse", "publish", "retry", "run", "seed", "show", "test"]
+__all__ = ["__version__", *_commands]

@@ -16,6 +16,9 @@ from pds_core.reporting import Reporter
 from pds_core.results import RunResult
 from pds_core.session import connect
 
+__all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
+           "parse", "publish", "retry", "run", "seed", "show", "test"]
+
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
          vars: dict[str, Any] | None = None) -> Project:
