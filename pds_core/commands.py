@@ -18,7 +18,7 @@ from pds_core.publish.gating import RecordedResults
 from pds_core.publish.notify import notify, webhooks
 from pds_core.publish.planner import plan_exports, plan_publish
 from pds_core.publish.targets import TargetPool
-from pds_core.quality.planner import plan_quality
+from pds_core.quality.planner import plan_quality, summarize
 from pds_core.record import record
 from pds_core.reporting import Reporter
 from pds_core.results import RunResult
@@ -110,6 +110,8 @@ def _execute(the_plan: Plan, session: Session, catalog: Catalog, history: Result
                       on_interrupt=session.on_interrupt)
     finally:
         targets.close()
+        log.close()
+    summarize(the_plan, run.results)  # each checked node's quality verdict, and what its failures held back
     record(the_plan, run, adapter, log.statements, on_error=reporter.error)
     return run
 

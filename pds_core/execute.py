@@ -18,7 +18,6 @@ from typing import Any
 
 from pds_core.artifacts import now_iso
 from pds_core.plan import Plan
-from pds_core.quality.planner import summarize
 from pds_core.results import SKIPPED, NodeResult, RunResult
 from pds_core.runners.base import Runner, safe_run
 from pds_core.scheduler import Interrupted, run_dag
@@ -77,7 +76,6 @@ def execute(plan: Plan, adapter: Any, runners: dict[str, Runner], reporter: Any 
             result.extra["interrupted"] = True
             run.results.append(result)
     run.elapsed = time.perf_counter() - t0
-    summarize(plan, run.results)
     return run
 
 
@@ -134,6 +132,11 @@ class StatementLog:
         if uid is not None and _is_statement(text):
             with self._lock:
                 self.statements.setdefault(uid, []).append(text)
+
+    def close(self) -> None:
+        """Stop listening (the shim's wrapper is removed from the adapter instance)."""
+        if self._adapter is not None and "sql" in vars(self._adapter):
+            del self._adapter.sql
 
     def start(self, uid: str) -> None:
         self._local.uid = uid

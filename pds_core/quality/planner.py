@@ -21,6 +21,7 @@ import networkx as nx
 
 from pds_core.compiler import Compiler
 from pds_core.quality.spec import MetricNode, TestNode
+from pds_core.results import FAIL, SKIPPED, SUCCESS, WARN
 
 if TYPE_CHECKING:
     from pds_core.plan import Plan
@@ -75,8 +76,6 @@ def plan_quality(plan: Plan, kinds: tuple[str, ...] | None = None) -> dict[str, 
 def summarize(plan: Plan, results: list[Any]) -> None:
     """Mark each checked node passed, warned or failed-quality from its tests' and metrics' results,
     and count the nodes each one's failed quality held back."""
-    from pds_core.results import FAIL, SKIPPED, SUCCESS, WARN
-
     by_id = {r.unique_id: r for r in results}
     rank = {"passed": 0, "warned": 1, "failed": 2}
     held: dict[str, int] = {}
