@@ -169,7 +169,7 @@ def environment(dbt: Path | None) -> dict[str, Any]:
         "python": platform.python_version(), "duckdb": duckdb.__version__,
         "dbt": dbt_versions(dbt) if dbt else None,
         "pds_commit": git("rev-parse", "--short", "HEAD") or None,
-        "pds_dirty": bool(git("status", "--porcelain", "--", "pds_core", "pds_adapters")),
+        "pds_dirty": bool(git("status", "--porcelain", "--", "pds_core", "adapters", "pds")),
     }
 
 

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from pds_adapters import connect
 from pds_core.commands import compile_project, run_command, unit_test_command
 from pds_core.errors import ProjectError
 from pds_core.loader import Project, load_project
@@ -14,7 +15,6 @@ from pds_core.parser import parse_project
 from pds_core.plan import Options, parse_manifest, plan
 from pds_core.reporting import Reporter
 from pds_core.results import RunResult
-from pds_core.session import connect
 
 __all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
            "parse", "publish", "retry", "run", "seed", "show", "test"]
@@ -214,28 +214,13 @@ def clean(project: Project) -> list[str]:
 
 def template_dir() -> Path:
     """project_template/: inside the installed package, or beside it in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "project_template", here.parent / "project_template"):
-        if (candidate / "pds_project.yml").is_file():
-            return candidate
-    raise ProjectError("project_template is missing from this installation", hint="reinstall pds")
+    from pds_core.scaffold import template_dir as find
+
+    return find()
 
 
 def init(name: str, parent: str | Path = ".") -> Path:
-    """Create a new project folder from project_template, named `name`."""
-    if not name.replace("-", "_").isidentifier():
-        raise ProjectError(f"project name {name!r} must be letters, digits and _", hint="e.g. pds init my_project")
-    dest = Path(parent) / name
-    if dest.exists():
-        raise ProjectError(f"{dest} already exists", hint="choose another name or remove the folder")
-    shutil.copytree(template_dir(), dest, ignore=shutil.ignore_patterns("target", "*.duckdb*", "__pycache__", "logs"))
-    project_file = dest / "pds_project.yml"
-    text = project_file.read_text(encoding="utf-8")
-    project_name = name.replace("-", "_")
-    project_file.write_text(text.replace("name: pds_template", f"name: {project_name}")
-                            .replace("profile: pds_template", f"profile: {project_name}"), encoding="utf-8")
-    profiles = dest / "profiles.yml"
-    if profiles.exists():
-        profiles.write_text(profiles.read_text(encoding="utf-8").replace("pds_template:", f"{project_name}:", 1),
-                            encoding="utf-8")
-    return dest
+    """Create a new project folder from project_template's source files (never its build output)."""
+    from pds_core.scaffold import init_project
+
+    return init_project(name, parent)

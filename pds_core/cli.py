@@ -105,6 +105,9 @@ def run_kwargs(select: tuple[str, ...] = (), exclude: tuple[str, ...] = (), **kw
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
 def cli(debug: bool, log_format: str, quiet: bool) -> None:
     """pds: build, check and publish a project of SQL and Python models."""
+    from pds_core.reporting import route_warnings
+
+    route_warnings(log_format)
 
 
 def _run_command(name: str, help_text: str) -> None:
@@ -229,8 +232,9 @@ def ls_command(project: Any, output: str, resource_type: tuple[str, ...], **kwar
 def show(project: Any, name: str, limit: int, output: str) -> None:
     """Preview the rows of a built model, seed or source."""
     from pds_core import api
+    from pds_core.showformat import print_rows
 
-    out.frame(api.show(project, name, limit), f"{name} (first {limit} rows)", output)
+    print_rows(api.show(project, name, limit), name, limit, output)
 
 
 @cli.command()

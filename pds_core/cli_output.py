@@ -46,24 +46,6 @@ def rows(records: list[dict[str, Any]], output: str) -> bool:
     return True
 
 
-def frame(df: Any, title: str, output: str) -> None:
-    """A DataFrame as JSON records, CSV, or a table on the terminal."""
-    if output == "json":
-        click.echo(df.to_json(orient="records", date_format="iso"))
-    elif output == "csv":
-        click.echo(df.to_csv(index=False), nl=False)
-    else:
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title, min_width=len(title))
-        for col in df.columns:
-            table.add_column(str(col))
-        for row in df.itertuples(index=False):
-            table.add_row(*("" if v is None else str(v) for v in row))
-        Console().print(table)
-
-
 def format_outcomes(outcomes: list[Any], check: bool) -> int:
     """Each file `pds format` changed or refused, then the counts; returns the exit code."""
     for outcome in outcomes:

@@ -98,7 +98,7 @@ def _execute(the_plan: Plan, session: Session, catalog: Catalog, history: Result
     adapter = session.adapter
     log = StatementLog(adapter)
     ctx = RunContext(adapter=adapter, debug=the_plan.options.debug, statements=log)
-    targets = TargetPool(the_plan.project, adapter)
+    targets = TargetPool(the_plan.project, adapter, the_plan.invocation_id, the_plan.options.lock_timeout)
 
     def retrying(export: Any, attempt: int, reason: str, delay: float) -> None:
         reporter.notice("export_retry", f"export {export.name}: attempt {attempt} failed ({reason}); "

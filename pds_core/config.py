@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pds_core.errors import ProjectError, did_you_mean
+from pds_core.not_acted_on import warn_not_acted_on
 
 PROJECT_FILE = "pds_project.yml"
 
@@ -33,7 +34,7 @@ PROJECT_KEYS: dict[str, tuple[type, ...]] = {
     "sources": (dict,),
     "on_failure": (list, dict, str),
     "on_warn": (list, dict, str),
-    "require-pds-version": (str,),
+    "require-pds-version": (str, list),
     "results-schema": (str,),
 }
 
@@ -159,6 +160,11 @@ class ProjectConfig:
             raise ProjectError("pds_project.yml must be a mapping of keys to values", path, 1,
                                hint="start with 'name: my_project'")
         check_keys(data, PROJECT_KEYS, path, "pds_project.yml")
+        check_pds_version(data.get("require-pds-version"), path, data.line_of("require-pds-version"))
+        warn_not_acted_on(data, path, "pds_project.yml", kind="pds_project.yml")
+        for key in ("data_tests", "tests"):  # (models: and seeds: are checked by the loader)
+            if isinstance(data.get(key), Mapping):
+                validate_folder_config(data[key], path, key)
         name = data.get("name")
         if not name:
             raise ProjectError("pds_project.yml has no 'name'", path, 1, hint="add 'name: my_project'")
@@ -196,6 +202,39 @@ class ProjectConfig:
             results_schema=data.get("results-schema") or "pds_results",
             raw=data,
         )
+
+
+def check_pds_version(required: Any, path: str, line: int | None) -> None:
+    """require-pds-version, as dbt's require-dbt-version: a range (">=0.1,<0.3") or a list of them;
+    a bare version means exactly that one. Outside the range, the project does not load."""
+    if required is None:
+        return
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    items = required if isinstance(required, list) else [required]
+    parts = [p.strip() for item in items for p in str(item).split(",") if p.strip()]
+    wanted = ",".join(f"=={p}" if p[0].isdigit() else p for p in parts)
+    try:
+        spec = SpecifierSet(wanted)
+    except InvalidSpecifier:
+        raise ProjectError(f"require-pds-version {required!r} is not a version range", path, line,
+                           hint='e.g. require-pds-version: ">=0.1,<0.3" (or a list of such ranges)') from None
+    installed = installed_version()
+    if not spec.contains(installed, prereleases=True):
+        raise ProjectError(f"this project requires pds {wanted}, but pds {installed} is installed", path, line,
+                           hint=f"install a pds in that range (pip install 'pds{wanted}'), "
+                                "or change require-pds-version in pds_project.yml")
+
+
+def installed_version() -> str:
+    """pds's version as `pds --version` says it (the installed distribution's), else the package's."""
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pds")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return str(sys.modules["pds_core"].__version__)
 
 
 def folder_config(tree: Mapping[str, Any], project_name: str, parts: list[str]) -> dict[str, Any]:
@@ -247,6 +286,9 @@ def validate_folder_config(tree: Any, path: str, what: str) -> None:
     if not isinstance(tree, Mapping):
         raise ProjectError(f"{what} must be a mapping", path)
     plus = {k[1:]: v for k, v in tree.items() if isinstance(k, str) and k.startswith("+")}
+    applied = {k: v for k, v in tree.items() if isinstance(k, str) and (k.startswith("+") or (
+        k in NODE_CONFIG_KEYS and not isinstance(v, Mapping)))}  # what _apply_level takes from this level
+    warn_not_acted_on(applied, path, what, line_of=getattr(tree, "line_of", None))
     if plus:
         line_of = getattr(tree, "line_of", lambda _k: None)
         for key in plus:

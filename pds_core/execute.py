@@ -80,26 +80,11 @@ def execute(plan: Plan, adapter: Any, runners: dict[str, Runner], reporter: Any 
 
 
 def cancel_statements(adapter: Any) -> None:
-    """Cancel whatever the adapter's connections are running; safe from another thread, never raises.
-
-    The adapter contract is Adapter.cancel(). Until every adapter has it, the DB-API connections'
-    own cancel (DuckDB interrupt(), psycopg cancel()) is used directly (temporary shim).
-    """
-    if adapter is None:
-        return
-    cancel = getattr(adapter, "cancel", None)
-    if cancel is not None:
+    """Cancel whatever the adapter's connections are running (Adapter.cancel(): safe from another thread,
+    quick); the statements fail in their threads and roll back. Never raises: Ctrl-C must go on."""
+    if adapter is not None:
         with contextlib.suppress(Exception):
-            cancel()
-        return
-    for conn in list(getattr(adapter, "_all_connections", [])):  # shim: remove with pds_adapters' cancel()
-        raw = getattr(conn, "driver_connection", None) or conn
-        for name in ("interrupt", "cancel_safe", "cancel"):
-            method = getattr(raw, name, None)
-            if method is not None:
-                with contextlib.suppress(Exception):
-                    method()
-                break
+            adapter.cancel()
 
 
 class StatementLog:

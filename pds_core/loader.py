@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from pds_core.config import PROJECT_FILE, ProjectConfig, validate_folder_config
-from pds_core.errors import ProjectError
+from pds_core.errors import ProjectError, ProjectErrors
 from pds_core.profiles import Target, load_target
 from pds_core.yamlio import load_yaml_file, load_yaml_text
 
@@ -91,9 +91,22 @@ def load_project(
         path = str(tgt.settings.get("path") or f"{config.name}.duckdb")
         if path != ":memory:" and not path.startswith("md:") and not os.path.isabs(path):
             tgt.settings["path"] = str(root / path)
-    return Project(root=root, config=config, target=tgt, vars=all_vars, files=scan_files(root, config),
+    files = scan_files(root, config)
+    check_resource_names(files)
+    return Project(root=root, config=config, target=tgt, vars=all_vars, files=files,
                    requested_target=target, profiles_dir=Path(profiles_dir) if profiles_dir else None,
                    cli_vars=dict(vars or {}))
+
+
+def check_resource_names(files: ProjectFiles) -> None:
+    """A model, seed or singular test is named by its file, and a name with a space could not be
+    selected (`-s` splits on spaces): such files are refused, all at once, as dbt 1.11 refuses them."""
+    kinds = [("model", files.models_sql + files.models_py), ("seed", files.seeds), ("test", files.tests_sql)]
+    errors = [ProjectError(f"resource names cannot contain spaces: {kind} {Path(path).stem!r}", path,
+                           hint=f"rename the file to {Path(path).with_name(Path(path).name.replace(' ', '_')).as_posix()}")
+              for kind, paths in kinds for path in paths if " " in Path(path).stem]
+    if errors:
+        raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
 
 
 def scan_files(root: Path, config: ProjectConfig) -> ProjectFiles:

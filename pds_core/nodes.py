@@ -3,61 +3,12 @@ Manifest that holds them all."""
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Relation:
-    """Where a node lives in the warehouse: database (optional), schema, identifier."""
-
-    schema: str
-    identifier: str
-    database: str | None = None
-
-    def key(self) -> tuple[str, str]:
-        """Case-insensitive lookup key used to match relations listed by the warehouse."""
-        return (self.schema.lower(), self.identifier.lower())
-
-    def __str__(self) -> str:
-        return ".".join(p for p in (self.database, self.schema, self.identifier) if p)
-
-    def table(self, dialect: str = "duckdb", quote_all: bool | dict[str, Any] = False) -> Any:
-        """This relation as a sqlglot Table expression, quoting what needs quoting.
-
-        quote_all may be a source's `quoting:` mapping, forcing quotes per part (database, schema, identifier).
-        """
-        from sqlglot import exp
-
-        def ident(name: str | None, part: str) -> Any:
-            force = bool(quote_all.get(part)) if isinstance(quote_all, dict) else quote_all
-            return None if name is None else identifier(name, dialect, force)
-
-        return exp.Table(this=ident(self.identifier, "identifier"), db=ident(self.schema, "schema"),
-                         catalog=ident(self.database, "database"))
-
-    def sql(self, dialect: str = "duckdb") -> str:
-        return self.table(dialect).sql(dialect=dialect)
-
-
-def identifier(name: str, dialect: str = "duckdb", quote_all: bool = False) -> Any:
-    """A sqlglot identifier, quoted unless it is a plain lower-case name that is not a keyword."""
-    from sqlglot import exp
-
-    quoted = quote_all or not _PLAIN.match(name) or name.upper() in _keywords(dialect)
-    return exp.Identifier(this=name, quoted=quoted)
-
-
-@functools.cache
-def _keywords(dialect: str) -> frozenset[str]:
-    """The dialect's reserved words (a pure function of the dialect, so it is computed once)."""
-    from sqlglot.dialects.dialect import Dialect
-
-    return frozenset(Dialect.get_or_raise(dialect).tokenizer_class.KEYWORDS)
+# Relation and the quoting policy live in the bottom layer, shared with the adapters (one renderer).
+from pds_adapters.relation import Relation as Relation
+from pds_adapters.relation import identifier as identifier
 
 
 @dataclass

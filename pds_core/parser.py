@@ -12,6 +12,7 @@ from pds_core.config import folder_config, merge_config, validate_node_config
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Node, Relation
+from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.pymodels import inspect_python_model
 from pds_core.render import Renderer
 from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
@@ -169,6 +170,8 @@ class Parser:
             if not node.rendered.strip():
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
+        file_config = info.config if node.language == "python" else entry["config"]
+        warn_not_acted_on(file_config, path, f"config of model {name!r}", line=line, text=text)
         try:
             node.config = validate_node_config(config, path if line else (props.path if props else path),
                                                f"config of model {name!r}")

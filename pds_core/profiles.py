@@ -3,42 +3,18 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any
 
+from pds_adapters.target import SECRET_KEYS as SECRET_KEYS  # Target lives in the bottom layer (the adapters
+from pds_adapters.target import Target as Target  # take it as plain data); re-exported for the core
+from pds_adapters.target import is_secret_key as is_secret_key
 from pds_core.errors import ProjectError, did_you_mean
 from pds_core.yamlio import load_yaml_text, read_text
 
 PROFILES_FILE = "profiles.yml"
 SECRET_ENV_PREFIX = "PDS_ENV_SECRET_"  # such env vars: profiles.yml only, redacted everywhere
-SECRET_KEYS = ("password", "private_key", "private_key_passphrase", "token", "keyfile_json", "secret",
-               "client_secret", "passphrase", "api_key", "access_token")
-
-
-@dataclass
-class Target:
-    """One output of a profile: the adapter type and its connection settings."""
-
-    name: str
-    type: str
-    settings: dict[str, Any]
-    profile_path: str | None = None
-    threads: int = 4
-    secrets: list[str] = field(default_factory=list)
-
-    @property
-    def schema(self) -> str:
-        return str(self.settings.get("schema") or self.settings.get("dataset") or "main")
-
-    def redacted(self) -> dict[str, Any]:
-        """Settings safe to print or store: secret values replaced."""
-        return _redact_mapping(self.settings)
-
-
-def is_secret_key(key: str) -> bool:
-    key = key.lower()
-    return any(s in key for s in SECRET_KEYS)
 
 
 def env_var(name: str, default: str | None = None) -> str:
@@ -127,8 +103,51 @@ def load_target(
         raise ProjectError("'threads' must be a positive number", display, raw.line_of("threads"),
                            hint="e.g. threads: 4")
     secrets += [v for k, v in os.environ.items() if k.startswith(SECRET_ENV_PREFIX) and v]
-    return Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
-                  threads=threads, secrets=secrets)
+    target = Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
+                    threads=threads, secrets=secrets)
+    check_target(target, raw, outputs.line_of(name))
+    return target
+
+
+def check_target(target: Target, raw: Any, line: int | None) -> None:
+    """The target's keys and values as its adapter accepts them, checked now, so that every error about
+    profiles.yml names the file and the line: the key's own, else the target's.
+
+    The adapter's own checks run here too (its constructor connects to nothing); their errors get
+    the line they lack.
+    """
+    from pds_adapters import adapter_class
+
+    path = target.profile_path
+    try:
+        cls = adapter_class(target.type)
+    except ProjectError as exc:
+        _locate(exc, path, raw.line_of("type"))
+        raise
+    accepted = list(dict.fromkeys(["type", "threads", *cls.connection_keys]))
+    for key in raw:
+        if cls.connection_keys and key not in accepted:
+            close = did_you_mean(str(key), accepted)
+            raise ProjectError(f"unknown key {key!r} in target {target.name!r} ({target.type})", path,
+                               raw.line_of(key), hint=(f"{close} " if close else "") +
+                               f"{target.type} targets take: {', '.join(accepted)}")
+    missing = [k for k in cls.required_keys if not target.settings.get(k)]
+    if missing:
+        raise ProjectError(f"target {target.name!r} ({target.type}) is missing {', '.join(missing)}", path, line,
+                           hint=f"{target.type} targets need: {', '.join(cls.required_keys)} "
+                                "(see docs/adapters.md)")
+    try:
+        cls(target)
+    except ProjectError as exc:
+        named = [k for k in raw if isinstance(k, str) and re.search(rf"\b{re.escape(k)}\b", exc.message)]
+        _locate(exc, path, raw.line_of(named[0]) if named else line)
+        raise
+
+
+def _locate(exc: ProjectError, path: str | None, line: int | None) -> None:
+    """Give an error about the target the file and line it lacks."""
+    if exc.location.line is None and exc.location.path in (None, path):
+        exc.location.path, exc.location.line = path, line
 
 
 def _render_value(value: Any, render: Any) -> Any:
@@ -147,8 +166,3 @@ def _secret_values(key: Any, value: Any) -> list[str]:
     if isinstance(value, dict):
         return [s for k, v in value.items() for s in _secret_values(k, v)]
     return [str(value)] if is_secret_key(str(key)) and value else []
-
-
-def _redact_mapping(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: "****" if is_secret_key(str(k)) else _redact_mapping(v) if isinstance(v, dict) else v
-            for k, v in data.items()}

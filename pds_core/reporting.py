@@ -6,11 +6,13 @@ import json
 import sys
 import threading
 import time
+import warnings
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from pds_core.not_acted_on import ProjectWarning
 from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, UNCHANGED, WARN, NodeResult, RunResult
 
 STYLE = {SUCCESS: "green", ERROR: "bold red", FAIL: "bold red", WARN: "yellow", SKIPPED: "dim", UNCHANGED: "cyan"}
@@ -140,6 +142,32 @@ def _interrupted(run: RunResult) -> str:
     done = len(run.results) - left
     return (f"{done} node{'s' if done != 1 else ''} finished, {left} cancelled or not run (rolled back); "
             f"`pds retry` runs the rest")
+
+
+def route_warnings(log_format: str = "text") -> None:
+    """Print the project's warnings (not_acted_on.ProjectWarning) as the CLI prints errors: `Warning: file:line:
+    message` on stderr, or a `warning` event on stdout with --log-format json; each place once per run.
+
+    Called once by the CLI at start-up; library callers keep Python's own handling of warnings.
+    """
+    warnings.simplefilter("default", ProjectWarning)  # shown once per place, whatever PYTHONWARNINGS says
+    previous = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None,
+             line: str | None = None) -> None:
+        if not isinstance(message, ProjectWarning):
+            previous(message, category, filename, lineno, file, line)
+        elif log_format == "json":
+            event = {"ts": time.time(), "event": "warning", "message": str(message),
+                     "path": str(message.path) if message.path else None, "line": message.line}
+            sys.stdout.write(json.dumps(event) + "\n")
+            sys.stdout.flush()
+        else:
+            import click
+
+            click.echo(click.style("Warning: ", fg="yellow", bold=True) + str(message), err=True)
+
+    warnings.showwarning = show
 
 
 def _escape(text: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from pds_core.config import check_keys, validate_node_config
 from pds_core.errors import ProjectError
 from pds_core.nodes import Column, Node, Relation
+from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.yamlio import LineDict, load_yaml_file
 
 TOP_KEYS = {k: (list,) for k in ("models", "seeds", "sources", "unit_tests", "exposures", "macros", "metrics")}
@@ -64,20 +65,24 @@ def read_schema_files(root: Path, paths: list[str], project: str, default_schema
         if not isinstance(data, dict):
             raise ProjectError("a schema file must be a mapping with keys such as models:, seeds:, sources:", path, 1)
         check_keys(data, TOP_KEYS, path, "a schema file")
+        warn_not_acted_on(data, path, "a schema file", kind="schema file")
         for kind, target in (("models", result.models), ("seeds", result.seeds)):
             for entry, line in _entries(data, kind, path):
                 check_keys(entry, ENTRY_KEYS, path, f"{kind[:-1]} {entry['name']!r}")
+                warn_not_acted_on(entry, path, f"{kind[:-1]} {entry['name']!r}", kind="model entry")
                 if entry["name"] in target:
                     other = target[entry["name"]]
                     raise ProjectError(f"{kind[:-1]} {entry['name']!r} is described twice: {other.path}:{other.line} "
                                        f"and here", path, line, hint="merge the two entries")
                 if isinstance(entry.get("config"), dict):
                     validate_node_config(entry["config"], path, f"config of {entry['name']!r}")
+                    warn_not_acted_on(entry["config"], path, f"config of {entry['name']!r}")
                 for col in entry.get("columns") or []:
                     if not isinstance(col, dict) or not col.get("name"):
                         raise ProjectError("each column needs a 'name:'", path, getattr(col, "line", line),
                                            hint="write each column as `- name: column_name`")
                     check_keys(col, COLUMN_KEYS, path, f"column {col['name']!r}")
+                    warn_not_acted_on(col, path, f"column {col['name']!r}", kind="column")
                 target[entry["name"]] = Properties(entry, path, line)
         for entry, line in _entries(data, "sources", path):
             for node in _source_nodes(entry, line, path, project, default_schema, default_database):
@@ -115,6 +120,7 @@ def columns_of(entry: dict[str, Any]) -> dict[str, Column]:
 def _source_nodes(entry: LineDict, line: int | None, path: str, project: str, default_schema: str,
                   default_database: str | None) -> list[Node]:
     check_keys(entry, SOURCE_KEYS, path, f"source {entry['name']!r}")
+    warn_not_acted_on(entry, path, f"source {entry['name']!r}", kind="source")
     nodes = []
     tables = entry.get("tables") or []
     for i, table in enumerate(tables):
@@ -122,6 +128,10 @@ def _source_nodes(entry: LineDict, line: int | None, path: str, project: str, de
         if not isinstance(table, dict) or not table.get("name"):
             raise ProjectError("each source table needs a 'name:'", path, tline)
         check_keys(table, SOURCE_TABLE_KEYS, path, f"source table {table['name']!r}")
+        warn_not_acted_on(table, path, f"source table {table['name']!r}", kind="source table")
+        for col in table.get("columns") or []:
+            if isinstance(col, dict):
+                warn_not_acted_on(col, path, f"column {col.get('name')!r}", kind="column")
         quoting = {**(entry.get("quoting") or {}), **(table.get("quoting") or {})}
         name = f"{entry['name']}.{table['name']}"
         nodes.append(Node(

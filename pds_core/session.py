@@ -12,24 +12,10 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 from typing import Any
 
+from pds_adapters import connect
 from pds_core.locking import lock_target
-
-try:  # the adapters' context manager; a local one until the pds_adapters branch that adds it is merged
-    from pds_adapters import connect  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - temporary shim, see the report of issue 12
-    @contextlib.contextmanager
-    def connect(target: Any) -> Iterator[Any]:
-        from pds_adapters import get_adapter
-
-        adapter = get_adapter(target)
-        try:
-            adapter.open()
-            yield adapter
-        finally:
-            adapter.close()
 
 __all__ = ["Session", "connect"]
 

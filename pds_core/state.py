@@ -20,9 +20,13 @@ import networkx as nx
 from pds_core.cache import digest
 from pds_core.compiler import CompiledNode
 from pds_core.nodes import Manifest, Node
+from pds_core.not_acted_on import acted_on
 
-SEMANTIC_CONFIG = ("materialized", "unique_key", "incremental_strategy", "column_types", "delimiter", "alias",
-                   "schema", "database", "contract", "on_schema_change", "pre_hook", "post_hook", "quote_columns")
+# the config keys that change what a node builds; a key pds does not act on yet (not_acted_on.NOT_ACTED_ON)
+# changes nothing, so it counts only from the day it does
+SEMANTIC_CONFIG = acted_on(("materialized", "unique_key", "incremental_strategy", "column_types", "delimiter",
+                            "alias", "schema", "database", "contract", "on_schema_change", "pre_hook", "post_hook",
+                            "quote_columns", "grants", "persist_docs", "packages"))
 STATE_DIR = "state"
 COLUMNS_FILE = "columns.json"  # the columns each Python model returned on its last build (record.py)
 

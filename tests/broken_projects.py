@@ -64,10 +64,10 @@ CASES: list[Case] = [
          ("profile 'bad' not found",)),
     Case("profile_no_type", {"profiles.yml": "bad:\n  outputs:\n    dev:\n      path: x.duckdb\n"}, "profiles.yml:3",
          ("needs a 'type:'",)),
-    Case("profile_unknown_type", {"profiles.yml": "bad:\n  outputs:\n    dev:\n      type: duckbd\n"}, None,
+    Case("profile_unknown_type", {"profiles.yml": "bad:\n  outputs:\n    dev:\n      type: duckbd\n"}, "profiles.yml:4",
          ("no adapter for target type 'duckbd'", "did you mean 'duckdb'")),
-    Case("profile_unknown_key", {"profiles.yml": BASE["profiles.yml"].replace("path:", "pth:")}, "profiles.yml",
-         ("unknown key 'pth'", "did you mean 'path'")),
+    Case("profile_unknown_key", {"profiles.yml": BASE["profiles.yml"].replace("path:", "pth:")}, "profiles.yml:6",
+         ("unknown key 'pth'", "did you mean 'path'", "duckdb targets take: type, threads, path")),
     Case("profile_bad_threads", {"profiles.yml": BASE["profiles.yml"] + "      threads: many\n"}, "profiles.yml:7",
          ("'threads' must be a positive number",)),
     Case("profile_env_var_missing", {"profiles.yml": BASE["profiles.yml"].replace(

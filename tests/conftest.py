@@ -71,6 +71,15 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
         proc.wait()
 
 
+ENGINE_MARKS = {"postgres": pytest.mark.postgres, "snowflake": pytest.mark.snowflake,
+                "bigquery": pytest.mark.bigquery}
+
+
+def engine_params(names: list[str]) -> list[object]:
+    """Engine names as pytest params carrying their engine's marker (duckdb has none: it is in-process)."""
+    return [pytest.param(n, id=n, marks=ENGINE_MARKS.get(n, ())) for n in names]
+
+
 @pytest.fixture
 def template_project(tmp_path: Path) -> Path:
     """A fresh copy of project_template in a temporary folder."""

@@ -11,7 +11,6 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -24,18 +23,29 @@ from tests.conftest import stop_process
 
 NAME = "bigquery"
 PROJECT = "pds-test"
+ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = Path(__file__).resolve().parent / "bqemulator_launcher.py"
 START_TIMEOUT = 60.0
+INSTALL = ".ci/standins  (makes .venv-bqemulator)"
+
+
+def emulator_python() -> str | None:
+    """The Python of bqemulator's own virtualenv (see .ci/standins), or None."""
+    for candidate in (os.environ.get("PDS_BQEMULATOR_PYTHON"), str(ROOT / ".venv-bqemulator" / "bin" / "python")):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
 
 
 def unavailable() -> str | None:
     """Why the BigQuery tests cannot run here, or None."""
-    for module, extra in (("google.cloud.bigquery", "bigquery"),
-                          ("bqemulator", "test"), ("numpy", "test")):
+    for module, extra in (("google.cloud.bigquery", "bigquery"), ("numpy", "test")):
         try:
             __import__(module)
         except ImportError:
             return f"{module} is not installed (pip install -e '.[{extra}]')"
+    if emulator_python() is None:
+        return f"no bqemulator: {INSTALL}"
     return None
 
 
@@ -60,7 +70,7 @@ def emulator() -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "BQEMU_ENABLE_FORMAT_EXTENSIONS": "false"}  # no avro download attempt offline
     with tempfile.TemporaryFile(mode="w+") as log:
-        proc = subprocess.Popen([sys.executable, str(LAUNCHER), str(port)], stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([str(emulator_python()), str(LAUNCHER), str(port)], stdout=log, stderr=subprocess.STDOUT,
                                 env=env, cwd=tempfile.gettempdir())
         try:
             deadline = time.monotonic() + START_TIMEOUT
@@ -103,5 +113,15 @@ def read_table(settings: dict, schema: str, table: str) -> pandas.DataFrame:
     try:
         rows = bq.query(f"SELECT * FROM `{settings['project']}.{schema}.{table}`").result()
         return rows.to_arrow(create_bqstorage_client=False).to_pandas()
+    finally:
+        bq.close()
+
+
+def column_types(settings: dict, schema: str, table: str) -> dict[str, str]:
+    """column name -> the field type in the table's schema (tables.get)."""
+    bq = client(settings)
+    try:
+        fields = bq.get_table(f"{settings['project']}.{schema}.{table}").schema
+        return {f.name: f.field_type + (f"({f.precision},{f.scale})" if f.precision else "") for f in fields}
     finally:
         bq.close()

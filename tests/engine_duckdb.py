@@ -33,3 +33,17 @@ def read_table(settings: dict, schema: str, table: str) -> pd.DataFrame:
         return con.execute(exp.select("*").from_(name).sql("duckdb")).df()
     finally:
         con.close()
+
+
+def column_types(settings: dict, schema: str, table: str) -> dict[str, str]:
+    """column name -> the type DuckDB reports for it."""
+    import duckdb
+
+    con = duckdb.connect(settings["path"], read_only=True)
+    try:
+        rows = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                           "WHERE table_schema = ? AND table_name = ? AND table_catalog = current_database()",
+                           [schema, table]).fetchall()
+    finally:
+        con.close()
+    return {name: kind for name, kind in rows}

@@ -68,3 +68,12 @@ def read_table(settings: dict, schema: str, table: str) -> pd.DataFrame:
     with connect() as conn:
         cur = conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table)))
         return pd.DataFrame.from_records(cur.fetchall(), columns=[d.name for d in cur.description or []])
+
+
+def column_types(settings: dict, schema: str, table: str) -> dict[str, str]:
+    """column name -> the type Postgres reports for it (format_type: with precision and scale)."""
+    with connect() as conn:
+        rows = conn.execute("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                            "WHERE a.attrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass AND a.attnum > 0 "
+                            "AND NOT a.attisdropped", [schema, table]).fetchall()
+    return {name: kind for name, kind in rows}

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = Path(__file__).resolve().parent / "fakesnow_launcher.py"
 DATABASE = "pds_test"
 PASSWORD = "fakesnow-Secret-9f3a"  # fakesnow accepts any password; tests check it is never printed
-INSTALL = "python -m venv .venv-fakesnow && .venv-fakesnow/bin/pip install 'fakesnow[server]==0.12.1'"
+INSTALL = ".ci/standins  (makes .venv-fakesnow)"
 
 
 def fakesnow_python() -> str | None:
@@ -106,3 +106,14 @@ def _connect(settings: dict) -> Any:
 
     keys = ("account", "user", "password", "host", "port", "protocol", "database")
     return snowflake.connector.connect(**{k: settings[k] for k in keys})
+
+
+def column_types(settings: dict, schema: str, table: str) -> dict[str, str]:
+    """column name (lower-cased where Snowflake folded it) -> the type information_schema reports."""
+    query = (f"SELECT column_name, data_type, numeric_precision, numeric_scale FROM {settings['database']}"
+             ".information_schema.columns WHERE lower(table_schema) = %s AND lower(table_name) = %s")
+    with contextlib.closing(_connect(settings)) as conn, conn.cursor() as cur:
+        cur.execute(query, [schema.lower(), table.lower()])
+        rows = cur.fetchall()
+    return {(n.lower() if n.isupper() else n): (f"{t}({p},{s})" if t.upper() == "NUMBER" else t)
+            for n, t, p, s in rows}

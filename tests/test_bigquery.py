@@ -17,6 +17,8 @@ import yaml
 from tests import engine_bigquery as bq
 from tests.conftest import TEMPLATE, run_pds
 
+pytestmark = pytest.mark.bigquery
+
 FAILING_MODEL = """
 -- divides by zero on BigQuery: the build of this table fails at run time, after compiling fine
 select customer_id, 1 / (customer_id - customer_id) as boom from {{ ref('stg_customers') }}
@@ -119,6 +121,7 @@ def tables(settings: dict) -> dict[str, tuple[str, list[tuple[str, str]]]]:
         client.close()
 
 
+@pytest.mark.slow
 def test_template_builds_with_right_types_and_values(project):
     folder, settings = project
     build(folder)
@@ -144,6 +147,7 @@ def test_template_builds_with_right_types_and_values(project):
     assert n == 60 and 0 <= lo <= hi <= 1
 
 
+@pytest.mark.slow
 def test_second_build_merges_into_the_incremental_table(project):
     folder, settings = project
     build(folder)
@@ -162,6 +166,7 @@ def test_second_build_merges_into_the_incremental_table(project):
     assert sum(rows.values()) == pytest.approx(completed)
 
 
+@pytest.mark.slow
 def test_python_models_load_every_type_and_merge(project):
     folder, settings = project
     (folder / "models" / "ml" / "all_types.py").write_text(TYPES_MODEL)
@@ -181,6 +186,7 @@ def test_python_models_load_every_type_and_merge(project):
     assert not [t for t in tables(settings) if "__pds_" in t]  # staged DataFrames are dropped
 
 
+@pytest.mark.slow
 def test_seeds_replace_not_append(project):
     folder, settings = project
     for _ in range(2):
@@ -191,6 +197,7 @@ def test_seeds_replace_not_append(project):
     assert query(settings, f"select count(*) from {ds}.orders") == [(400,)]
 
 
+@pytest.mark.slow
 def test_failed_model_keeps_the_old_table(project):
     folder, settings = project
     build(folder)
@@ -204,6 +211,7 @@ def test_failed_model_keeps_the_old_table(project):
     assert not [t for t in tables(settings) if "__pds_" in t]  # the staged table is gone too
 
 
+@pytest.mark.slow
 def test_connection_errors_name_the_target_and_hide_keys(project):
     folder, settings = project
     secret = "SUPERSECRETKEYMATERIAL"
@@ -226,6 +234,7 @@ def test_connection_errors_name_the_target_and_hide_keys(project):
     assert result.returncode == 2 and "target 'offline'" in out and closed["api_endpoint"] in out
 
 
+@pytest.mark.slow
 def test_delete_insert_is_one_transaction(project):
     folder, settings = project
     (folder / "models" / "marts" / "by_id.sql").write_text(DELETE_INSERT_MODEL)

@@ -8,6 +8,8 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, run_pds
 
 DOC = ROOT / "docs" / "compile.md"
@@ -33,6 +35,7 @@ def run(command: str, cwd) -> str:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
+@pytest.mark.slow
 def test_compile_doc_runs_as_written(tmp_path):
     project = tmp_path / "shop"
     project.mkdir()

@@ -5,31 +5,78 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import pytest
 
 from tests.compile_project import write_project
-from tests.conftest import run_pds
+from tests.conftest import TEMPLATE, run_pds
 
-DAILY_REVENUE = """\
+# project_template's SQL as a person writes it; formatted, it is what the template holds
+HAND_WRITTEN = {
+    "models/marts/customer_orders.sql": """\
+-- One row per customer with the order history features the churn model uses.
+with orders as (
+    select * from {{ ref('stg_orders') }} where status = 'completed'
+),
+
+per_customer as (
+    select
+        customer_id,
+        count(*) as order_count,
+        sum(amount) as lifetime_value,
+        max(order_date) as last_order_date,
+        min(order_date) as first_order_date
+    from orders
+    group by customer_id
+)
+
+select
+    c.customer_id,
+    c.customer_name,
+    c.country,
+    c.plan,
+    coalesce(p.order_count, 0) as order_count,
+    coalesce(p.lifetime_value, 0) as lifetime_value,
+    {{ safe_divide('p.lifetime_value', 'p.order_count') }} as avg_order_value,
+    p.last_order_date,
+    date_diff('day', coalesce(p.last_order_date, c.signup_date), date '{{ var("as_of_date") }}') as days_since_last_order
+from {{ ref('stg_customers') }} as c
+left join per_customer as p using (customer_id)
+""",
+    "models/marts/daily_revenue.sql": """\
 {{ config(materialized='incremental', unique_key='order_date', incremental_strategy='merge') }}
 
 -- Revenue per day; later builds only merge the days at or after the last one loaded.
-SELECT
-  order_date,
-  COUNT(*) AS orders,
-  SUM(amount) AS revenue
-FROM {{ ref('stg_orders') }}
-WHERE
-  status = 'completed'
-  {% if is_incremental() %}
-  AND order_date >= (
-    SELECT
-      MAX(order_date)
-    FROM {{ this }}
-  )
-  {% endif %}
-GROUP BY
-  order_date
-"""
+select
+    order_date,
+    count(*) as orders,
+    sum(amount) as revenue
+from {{ ref('stg_orders') }}
+where status = 'completed'
+{% if is_incremental() %}
+  and order_date >= (select max(order_date) from {{ this }})
+{% endif %}
+group by order_date
+""",
+    "models/staging/stg_customers.sql": """\
+select
+    customer_id,
+    trim(name) as customer_name,
+    upper(country) as country,
+    plan,
+    cast(signup_date as date) as signup_date
+from {{ ref('customers') }}
+""",
+    "models/staging/stg_orders.sql": """\
+select
+    order_id,
+    customer_id,
+    cast(order_date as date) as order_date,
+    {{ cents_to_dollars('amount_cents') }} as amount,
+    status
+from {{ ref('orders') }}
+where status != 'cancelled'
+""",
+}
 
 
 def tables(db) -> dict[str, list[tuple]]:
@@ -42,7 +89,10 @@ def tables(db) -> dict[str, list[tuple]]:
         con.close()
 
 
+@pytest.mark.slow
 def test_format_check_rewrite_and_same_data(template_project, tmp_path):
+    for rel, text in HAND_WRITTEN.items():
+        (template_project / rel).write_text(text)
     original = tmp_path / "original"
     shutil.copytree(template_project, original)
     check = run_pds("format", "--check", "--project-dir", str(template_project))
@@ -54,7 +104,8 @@ def test_format_check_rewrite_and_same_data(template_project, tmp_path):
 
     result = run_pds("format", "--project-dir", str(template_project))
     assert result.returncode == 0 and "4 files reformatted" in result.stdout
-    assert (template_project / "models/marts/daily_revenue.sql").read_text() == DAILY_REVENUE
+    for rel in HAND_WRITTEN:  # formatted: exactly the template's files (which pass format --check)
+        assert (template_project / rel).read_text() == (TEMPLATE / rel).read_text(), rel
     again = run_pds("format", "--check", "--project-dir", str(template_project))
     assert again.returncode == 0 and "0 files would be reformatted, 4 unchanged" in again.stdout
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.compile_project import EVENTS_SOURCE, SHOP, write_project
 from tests.conftest import run_pds
 
@@ -137,6 +139,7 @@ def test_unknown_parent_columns_are_skipped_and_said(tmp_path):
            "that has not been built yet" in result.stdout
 
 
+@pytest.mark.slow
 def test_no_validate_turns_it_off(tmp_path):
     proj = base(tmp_path, {"models/bad.sql": "select nope from {{ ref('stg_orders') }}\n"})
     assert run_pds("compile", "--project-dir", str(proj)).returncode == 2

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import pytest
+
 from tests.projects import artifact, needs_postgres, output, pds, postgres_profile, write_project
 
 FILES = {
@@ -80,7 +82,9 @@ def test_run_results_record_the_selection(tmp_path):
     assert [r["name"] for r in runs["results"]] == ["items", "cheap"]
 
 
+@pytest.mark.slow
 @needs_postgres
+@pytest.mark.postgres
 def test_no_secret_in_artifacts_or_output(tmp_path):
     """A password from env_var() in profiles.yml is never written to target/ nor printed."""
     secret = f"s3cret-{uuid.uuid4().hex}"

@@ -10,6 +10,7 @@ import select
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from pds_core.cli import cli
@@ -17,6 +18,7 @@ from tests.conftest import run_pds
 from tests.projects import invoke, output, pds, query, relations, write_project
 
 
+@pytest.mark.slow
 def test_init_then_build_with_no_configuration(tmp_path, monkeypatch):
     created = run_pds("init", "my_shop", cwd=tmp_path)
     assert created.returncode == 0, output(created)
@@ -61,6 +63,7 @@ def test_compile_writes_sql_without_touching_the_warehouse(tmp_path):
     assert code == 0 and "Compiled 1 SQL model " in text
 
 
+@pytest.mark.slow
 def test_show_limit_and_formats(tmp_path):
     project = write_project(tmp_path / "p", {
         "seeds/nums.csv": "n,label\n" + "".join(f"{i},row {i}\n" for i in range(1, 31)),

@@ -12,6 +12,8 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 from tests.projects import invoke, pds, query, relations, write_project
 
@@ -28,6 +30,7 @@ def doc_files() -> dict[str, str]:
     return files
 
 
+@pytest.mark.slow
 def test_reference_example_project_builds(tmp_path):
     files = doc_files()
     assert {"pds_project.yml", "profiles.yml", "models/ml/vip_scores.py", "seeds/orders.csv"} <= set(files)

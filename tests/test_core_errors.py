@@ -193,6 +193,7 @@ def model(ctx):
 """
 
 
+@pytest.mark.slow
 def test_python_model_that_raises_exits_1_with_file_and_line(tmp_path):
     project = write_project(tmp_path / "p", {**BASE, "models/scores.py": PY_RAISES,
                                              "models/after.sql": "select * from {{ ref('scores') }}\n"})

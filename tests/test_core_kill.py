@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.projects import pds, query, relations, write_project
 
 FILES = {
@@ -68,6 +70,7 @@ def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_build_keeps_previous_tables(tmp_path):
     project = write_project(tmp_path / "p", FILES)
     env = {**os.environ, "PDS_TEST_DIR": str(tmp_path), "NO_COLOR": "1"}
@@ -106,6 +109,7 @@ def test_sigkill_mid_build_keeps_previous_tables(tmp_path):
         {k: v for k, v in good.items() if not k.startswith("z")}
 
 
+@pytest.mark.slow
 def test_sigkill_at_several_points_leaves_a_consistent_database(tmp_path):
     """Kill builds after the 1st, 4th and 7th node finished, with 4 threads busy; the data stays the good build's."""
     files = {"seeds/n.csv": "n\n" + "".join(f"{i}\n" for i in range(200))}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.projects import output, pds, query, relations, write_project
 
 BATCH = "{{ var('batch', 1) }}"
@@ -33,6 +35,7 @@ def test_view_table_ephemeral(tmp_path):
     assert query(project, "select c from t") == [(4,)]
 
 
+@pytest.mark.slow
 def test_incremental_strategies_and_full_refresh(tmp_path):
     where = "{% if is_incremental() %} where id >= (select max(id) from {{ this }}) {% endif %}"
     project = write_project(tmp_path / "p", {
@@ -82,6 +85,7 @@ def test_incremental_strategies_and_full_refresh(tmp_path):
     assert query(project, "select distinct incremental from inc_py") == [(False,)]
 
 
+@pytest.mark.slow
 def test_failed_model_keeps_the_previous_table(tmp_path):
     project = write_project(tmp_path / "p", {
         "seeds/raw.csv": "x\n1\n2\n",

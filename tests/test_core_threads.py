@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from tests.projects import artifact, output, pds, query, relations, write_project
 
 WIDTH = 10
@@ -29,6 +31,7 @@ def snapshot(project) -> dict[str, list[tuple]]:
     return {name: query(project, f"select * from {name} order by all") for name in sorted(relations(project))}
 
 
+@pytest.mark.slow
 def test_threads_give_the_same_data(tmp_path):
     one = wide_project(tmp_path / "one")
     four = tmp_path / "four"

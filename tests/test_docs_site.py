@@ -30,8 +30,13 @@ from tests.docs_browser import (
 )
 
 UID = "model.pds_template.{}".format
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is not installed "
-                                    "(apt-get install chromium; .ci/run installs it)")
+
+
+def needs_chromium(test: Any) -> Any:
+    """A test that drives Chromium through Playwright: marked `browser`; skipped where it is missing."""
+    missing = pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason=f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run installs it)")
+    return pytest.mark.browser(missing(test))
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +62,7 @@ def browser() -> Any:
 
 
 # ---- the generated files ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_site_is_self_contained(project: Path) -> None:
     folder = project / "target" / "docs"
     html = (folder / "index.html").read_text(encoding="utf-8")
@@ -69,6 +75,7 @@ def test_site_is_self_contained(project: Path) -> None:
         assert not re.search(r"""(?:src=|href=|url\(|import\s|fetch\()\s*["']?(?:https?:)?//""", text), asset.name
 
 
+@pytest.mark.slow
 def test_site_data_from_manifest_and_history(site: dict[str, Any]) -> None:
     assert site["meta"]["project"] == "pds_template" and site["meta"]["history_problem"] is None
     assert len(site["runs"]) == len(PROBE_VALUES)
@@ -114,6 +121,7 @@ def test_serve_needs_a_generated_site(tmp_path: Path) -> None:
     assert "no docs site" in done.stderr and "pds docs generate" in done.stderr
 
 
+@pytest.mark.slow
 def test_serve_over_http(project: Path) -> None:
     with serving(project) as url:
         for path, expected in (("", b"<title>pds docs</title>"), ("data.js", b"window.PDS_DOCS"),
@@ -143,6 +151,7 @@ def test_layout_crossing_reduction_and_spacing() -> None:
 
 
 # ---- in the browser -----------------------------------------------------------------------------------
+@pytest.mark.slow
 @needs_chromium
 def test_lineage_and_model_page_from_file(project: Path, browser: Any) -> None:
     index = (project / "target" / "docs" / "index.html").as_uri()
@@ -184,6 +193,7 @@ def test_lineage_and_model_page_from_file(project: Path, browser: Any) -> None:
     assert page.errors == []
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_probe_page_exports_metric_and_runs(project: Path, browser: Any) -> None:
     page = open_page(browser, (project / "target" / "docs" / "index.html").as_uri() + "#/node/" + UID("probe"))
@@ -199,6 +209,7 @@ def test_probe_page_exports_metric_and_runs(project: Path, browser: Any) -> None
     assert page.errors == []
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_metric_chart_points_and_bounds(project: Path, browser: Any) -> None:
     page = open_page(browser, (project / "target" / "docs" / "index.html").as_uri() + "#/metrics")
@@ -218,6 +229,7 @@ def test_metric_chart_points_and_bounds(project: Path, browser: Any) -> None:
     assert page.errors == []
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_run_and_check_history(project: Path, browser: Any) -> None:
     page = open_page(browser, (project / "target" / "docs" / "index.html").as_uri() + "#/runs")
@@ -241,6 +253,7 @@ def test_run_and_check_history(project: Path, browser: Any) -> None:
     assert page.errors == []
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_keyboard_navigation(project: Path, browser: Any) -> None:
     page = open_page(browser, (project / "target" / "docs" / "index.html").as_uri())
@@ -279,6 +292,7 @@ def test_keyboard_navigation(project: Path, browser: Any) -> None:
     assert page.errors == []
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_served_site_in_browser(project: Path, browser: Any) -> None:
     with serving(project) as url:

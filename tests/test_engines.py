@@ -14,6 +14,9 @@ so adding an engine is adding one file. A module provides::
     def read_table(settings: dict, schema: str, table: str) -> pandas.DataFrame
                                                # a table's or view's rows, read with the engine's own driver
                                                # (not through pds), settings being what target() yielded
+    def column_types(settings: dict, schema: str, table: str) -> dict[str, str]
+                                               # column name -> the engine's own type name for it
+                                               # (tests/test_engines_seeds.py)
 
 What the suite does
 -------------------
@@ -45,7 +48,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import ROOT, TEMPLATE, run_pds
+from tests.conftest import ROOT, TEMPLATE, engine_params, run_pds
 
 ENGINES = sorted(p.stem.removeprefix("engine_") for p in Path(__file__).parent.glob("engine_*.py"))
 PROJECTS = {"template": TEMPLATE, "engines": ROOT / "tests" / "projects" / "engines"}
@@ -192,8 +195,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tuple
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("project", sorted(PROJECTS))
-@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.parametrize("engine_name", engine_params(ENGINES))
 def test_same_tables_on_every_engine(engine_name: str, project: str, reference: Callable, tmp_path: Path) -> None:
     engine = load_engine(engine_name)
     ref_tables, ref_columns = reference(project)

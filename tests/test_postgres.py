@@ -19,7 +19,7 @@ import yaml
 from tests import engine_postgres as pg
 from tests.conftest import run_pds
 
-pytestmark = pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))]
 PASSWORD = "pw-Do-Not-Leak-7f3a9"
 
 
@@ -64,6 +64,7 @@ def node_result(folder: Path, name: str) -> dict:
     return next(r for r in results if r["name"] == name)
 
 
+@pytest.mark.slow
 def test_failed_rebuild_leaves_previous_table_and_its_views(tmp_path: Path, schema: str) -> None:
     project = make_project(tmp_path / "p", pg_settings(schema), {
         "nums": "select 1 as id, 10 as v union all select 2 as id, 20 as v",
@@ -85,6 +86,7 @@ def test_failed_rebuild_leaves_previous_table_and_its_views(tmp_path: Path, sche
     assert relations(schema) == {"nums", "nums_doubled"}  # no staged table left behind
 
 
+@pytest.mark.slow
 def test_dependent_views_survive_a_replace_or_are_reported(tmp_path: Path, schema: str) -> None:
     long_name = "t" * 63  # Postgres' longest name: the staged copy's name must still be unique
     project = make_project(tmp_path / "p", pg_settings(schema), {
@@ -228,6 +230,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", ["no server on the port", "no such database"])
 def test_connection_errors_name_target_and_host_never_the_password(tmp_path: Path, problem: str) -> None:
     settings = pg_settings("pds_never_created", password=PASSWORD)
@@ -248,6 +251,7 @@ def test_connection_errors_name_target_and_host_never_the_password(tmp_path: Pat
             assert PASSWORD not in artifact.read_text(errors="ignore"), artifact
 
 
+@pytest.mark.slow
 def test_password_is_redacted_when_the_connection_works(tmp_path: Path, schema: str) -> None:
     project = make_project(tmp_path / "p", pg_settings(schema, password=PASSWORD), {"m": "select 1 as x"})
     for command in ("debug", "build"):

@@ -22,6 +22,7 @@ CSV = """
 """
 
 
+@pytest.mark.slow
 def test_publish_runs_the_exports_of_what_is_built_when_its_checks_last_passed(tmp_path):
     root = scores_project(tmp_path / "shop", CSV)
     target = root / "exports" / "scores.csv"

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import ROOT, run_pds
 from tests.publish_kit import scores_project
@@ -39,6 +40,7 @@ def _run_id(root: Path) -> str:
     return json.loads((root / "target" / "run_results.json").read_text())["metadata"]["invocation_id"]
 
 
+@pytest.mark.slow
 def test_csv_parquet_jsonl_and_fsspec_with_placeholders(tmp_path):
     root = scores_project(tmp_path / "shop", EXPORTS, extra={"pds_project.yml": """
         name: shop
@@ -84,6 +86,7 @@ def test_csv_parquet_jsonl_and_fsspec_with_placeholders(tmp_path):
     assert query(root, "select count(*), count(distinct run_id) from pds_results.pds_export_results") == [(8, 2)]
 
 
+@pytest.mark.slow
 def test_error_severity_failure_blocks_the_export_and_a_warning_does_not(tmp_path):
     exports = """
             - name: scores_csv
@@ -135,6 +138,7 @@ def test_error_severity_failure_blocks_the_export_and_a_warning_does_not(tmp_pat
     assert "not_null_stg_orders_order_id" not in only.stdout and "export scores_csv to" in only.stdout
 
 
+@pytest.mark.slow
 def test_json_log_format_is_one_event_per_line(tmp_path):
     root = scores_project(tmp_path / "shop", """
             - name: scores_csv
@@ -170,6 +174,7 @@ BIG = {
 }
 
 
+@pytest.mark.slow
 def test_a_killed_file_export_leaves_the_previous_file_intact(tmp_path):
     root = write_project(tmp_path / "big", {**BIG, "seeds/raw_orders.csv": None, "seeds/raw_customers.csv": None,
                                             "models/stg_orders.sql": None, "models/orders_enriched.sql": None,

@@ -20,7 +20,7 @@ from tests import engine_postgres as pg
 from tests.conftest import ROOT, run_pds
 from tests.quality_projects import write_project
 
-pytestmark = pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))]
 PASSWORD = "pg-Export-Secret-55x"
 
 
@@ -69,6 +69,7 @@ def rows(schema: str, table: str) -> list[tuple]:
     return sorted((int(a), int(b)) for a, b in df[["customer_id", "score"]].itertuples(index=False))
 
 
+@pytest.mark.slow
 def test_replace_append_and_upsert_into_postgres(tmp_path, schema):
     root = project(tmp_path / "scores", schema)
     env = {"PG_EXPORT_PASSWORD": ""}
@@ -116,6 +117,7 @@ def test_an_unreachable_target_fails_the_export_without_showing_its_password(tmp
     assert PASSWORD not in result.stdout + result.stderr + (root / "target" / "run_results.json").read_text()
 
 
+@pytest.mark.slow
 def test_a_killed_table_export_leaves_the_previous_table_intact(tmp_path, schema):
     root = project(tmp_path / "scores", schema)
     schema_yml = root / "models" / "schema.yml"

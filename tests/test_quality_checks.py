@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_pds
 from tests.quality_projects import lines_with, query, write_project
 
@@ -61,6 +63,7 @@ def test_python_checks_pass_warn_and_record_metrics(tmp_path):
     assert check["description"].startswith("Every score lies in [0, 1]")
 
 
+@pytest.mark.slow
 def test_failing_python_check_reports_rows_and_skips_downstream(tmp_path):
     root = write_project(tmp_path, {"tests/checks.py": CHECKS, "models/customer_scores.py": SCORES_OUT_OF_RANGE,
                                     "models/high_scorers.sql": DOWNSTREAM})

@@ -8,6 +8,8 @@ import re
 import shlex
 import shutil
 
+import pytest
+
 from tests.conftest import ROOT, run_pds
 from tests.quality_projects import lines_with
 
@@ -15,6 +17,7 @@ DOC = ROOT / "docs" / "quality.md"
 CAPTIONED = re.compile(r"^\*\*`([^`]+)`\*\*\n\n```[a-z]*\n(.*?)^```", re.M | re.S)
 
 
+@pytest.mark.slow
 def test_quality_doc_examples_run_on_the_template(template_project):
     text = DOC.read_text(encoding="utf-8")
     files = dict(CAPTIONED.findall(text))

@@ -7,6 +7,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from tests.conftest import run_pds
 from tests.quality_projects import lines_with, query, write_project
 
@@ -37,6 +39,7 @@ def _build(root, *args):
     return run_pds("build", "--project-dir", str(root), *args)
 
 
+@pytest.mark.slow
 def test_history_across_three_builds_and_a_change_bound_that_trips_on_the_third(tmp_path):
     root = write_project(tmp_path, {"models/schema.yml": SCHEMA})
     first, second = _build(root), _build(root)
@@ -85,6 +88,7 @@ def test_ready_made_metrics_groups_and_absolute_bounds(tmp_path):
     assert "max: 5 > max 4" in result.stdout
 
 
+@pytest.mark.slow
 def test_zscore_bound_against_the_last_runs(tmp_path):
     schema = """
         models:
@@ -104,6 +108,7 @@ def test_zscore_bound_against_the_last_runs(tmp_path):
     assert not lines_with(result.stdout, "SKIP")
 
 
+@pytest.mark.slow
 def test_pds_metrics_shows_history_as_table_json_and_csv(tmp_path):
     root = write_project(tmp_path, {"models/schema.yml": SCHEMA, "tests/metrics.py": '''
         from pds import metric

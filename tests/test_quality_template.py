@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_pds
 from tests.quality_projects import lines_with
 
 
+@pytest.mark.slow
 def test_template_runs_every_kind_of_quality_node(template_project):
     result = run_pds("build", "--project-dir", str(template_project))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import run_pds
 from tests.quality_projects import lines_with, write_project
 
@@ -70,6 +72,7 @@ FIXTURE = '''
 '''
 
 
+@pytest.mark.slow
 def test_sql_and_python_models_pass_their_unit_tests_without_touching_the_target(tmp_path):
     root = write_project(tmp_path, {"models/schema.yml": UNIT, "tests/fixtures.py": FIXTURE})
     result = run_pds("test", "--unit", "--project-dir", str(root))

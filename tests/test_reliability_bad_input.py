@@ -14,6 +14,9 @@ import pytest
 from tests.broken_projects import BASE, CASES, Case
 from tests.conftest import run_pds
 
+# every case runs in one module-scoped fixture (in parallel): together they take a while
+pytestmark = pytest.mark.slow
+
 
 def materialize(case: Case, folder: Path) -> Path:
     files: dict[str, str | bytes | None] = {**BASE, **case.files}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pds_core.locking import FileLock, TargetLocked, acquire
+from tests.conftest import engine_params
 from tests.reliability_kit import ENGINES, Engine, make_engine, start_pds, write_project
 
 SLOW_MODEL = """import time
@@ -26,7 +27,7 @@ def model(ctx):
 """
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engine_params(ENGINES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield from make_engine(request.param, tmp_path)
 
@@ -43,6 +44,7 @@ def rows(engine: Engine) -> list[tuple]:
     return sorted(engine.query(f"SELECT version, v FROM {engine.qualified('after')}"))
 
 
+@pytest.mark.slow
 def test_a_second_build_refuses_while_the_first_runs(engine: Engine, tmp_path: Path) -> None:
     project = project_for(engine, tmp_path / "p")
     first = start_pds("build", "--vars", "{v: 1, sleep: 8}", cwd=project)
@@ -60,6 +62,7 @@ def test_a_second_build_refuses_while_the_first_runs(engine: Engine, tmp_path: P
     assert results["success"] and {r["name"] for r in results["results"]} == {"slow", "after"}
 
 
+@pytest.mark.slow
 def test_a_second_build_waits_with_lock_timeout(engine: Engine, tmp_path: Path) -> None:
     project = project_for(engine, tmp_path / "p")
     first = start_pds("build", "--vars", "{v: 1, sleep: 8}", cwd=project)

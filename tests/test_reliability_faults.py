@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_pds
+from tests.conftest import engine_params, run_pds
 from tests.reliability_kit import (
     ENGINES,
     Engine,
@@ -41,7 +41,7 @@ def model(ctx):
 """
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engine_params(ENGINES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield from make_engine(request.param, tmp_path)
 
@@ -77,6 +77,7 @@ def assert_clean(engine: Engine, project: Path) -> None:
 
 
 # ---- killed during a table build ----------------------------------------------------------------
+@pytest.mark.slow
 def test_kill_during_table_build_keeps_the_old_table(engine: Engine, tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", engine, {
         "models/marker.py": MARKER_MODEL,
@@ -107,6 +108,7 @@ def write_seed(project: Path, version: int, rows: int) -> None:
     write_files(project, {"seeds/big.csv": "\n".join(lines) + "\n"})
 
 
+@pytest.mark.slow
 def test_kill_during_seed_load_keeps_the_old_seed(engine: Engine, tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", engine, {})
     rows = {1: 300_000, 2: 250_000, 3: 20}
@@ -131,6 +133,7 @@ def test_kill_during_seed_load_keeps_the_old_seed(engine: Engine, tmp_path: Path
 
 
 # ---- killed while views are swapped (and tables turn into views) --------------------------------
+@pytest.mark.slow
 def test_kill_during_view_swaps_keeps_each_view_whole(engine: Engine, tmp_path: Path) -> None:
     names = [f"v_{i:02d}" for i in range(30)]
     files = {f"models/{n}.sql": ("{{ config(materialized='table' if var('v') == 1 else 'view') }}\n" if i < 10 else "")
@@ -152,6 +155,7 @@ def test_kill_during_view_swaps_keeps_each_view_whole(engine: Engine, tmp_path: 
 
 
 # ---- killed while results and artifacts are written ---------------------------------------------
+@pytest.mark.slow
 def test_kill_while_results_are_written_leaves_readable_artifacts(engine: Engine, tmp_path: Path) -> None:
     files = {f"models/m_{i:02d}.sql": f"select {{{{ var('v') }}}} as version, i from {engine.series(3)}\n"
              for i in range(20)}
@@ -196,6 +200,7 @@ def mixed_project(engine: Engine, folder: Path) -> Path:
 MIXED = {"base_t": 2000, "from_seed": 7, "small": 7, "v_one": 100, "t_two": 100, "py_model": 50}
 
 
+@pytest.mark.slow
 def test_kill_at_random_points_never_leaves_a_partial_relation(engine: Engine, tmp_path: Path) -> None:
     project = mixed_project(engine, tmp_path / "p")
     seed = lambda v: "version,i\n" + "".join(f"{v},{i}\n" for i in range(7))  # noqa: E731
@@ -260,6 +265,7 @@ def statuses(project: Path) -> dict[str, str]:
     return {r["name"]: r["status"] for r in results}
 
 
+@pytest.mark.postgres
 def test_lost_connection_fails_the_affected_node_and_retry_reruns_it(pg_engine: Engine, tmp_path: Path) -> None:
     engine = pg_engine
     project = write_project(tmp_path / "p", engine, {

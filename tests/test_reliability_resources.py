@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_pds
+from tests.conftest import engine_params, run_pds
 from tests.reliability_kit import ENGINES, Engine, make_engine, write_files, write_project
 
 SLOW = os.environ.get("PDS_SLOW_TESTS") == "1"
@@ -39,7 +39,7 @@ MEASURE = ("import atexit, resource, sys\n"
            "file=sys.stderr))\nfrom pds_core.cli import main\nsys.argv = ['pds'] + sys.argv[1:]\nmain()\n")
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engine_params(ENGINES))
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     yield from make_engine(request.param, tmp_path)
 
@@ -52,6 +52,7 @@ def peak_memory_mb(project: Path, *args: str) -> float:
     return int(result.stderr.split("MAXRSS_KB")[-1].split()[0]) / 1024
 
 
+@pytest.mark.slow
 def test_chunked_reads_keep_a_python_model_small(engine: Engine, tmp_path: Path) -> None:
     rows = 3_000_000 if engine.name == "duckdb" else 2_000_000
     chunk = 100_000

@@ -15,7 +15,7 @@ from tests import engine_postgres as pg
 from tests.conftest import run_pds
 from tests.reliability_kit import Engine, make_engine, write_project
 
-pytestmark = pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))]
 SECRET = f"Pl4nted-{uuid.uuid4().hex[:10]}-@:/%?#&= x"
 FORMS = (SECRET, urllib.parse.quote(SECRET, safe=""), urllib.parse.quote_plus(SECRET), SECRET.split("-")[1])
 ENV = {"PDS_TEST_SECRET": SECRET}
@@ -44,6 +44,7 @@ def project_with_everything(engine: Engine, folder: Path) -> Path:
     })
 
 
+@pytest.mark.slow
 def test_a_planted_password_never_leaks(engine: Engine, tmp_path: Path) -> None:
     project = project_with_everything(engine, tmp_path / "p")
     runs = {

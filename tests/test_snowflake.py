@@ -19,7 +19,7 @@ import yaml
 from tests import engine_snowflake as es
 from tests.conftest import TEMPLATE, run_pds
 
-pytestmark = pytest.mark.skipif(es.unavailable() is not None, reason=str(es.unavailable()))
+pytestmark = [pytest.mark.snowflake, pytest.mark.skipif(es.unavailable() is not None, reason=str(es.unavailable()))]
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,7 @@ def staging_left(settings: dict, schema: str) -> list[str]:
     return [r[0] for r in rows if "__PDS_" in r[0]]
 
 
+@pytest.mark.slow
 def test_template_builds_like_duckdb(sf, tmp_path):
     project, settings, schema = sf
     result = build(project)
@@ -123,6 +124,7 @@ def test_seeds_keep_their_types(sf):
     assert [str(d)[:10] for d in got.signup_date] == expected.signup_date.tolist()
 
 
+@pytest.mark.slow
 def test_incremental_merge_and_delete_insert_on_second_build(sf):
     project, settings, schema = sf
     (project / "models" / "marts" / "daily_orders_di.sql").write_text(
@@ -157,6 +159,7 @@ def test_incremental_merge_and_delete_insert_on_second_build(sf):
     assert staging_left(settings, schema) == []
 
 
+@pytest.mark.slow
 def test_failed_model_keeps_the_old_table(sf):
     project, settings, schema = sf
     assert build(project).returncode == 0
@@ -193,6 +196,7 @@ def test_connection_error_names_target_and_account_not_password(template_project
     assert es.PASSWORD not in out and "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_key_pair_auth_and_bad_passphrase(template_project, sf_port, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa

@@ -22,11 +22,19 @@ def _results(project: Path) -> dict[str, dict]:
     return {r["name"]: r for r in data["results"]}
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    """Change a model of the template; the text to change must be there (a no-op edit proves nothing)."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
 def _names(project: Path, select: str, *extra: str, **kw) -> set[str]:
     out = _ok("ls", "-s", select, *extra, project=project, **kw)
     return set(out.split())
 
 
+@pytest.mark.slow
 def test_skip_unchanged_sends_no_model_sql(template_project):
     _ok("build", project=template_project)
     con = duckdb.connect(str(template_project / "pds.duckdb"), read_only=True)
@@ -48,16 +56,18 @@ def test_skip_unchanged_sends_no_model_sql(template_project):
     assert {r["status"] for r in _results(template_project).values()} == {"success"}
 
 
+@pytest.mark.slow
 def test_skip_unchanged_rebuilds_changed_node_and_descendants(template_project):
     _ok("build", project=template_project)
     model = template_project / "models" / "staging" / "stg_customers.sql"
-    model.write_text(model.read_text().replace("plan,", "plan, 'x' as marker,"))
+    _edit(model, "plan,", "plan, 'x' as marker,")
     _ok("build", "--skip-unchanged", project=template_project)
     status = {n: r["status"] for n, r in _results(template_project).items()}
     assert status["stg_customers"] == status["customer_orders"] == status["churn_scores"] == "success"
     assert status["stg_orders"] == status["orders"] == status["daily_revenue"] == "unchanged"
 
 
+@pytest.mark.slow
 def test_full_refresh_ignores_fingerprints(template_project):
     _ok("build", project=template_project)
     _ok("build", "--skip-unchanged", "--full-refresh", project=template_project)
@@ -69,12 +79,13 @@ def test_state_modified_ignores_comments_and_layout(template_project):
     model = template_project / "models" / "staging" / "stg_orders.sql"
     model.write_text("-- a new comment\n" + model.read_text().replace("\n", "\n   \n") + "\n/* trailing */\n")
     assert _names(template_project, "state:modified") == set()
-    model.write_text(model.read_text().replace("where status != 'cancelled'", "where status <> 'x'"))
+    _edit(model, "status <> 'cancelled'", "status <> 'x'")
     assert _names(template_project, "state:modified") == {"stg_orders"}
     assert _names(template_project, "state:modified+") == {"stg_orders", "customer_orders", "daily_revenue",
                                                            "churn_scores"}
 
 
+@pytest.mark.slow
 def test_state_modified_var_and_target_changes(template_project):
     _ok("build", project=template_project)
     # churn_scores reads churn_days through ctx.var(); nothing else uses it
@@ -97,11 +108,12 @@ def test_state_dir_option_and_missing_state(template_project, tmp_path):
     assert _names(template_project, "state:modified", "--state", str(saved)) == set()
 
 
+@pytest.mark.slow
 def test_failed_node_is_not_recorded_as_built(template_project):
     _ok("build", project=template_project)
     model = template_project / "models" / "marts" / "customer_orders.sql"
     good = model.read_text()
-    model.write_text(good.replace("coalesce(p.order_count, 0)", "cast('x' as integer)"))
+    _edit(model, "COALESCE(p.order_count, 0)", "CAST('x' AS INT)")
     assert run_pds("build", "--project-dir", str(template_project)).returncode == 1
     model.write_text(good)
     # the state still describes the last good build, so the restored model is not "modified" ...
@@ -123,6 +135,7 @@ SOURCE_PROJECT = {
 }
 
 
+@pytest.mark.slow
 def test_skip_unchanged_respects_source_freshness(tmp_path):
     project = tmp_path / "fresh"
     for rel, text in SOURCE_PROJECT.items():
@@ -169,7 +182,7 @@ def test_parse_cache_is_used_and_invalidated(template_project, monkeypatch):
     calls.clear()
     assert compiled() == first and calls == []  # warm: nothing rendered again
     model = template_project / "models" / "staging" / "stg_orders.sql"
-    model.write_text(model.read_text().replace("where status != 'cancelled'", "where status != 'void'"))
+    _edit(model, "status <> 'cancelled'", "status <> 'void'")
     after_edit = compiled()
     assert calls == ["models/staging/stg_orders.sql"]
     assert "'void'" in after_edit["model.pds_template.stg_orders"]
@@ -191,7 +204,7 @@ def test_cache_tracks_env_vars(template_project, monkeypatch, env_value):
     import pds_core
 
     model = template_project / "models" / "staging" / "stg_customers.sql"
-    model.write_text(model.read_text().replace("plan,", "'{{ env_var(\"PDS_TEST_TAG\", \"none\") }}' as tag, plan,"))
+    _edit(model, "plan,", "'{{ env_var(\"PDS_TEST_TAG\", \"none\") }}' as tag, plan,")
     monkeypatch.setenv("PDS_TEST_TAG", "first")
     pds_core.compile(pds_core.load(template_project))
     monkeypatch.setenv("PDS_TEST_TAG", env_value)

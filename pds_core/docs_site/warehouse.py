@@ -43,7 +43,7 @@ class WarehouseData:
 def read_warehouse(settings: Any, schema: str, project: str, relations: list[str], runs: int) -> WarehouseData:
     """Connect to the target (`settings`: its profiles.yml Target), read the last `runs` runs of this
     project and target, and the catalog."""
-    from pds_core.session import connect
+    from pds_adapters import connect
 
     data = WarehouseData()
     target = settings.name
@@ -58,8 +58,7 @@ def read_warehouse(settings: Any, schema: str, project: str, relations: list[str
             data.column_types = read_catalog(adapter, relations)
     except Exception as exc:  # an unreachable or locked warehouse: generate the site without it
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        for secret in settings.secrets:
-            text = text.replace(secret, "****") if secret else text
+        text = settings.redact(text)
         data.problem = f"could not read the warehouse of target {target!r}: {text}"
     return data
 

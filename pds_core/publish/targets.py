@@ -17,9 +17,11 @@ from pds_core.render import Renderer
 class TargetPool:
     """Adapters of the other targets exports write to, opened once per run and closed at its end."""
 
-    def __init__(self, project: Project, main_adapter: Any) -> None:
+    def __init__(self, project: Project, main_adapter: Any, invocation_id: str = "", lock_timeout: float = 0.0) -> None:
         self.project = project
         self.main = main_adapter
+        self.invocation_id = invocation_id
+        self.lock_timeout = lock_timeout
         self._adapters: dict[str, Any] = {}
         self._open_ones = contextlib.ExitStack()  # each target's connect(), exited in close()
         self._schemas: set[tuple[str, str]] = set()
@@ -30,8 +32,9 @@ class TargetPool:
             return self.get_locked(name)
 
     def _open(self, name: str) -> Any:
+        from pds_adapters import get_adapter
+        from pds_core.locking import locked
         from pds_core.profiles import load_target
-        from pds_core.session import connect
 
         project = self.project
         shown = project.target.profile_path
@@ -45,7 +48,12 @@ class TargetPool:
         if target.type == "duckdb" and path and path != ":memory:" and not path.startswith("md:") \
                 and not os.path.isabs(path):
             target.settings["path"] = str(project.root / path)
-        return self._open_ones.enter_context(connect(target))
+        adapter = get_adapter(target)
+        if _lock_place(adapter) != _lock_place(self.main):  # another warehouse: hold its build lock while writing
+            self._open_ones.enter_context(locked(adapter, name, "export", self.invocation_id, self.lock_timeout))
+        adapter.open()
+        self._open_ones.callback(adapter.close)  # closed before that lock is released
+        return adapter
 
     def ensure_schema(self, name: str, schema: str) -> None:
         """Create a schema once per run: exports running in parallel must not race to create it."""
@@ -65,3 +73,9 @@ class TargetPool:
         with self._lock:
             self._adapters.clear()
             self._open_ones.close()
+
+
+def _lock_place(adapter: Any) -> str | None:
+    """Where an adapter's build lock lives (a file, an advisory key, a table), to tell two targets apart."""
+    lock = adapter.build_lock({})
+    return lock.where() if lock is not None else None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pds_adapters import connect
 from pds_core.errors import ProjectError, did_you_mean
 from pds_core.history import ResultsHistory
 from pds_core.loader import Project
-from pds_core.session import connect
 
 SPARKS = "▁▂▃▄▅▆▇█"
 

@@ -1,7 +1,7 @@
-select
-    customer_id,
-    trim(name) as customer_name,
-    upper(country) as country,
-    plan,
-    cast(signup_date as date) as signup_date
-from {{ ref('customers') }}
+SELECT
+  customer_id,
+  TRIM(name) AS customer_name,
+  UPPER(country) AS country,
+  plan,
+  CAST(signup_date AS DATE) AS signup_date
+FROM {{ ref('customers') }}

@@ -1,8 +1,9 @@
-select
-    order_id,
-    customer_id,
-    cast(order_date as date) as order_date,
-    {{ cents_to_dollars('amount_cents') }} as amount,
-    status
-from {{ ref('orders') }}
-where status != 'cancelled'
+SELECT
+  order_id,
+  customer_id,
+  CAST(order_date AS DATE) AS order_date,
+  {{ cents_to_dollars('amount_cents') }} AS amount,
+  status
+FROM {{ ref('orders') }}
+WHERE
+  status <> 'cancelled'

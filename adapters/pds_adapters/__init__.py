@@ -1,15 +1,28 @@
-"""Warehouse adapters, found through the `pds.adapters` entry point group so others can add one."""
+"""Warehouse adapters, found through the `pds.adapters` entry point group so others can add one.
+
+The core reaches a warehouse through connect(target) only::
+
+    with connect(target) as adapter:      # opened: an unreachable warehouse raises ConnectionFailed here
+        adapter.replace_table(...)
+    # closed here, also when the block raised
+
+This package knows nothing of pds_core: it takes plain data (Target, Relation, sqlglot expressions,
+DataFrames) and raises pds_adapters.errors.ProjectError, which pds_core re-exports.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
-from pds_core.errors import ProjectError, did_you_mean
+from pds_adapters.errors import ProjectError, did_you_mean
 
 if TYPE_CHECKING:
     from pds_adapters.base import Adapter
-    from pds_core.profiles import Target
+    from pds_adapters.target import Target
 
 BUILTIN = {
     "duckdb": "pds_adapters.duckdb:DuckDBAdapter",
@@ -29,8 +42,6 @@ def available() -> dict[str, str]:
 
 
 def adapter_class(type_name: str) -> type[Adapter]:
-    import importlib
-
     table = available()
     if type_name not in table:
         raise ProjectError(f"no adapter for target type {type_name!r}",
@@ -46,5 +57,17 @@ def adapter_class(type_name: str) -> type[Adapter]:
 
 
 def get_adapter(target: Target) -> Adapter:
-    """A new adapter for the target (not yet connected)."""
+    """A new adapter for the target, not yet connected (connect() is the usual way in)."""
     return adapter_class(target.type)(target)
+
+
+@contextlib.contextmanager
+def connect(target: Target) -> Iterator[Adapter]:
+    """The target's adapter, connected: a warehouse that cannot be reached raises ConnectionFailed
+    before the block runs; every connection is closed when the block ends, however it ends."""
+    adapter = get_adapter(target)
+    try:
+        adapter.open()
+        yield adapter
+    finally:
+        adapter.close()

@@ -1,14 +1,13 @@
 """DataFrames at the warehouse boundary, shared by the engines that load them through a bulk path.
 
-Column types are sqlglot DataTypes, so each engine renders them in its own dialect. Reading a seed
-CSV here (rather than with an engine's own reader) gives every engine the same inferred types.
+Column types are sqlglot DataTypes, so each engine renders them in its own dialect. (Seed CSVs are
+read by seeds.py, the one reader every engine uses.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +15,6 @@ import pandas as pd
 from pandas.api import types as pdt
 from sqlglot import exp
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$")
 _OBJECT_TYPES: tuple[tuple[type, str], ...] = (
     (bool, "BOOLEAN"), (int, "BIGINT"), (float, "DOUBLE"), (decimal.Decimal, "DECIMAL"),
     (dt.datetime, "TIMESTAMP"), (dt.date, "DATE"), (dt.timedelta, "INTERVAL"), (bytes, "VARBINARY"),
@@ -78,28 +75,6 @@ def _python_values(series: pd.Series) -> list[Any]:
         series = series.astype(object)
     values = series.astype(object).tolist()
     return [None if m else (v.item() if hasattr(v, "item") else v) for v, m in zip(values, missing, strict=True)]
-
-
-def read_seed(path: str, delimiter: str = ",", as_text: list[str] | None = None) -> pd.DataFrame:
-    """A seed CSV with types inferred: integers (nullable), floats, booleans, ISO dates and timestamps.
-
-    Columns in as_text stay strings, for the engine to cast to a declared column type.
-    """
-    text_columns = list(as_text or [])
-    df = pd.read_csv(path, sep=delimiter, dtype={c: "string" for c in text_columns} or None,
-                     dtype_backend="numpy_nullable", keep_default_na=True)
-    for name in df.columns:
-        if name in text_columns or not (pdt.is_string_dtype(df[name].dtype) or pdt.is_object_dtype(df[name].dtype)):
-            continue
-        values = df[name].dropna().astype(str)
-        if values.empty:
-            continue
-        if values.str.match(_DATE).all():
-            parsed = pd.to_datetime(df[name], format="%Y-%m-%d")
-            df[name] = pd.Series([None if pd.isna(v) else v.date() for v in parsed], index=df.index, dtype=object)
-        elif values.str.match(_TIMESTAMP).all():
-            df[name] = pd.to_datetime(df[name], format="ISO8601")
-    return df
 
 
 def tidy_frame(df: pd.DataFrame) -> pd.DataFrame:

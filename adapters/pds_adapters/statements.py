@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlglot import exp
 
+from pds_adapters.errors import ProjectError, did_you_mean
+
 
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(exp.to_identifier(name, quoted=True), table=exp.to_identifier(table) if table else None)
@@ -29,9 +31,21 @@ def drop(table: exp.Table, kind: str = "TABLE", cascade: bool = False) -> exp.Dr
     return exp.Drop(tables=[table], kind=kind, exists=True, cascade=cascade)
 
 
-def rename_table(table: exp.Table, new_name: str) -> exp.Alter:
-    return exp.Alter(this=table, kind="TABLE",
-                     actions=[exp.AlterRename(this=exp.Table(this=exp.to_identifier(new_name, quoted=True)))])
+def rename_table(table: exp.Table, new_name: exp.Table) -> exp.Alter:
+    """ALTER TABLE ... RENAME TO new_name (unqualified on most engines; the adapter decides)."""
+    return exp.Alter(this=table, kind="TABLE", actions=[exp.AlterRename(this=new_name)])
+
+
+def create_table(table: exp.Table, types: dict[str, exp.DataType]) -> exp.Create:
+    """CREATE TABLE with the given column names (quoted exactly) and types."""
+    columns = [exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=kind) for name, kind in types.items()]
+    return exp.Create(this=exp.Schema(this=table.copy(), expressions=columns), kind="TABLE")
+
+
+def insert_values(table: exp.Table, columns: list[str]) -> exp.Insert:
+    """INSERT INTO table (columns) VALUES (?, ...): one row of placeholders, for executemany."""
+    row = exp.Tuple(expressions=[exp.Placeholder() for _ in columns])
+    return insert_select(table, exp.Values(expressions=[row]), columns)
 
 
 def select_star(table: exp.Table, limit: int | None = None) -> exp.Select:
@@ -78,8 +92,6 @@ def merge(table: exp.Table, staged: exp.Table, keys: list[str], columns: list[st
 def select_cast(table: exp.Table, columns: list[str], types: dict[str, str], dialect: str,
                 where: str | None = None) -> exp.Select:
     """Every column of table, cast to its declared SQL type where there is one (a seed's column_types)."""
-    from pds_core.errors import ProjectError, did_you_mean
-
     exprs: list[exp.Expression] = []
     for name in types:
         if name not in columns:
@@ -96,3 +108,8 @@ def select_cast(table: exp.Table, columns: list[str], types: dict[str, str], dia
                                hint="write a type such as varchar, integer, date, decimal(10,2)") from None
         exprs.append(exp.cast(col(name), dtype).as_(exp.to_identifier(name, quoted=True)))
     return exp.select(*exprs).from_(table.copy())
+
+
+def load_extension(extension: str) -> str:
+    """DuckDB's LOAD of a named extension; the name is quoted as an identifier, never pasted raw."""
+    return exp.Command(this="LOAD", expression=exp.to_identifier(str(extension), quoted=True)).sql("duckdb")

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pds_core.errors import ProjectError
+from pds_adapters.errors import ProjectError
 
 
 def bigquery_type(arrow_type: pa.DataType) -> str:
@@ -59,8 +59,8 @@ def dataframe_to_arrow(df: Any, where: str) -> pa.Table:
                            hint="give each column one type (e.g. df[col].astype(str))") from None
 
 
-def load_arrow(client: Any, table_id: str, data: pa.Table, timeout: float | None) -> int:
-    """Load the rows into a new or emptied table (WRITE_TRUNCATE); returns the rows written."""
+def load_job(client: Any, table_id: str, data: pa.Table) -> Any:
+    """Start loading the rows into a new or emptied table (WRITE_TRUNCATE); returns the job to wait for."""
     from google.cloud import bigquery
 
     try:
@@ -74,9 +74,7 @@ def load_arrow(client: Any, table_id: str, data: pa.Table, timeout: float | None
     config = bigquery.LoadJobConfig(source_format=bigquery.SourceFormat.PARQUET, schema=schema,
                                     write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
     # No size given: the client takes the resumable upload (see the module docstring).
-    job = client.load_table_from_file(buffer, table_id, job_config=config, rewind=True)
-    job.result(timeout=timeout)
-    return int(job.output_rows or 0)
+    return client.load_table_from_file(buffer, table_id, job_config=config, rewind=True)
 
 
 def arrow_to_dataframe(table: pa.Table) -> Any:

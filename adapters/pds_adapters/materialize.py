@@ -1,0 +1,205 @@
+"""The high-level operations materializations call, written once and branching on the capability flags.
+
+Mixed into Adapter (base.py), which provides the flags, names (table()), statements (execute/fetch),
+transactions and the catalog. What an engine does differently is a flag here, or one of the small
+hooks: swap_in() (how a staged table takes the place of the old one), _bulk_load() (how a DataFrame
+gets into a new table) and _keeping_dependent_views() (Postgres). Two rules hold on every engine:
+
+- a table is built beside the old one and put in its place in one step, so a failing query never
+  touches the table that stood (in one transaction where DDL is transactional; otherwise the staged
+  table is dropped whatever happens);
+- the rows an incremental model adds land atomically: one MERGE, or DELETE+INSERT in one transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlglot import exp
+
+from pds_adapters import frames, seeds
+from pds_adapters import statements as st
+from pds_adapters.errors import ProjectError, did_you_mean
+from pds_adapters.relation import Relation, identifier
+
+
+class Materializations:
+    """create_view, replace_table, incremental, DataFrames and seeds: portable, flag-driven."""
+
+    # ---- views and tables --------------------------------------------------------------------------
+    def create_view(self, relation: Relation, query: exp.Expression) -> None:
+        """A view in place of whatever stood there; where CREATE OR REPLACE VIEW cannot change the columns
+        (replaces_views_in_place off) the old view is dropped and created again in one transaction."""
+        kind = self.relation_kind(relation)
+        with self.transaction(), self._keeping_dependent_views(relation, kind):
+            if kind == "table" or (kind and not self.replaces_views_in_place):
+                self.drop(relation, kind)
+            self.execute(st.create_view_as(self.table(relation), query, replace=self.replaces_views_in_place))
+
+    def replace_table(self, relation: Relation, query: exp.Expression) -> int | None:
+        """The query's rows in place of the relation, atomically: CREATE OR REPLACE TABLE where that is
+        the engine's atomic replace, else a staged table put in place by swap_in()."""
+        if self.supports_create_or_replace_table:
+            kind = self.relation_kind(relation)
+            with self.transaction():
+                if kind == "view":
+                    self.drop(relation, "view")
+                rows = self.execute(st.create_table_as(self.table(relation), query, replace=True))
+            return rows if rows is not None else self.count(relation)
+        staged = self.temp_relation(relation)
+        return self._replace_with(staged, relation, lambda: self.execute(st.create_table_as(self.table(staged), query)))
+
+    def _replace_with(self, staged: Relation, relation: Relation, fill: Callable[[], int | None]) -> int:
+        """fill() creates staged, then swap_in() puts it where relation is: in one transaction where DDL is
+        transactional; elsewhere staged is dropped afterwards whatever happened."""
+        with self.transaction():
+            try:
+                rows = fill()
+                self.swap_in(staged, relation, self.relation_kind(relation))
+            finally:
+                if not self.supports_transactional_ddl:
+                    self._drop_quietly(staged)
+        return rows if rows is not None else self.count(relation)
+
+    def swap_in(self, staged: Relation, relation: Relation, kind: str | None) -> None:
+        """Put a staged table where relation was (kind: what stood there), inside the caller's transaction."""
+        with self._keeping_dependent_views(relation, kind):
+            if kind:
+                self.drop(relation, kind)
+            new_name = self.table(relation) if self.qualified_rename else \
+                exp.Table(this=identifier(relation.identifier, self.dialect))
+            self.execute(st.rename_table(self.table(staged), new_name))
+
+    @contextlib.contextmanager
+    def _keeping_dependent_views(self, relation: Relation, kind: str | None) -> Iterator[None]:
+        """Around a drop of relation: engines whose views are bound to the table re-create them (Postgres)."""
+        yield
+
+    def drop_relation(self, relation: Relation) -> None:
+        kind = self.relation_kind(relation)
+        if kind:
+            self.drop(relation, kind)
+
+    def _drop_quietly(self, staged: Relation) -> None:
+        """Drop a staging table on a failure path: its own error must not hide the original one."""
+        with contextlib.suppress(Exception):
+            self.execute(st.drop(self.table(staged)))
+
+    # ---- incremental ------------------------------------------------------------------------------------
+    def incremental(self, relation: Relation, query: exp.Expression, strategy: str,
+                    unique_key: list[str]) -> int | None:
+        """Add the query's rows to an existing table: append, merge or delete+insert, atomically."""
+        if strategy == "append":
+            with self.transaction():
+                return self.execute(st.insert_select(self.table(relation), query, self.columns(relation)))
+        staged = self.temp_relation(relation, "incr")
+        # where DDL is transactional, the staging table lives and dies inside the transaction: a killed
+        # build leaves none behind; elsewhere it is dropped on every path
+        with self.transaction():
+            try:
+                self.execute(st.create_table_as(self.table(staged), query))
+                columns = self.columns(staged)
+                keys = self._match_columns(unique_key, self.columns(relation))
+                target, source = self.table(relation), self.table(staged)
+                if strategy == "merge" and self.supports_merge:
+                    rows = self.execute(st.merge(target, source, keys, columns))  # one statement: atomic
+                else:
+                    rows = self._atomic_dml([st.delete_matching(target, source, keys),
+                                             st.insert_select(target, st.select_star(source), columns)])
+                    rows = rows if rows is not None else self.count(staged)
+            except BaseException:
+                if not self.supports_transactional_ddl:
+                    self._drop_quietly(staged)
+                raise
+            self.execute(st.drop(self.table(staged)))
+        return rows
+
+    def _match_columns(self, names: list[str], existing: list[str]) -> list[str]:
+        """Key names as the table spells them (Snowflake stores folded names): exact, then case-insensitive."""
+        folded = {c.lower(): c for c in existing}
+        return [n if n in existing else folded.get(n.lower(), self.stored_name(n)) for n in names]
+
+    def _atomic_dml(self, statements: list[exp.Expression]) -> int | None:
+        """DML statements that must land together; returns the last one's row count."""
+        if self.supports_transactional_ddl:  # the caller's transaction() already holds them together
+            return [self.execute(s) for s in statements][-1]
+        if self.dml_transaction == "script":  # one multi-statement request is one transaction (BigQuery)
+            return self.execute(";\n".join(["BEGIN TRANSACTION", *map(self.sql, statements), "COMMIT TRANSACTION"]))
+        with self.begin_commit():
+            return [self.execute(s) for s in statements][-1]
+
+    # ---- DataFrames and seeds ------------------------------------------------------------------------
+    def write_dataframe(self, relation: Relation, df: Any) -> int:
+        """Replace the relation with a DataFrame's rows, atomically, through the engine's bulk path."""
+        staged = self.temp_relation(relation, "df")
+        return self._replace_with(staged, relation, lambda: self._bulk_load(staged, df))
+
+    def stage_dataframe(self, relation: Relation, df: Any) -> Relation:
+        """Write a DataFrame to a new staging table next to relation (the caller drops it)."""
+        staged = self.temp_relation(relation, "df")
+        with self.transaction():
+            self._bulk_load(staged, df)
+        return staged
+
+    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str]) -> int | None:
+        """incremental() with a DataFrame's rows (an incremental Python model), staged in a table first."""
+        staged = self.stage_dataframe(relation, df)
+        try:
+            return self.incremental(relation, st.select_star(self.table(staged)), strategy, unique_key)
+        finally:
+            self._drop_quietly(staged)
+
+    def _bulk_load(self, staged: Relation, df: Any) -> int:
+        """Create staged with the frame's column types and load its rows; returns the rows loaded.
+
+        The portable way: CREATE TABLE, then INSERT ... VALUES through executemany. Engines override it
+        with their bulk path (COPY, write_pandas, a load job).
+        """
+        types = frames.column_types(df)
+        self.execute(st.create_table(self.table(staged), {self.stored_name(n): t for n, t in types.items()}))
+        insert = st.insert_values(self.table(staged), [self.stored_name(n) for n in types])
+        rows = list(frames.python_rows(df))
+        self.count_statement()
+        conn = self.connection()
+        cur = conn.cursor()
+        try:
+            with self.connections.running(conn):
+                cur.executemany(self.sql(insert), rows)
+        finally:
+            cur.close()
+        return len(rows)
+
+    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
+        """A seed CSV read by the one seed reader (same types on every engine); column_types, in this
+        target's SQL, are applied with CAST in the warehouse."""
+        df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
+        for name in column_types:
+            if name not in df.columns:
+                raise ProjectError(f"column_types names {name!r}, which is not a column of the seed", path,
+                                   hint=did_you_mean(name, df.columns) or f"columns: {', '.join(df.columns)}")
+        if not column_types:
+            return self.write_dataframe(relation, df)
+        names = [self.stored_name(str(c)) for c in df.columns]
+        types = {self.stored_name(k): v for k, v in column_types.items()}
+        query_of = lambda staged: st.select_cast(self.table(staged), names, types, self.dialect, path)  # noqa: E731
+        with self.transaction():
+            staged = self.stage_dataframe(relation, df)
+            try:
+                rows = self.replace_table(relation, query_of(staged))
+            except BaseException:
+                if not self.supports_transactional_ddl:
+                    self._drop_quietly(staged)
+                raise
+            self.execute(st.drop(self.table(staged)))
+        return rows or 0
+
+    def read_dataframe(self, relation: Relation, limit: int | None = None) -> Any:
+        return self.query_dataframe(st.select_star(self.table(relation), limit))
+
+    def query_dataframe(self, statement: exp.Expression | str) -> Any:
+        import pandas as pd
+
+        cols, rows = self.fetch(statement)
+        return pd.DataFrame.from_records(rows, columns=cols)
