@@ -80,7 +80,7 @@ def test_failing_python_check_reports_rows_and_skips_downstream(tmp_path):
     # the failing rows can be kept for a look
     result = run_pds("test", "--project-dir", str(root), "--select", "customer_scores", "--store-failures")
     assert result.returncode == 1
-    assert query(root, "select customer_id, score from pds.failures__scores_are_probabilities") == [(3, 1.25)]
+    assert query(root, "select customer_id, score from pds_results.failures__scores_are_probabilities") == [(3, 1.25)]
 
 
 def test_check_that_raises_is_an_error_naming_the_line(tmp_path):

@@ -26,7 +26,7 @@ TABLES = ("pds_runs", "pds_node_results", "pds_test_results", "pds_metric_values
 
 
 def _snapshot(root):
-    return {t: sorted(query(root, f"select * from pds.{t}"), key=repr) for t in TABLES}
+    return {t: sorted(query(root, f"select * from pds_results.{t}"), key=repr) for t in TABLES}
 
 
 def test_a_build_writes_every_table_and_later_runs_only_append(tmp_path):

@@ -27,7 +27,7 @@ def built_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[
     """A copy of the source tree whose project_template was then built where it stands; with the
     template's source files (as they were before the build)."""
     checkout = tmp_path_factory.mktemp("checkout")
-    for name in ("pds_core", "pds_adapters", "pds", "project_template"):
+    for name in ("pds_core", "adapters", "pds", "project_template"):  # adapters/pds_adapters: import pds_adapters
         shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns(*BUILD_OUTPUT))
     for name in ("pyproject.toml", "README.md", ".gitignore"):
         shutil.copy2(ROOT / name, checkout / name)
@@ -42,7 +42,7 @@ def built_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[
 
 def checkout_pds(checkout: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """`pds ARGS` running the code of the copied checkout (its pds_core finds its project_template)."""
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(checkout)}
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": os.pathsep.join([str(checkout), str(checkout / "adapters")])}
     return subprocess.run([sys.executable, "-m", "pds_core.cli", *args], cwd=cwd or checkout, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -65,7 +65,7 @@ def test_the_wheel_ships_no_build_output(built_checkout, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     prefix = "pds_core/project_template/"
     assert {n.removeprefix(prefix) for n in names if n.startswith(prefix)} == sources
-    assert "pds_core/docs_site/static/index.html" in names and "pds_adapters/duckdb.py" in names
+    assert "pds_core/docs_site/static/index.html" in names and "pds_adapters/duckdb/adapter.py" in names
     assert not [n for n in names if ".duckdb" in n or "/target/" in n or "__pycache__" in n]
 
 
