@@ -134,6 +134,7 @@ class Plan:
     blocked: dict[str, list[str]] = field(default_factory=dict)  # uid -> why it must not run
     retry_exports: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # said to the user before the run starts
+    namer: Any = None  # the target adapter's table(): how every relation is named in SQL
 
     def node(self, uid: str) -> Any:
         """Any node of the run: a model, seed or source, or one a planner added."""
@@ -205,12 +206,13 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     from pds_adapters import adapter_class
 
     adapter_cls = adapter_class(project.target.type)
+    namer = adapter_cls(project.target).table  # THE relation renderer (nothing connects)
     parsed = parse(project, use_cache=True)
     manifest, parser = parsed.manifest, parsed.parser
     adapter_cls.check_names(manifest.all_nodes().values())
     graph = build_graph(manifest)
     sql_models = [uid for uid, n in manifest.nodes.items() if n.resource_type == "model" and n.language == "sql"]
-    compiler = Compiler(manifest, graph, project.config.dialect, adapter_cls.dialect, parser.cache)
+    compiler = Compiler(manifest, graph, project.config.dialect, adapter_cls.dialect, parser.cache, namer)
     compiled = compiler.compile(sql_models)
     built_columns = read_built_columns(project.target_dir / STATE_DIR)
     validation = None
@@ -222,7 +224,7 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     result = Plan(project=project, options=options, command=spec, invocation_id=str(uuid.uuid4()),
                   manifest=manifest, graph=graph, compiled=compiled, validation=validation,
                   fingerprints=fingerprints, chosen=set(), selected=set(), target_dialect=adapter_cls.dialect,
-                  cache=parser.cache, built_columns=built_columns)
+                  cache=parser.cache, built_columns=built_columns, namer=namer)
     _select(result)
     result.run_graph = graph
     result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}

@@ -47,6 +47,8 @@ class SqlSource(Protocol):
 
     def source_tree(self, node: Node) -> exp.Query: ...
 
+    def relation_table(self, relation: Any, quoting: Any = False) -> exp.Table: ...
+
 
 @dataclass
 class Analysis:
@@ -243,7 +245,7 @@ class Validator:
         else:
             assert node.relation is not None
             quoting = dict(node.source_meta.get("quoting") or {}) if node.resource_type == "source" else False
-            table = node.relation.table(self.dialect, quoting)
+            table = self.sql.relation_table(node.relation, quoting)  # as the compiler named it in the SQL
         return tuple(self.dialect.normalize_identifier(p.copy()).name for p in table.parts)
 
     # ---- finding what is wrong -----------------------------------------------------------------

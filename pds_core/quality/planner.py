@@ -58,8 +58,8 @@ def plan_quality(plan: Plan, kinds: tuple[str, ...] | None = None) -> dict[str, 
     sql_tests = {uid: n for uid, n in nodes.items() if isinstance(n, TestNode) and n.rendered is not None}
     if sql_tests:
         view = dataclasses.replace(plan.manifest, nodes={**plan.manifest.nodes, **sql_tests})
-        plan.compiled.update(Compiler(view, plan.graph, plan.project.config.dialect, plan.target_dialect)
-                             .compile(list(sql_tests)))
+        plan.compiled.update(Compiler(view, plan.graph, plan.project.config.dialect, plan.target_dialect,
+                                      namer=plan.namer).compile(list(sql_tests)))
     ancestors: dict[str, set[str]] = {}
     for uid, node in sorted(nodes.items()):
         children: list[str] = []

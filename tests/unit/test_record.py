@@ -31,7 +31,7 @@ def test_a_compile_writes_the_manifest_and_the_select_that_runs(tmp_path: Path) 
     p = _plan(tmp_path)
     record(p, None)
     target = p.project.target_dir
-    assert (target / "compiled" / "proj" / "models" / "m.sql").read_text() == "select id from main.s\n"
+    assert (target / "compiled" / "proj" / "models" / "m.sql").read_text() == "select id from proj.main.s\n"  # named as the DDL names it
     manifest = json.loads((target / "manifest.json").read_text())
     assert set(manifest["nodes"]) == {"seed.proj.s", "model.proj.m", "model.proj.py"}
     assert not (target / "run_results.json").exists() and not (target / "run").exists()
