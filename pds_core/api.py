@@ -6,12 +6,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from pds_adapters import connect
+from pds_core.commands import compile_project, run_command, unit_test_command
 from pds_core.errors import ProjectError
 from pds_core.loader import Project, load_project
-from pds_core.parser import Manifest, parse_project
+from pds_core.nodes import Manifest
+from pds_core.parser import parse_project
+from pds_core.plan import Options, parse_manifest, plan
 from pds_core.reporting import Reporter
 from pds_core.results import RunResult
-from pds_core.tasks import BuildTask, CompileTask, ListTask, Options, RunTask, SeedTask, Task, TestTask
+
+__all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
+           "parse", "publish", "retry", "run", "seed", "show", "test"]
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
@@ -25,56 +31,53 @@ def _options(select: Any = None, exclude: Any = None, **kwargs: Any) -> Options:
     return Options(select=as_list(select), exclude=as_list(exclude), **kwargs)
 
 
-def _run(task_cls: type[Task], project: Project, reporter: Reporter | None, **kwargs: Any) -> RunResult:
-    return task_cls(project, _options(**kwargs), reporter).run()
-
-
 def parse(project: Project) -> Manifest:
-    """The project's nodes with their dependencies (no warehouse needed)."""
-    return parse_project(project)
+    """The project's nodes with their dependencies, tests, metrics and exports (no warehouse needed)."""
+    return parse_manifest(project)
 
 
-def build(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
-    """Seeds and models (and their checks) in DAG order. kwargs: select, exclude, threads, full_refresh."""
-    return _run(BuildTask, project, reporter, **kwargs)
+def build(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
+    """Seeds and models (and their checks and exports) in DAG order. kwargs: select, exclude, threads,
+    full_refresh, skip_unchanged, state, indirect_selection, lock_timeout, debug, validate, validate_sources.
+    `adapter`: an adapter to use instead of a new one for the project's target."""
+    return run_command(project, "build", _options(**kwargs), reporter, adapter)
 
 
-def run(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
-    """Models only."""
-    return _run(RunTask, project, reporter, **kwargs)
+def run(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
+    """Models only (kwargs as for build)."""
+    return run_command(project, "run", _options(**kwargs), reporter, adapter)
 
 
-def retry(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
-    """Re-run what failed or was skipped in the last run (target/run_results.json); kwargs: threads, lock_timeout."""
+def seed(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
+    """Seeds only (kwargs as for build)."""
+    return run_command(project, "seed", _options(**kwargs), reporter, adapter)
+
+
+def retry(project: Project, reporter: Reporter | None = None, follow_target: bool = True, **kwargs: Any) -> RunResult:
+    """Re-run what failed, was skipped or did not run in the last run (target/run_results.json), with its
+    command, on its target unless `project` was loaded for a named one. kwargs: threads, lock_timeout, debug."""
     from pds_core.retry import retry as retry_last
 
-    return retry_last(project, reporter, **kwargs)
+    return retry_last(project, reporter, follow_target, **kwargs)
 
 
-def seed(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
-    """Seeds only."""
-    return _run(SeedTask, project, reporter, **kwargs)
-
-
-def test(project: Project, reporter: Reporter | None = None, unit: bool = False, **kwargs: Any) -> RunResult:
+def test(project: Project, reporter: Reporter | None = None, unit: bool = False, adapter: Any = None,
+         **kwargs: Any) -> RunResult:
     """The tests and checks of the selected nodes, against what is built (kwargs: select, exclude, threads,
-    store_failures). unit=True runs the unit tests of the selected models in an in-memory DuckDB instead."""
+    store_failures, indirect_selection). unit=True runs the unit tests of the selected models in an
+    in-memory DuckDB instead."""
     if unit:
-        from pds_core.quality.commands import UnitTestTask
-
-        return _run(UnitTestTask, project, reporter, **kwargs)
-    return _run(TestTask, project, reporter, **kwargs)
+        return unit_test_command(project, _options(**kwargs), reporter)
+    return run_command(project, "test", _options(**kwargs), reporter, adapter)
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # a pds command, not a pytest test
 
 
-def publish(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
+def publish(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
     """Run the exports of the selected models from what is built, gated by the latest recorded results of
     their checks in the results tables (kwargs: select, exclude, threads, lock_timeout). See docs/publish.md."""
-    from pds_core.publish.task import PublishTask
-
-    return _run(PublishTask, project, reporter, **kwargs)
+    return run_command(project, "publish", _options(**kwargs), reporter, adapter)
 
 
 def metrics(project: Project, name: str | None = None, limit: int | None = 20) -> list[dict[str, Any]]:
@@ -87,9 +90,8 @@ def metrics(project: Project, name: str | None = None, limit: int | None = 20) -
 
 def compile(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> dict[str, str]:
     """Compile the selected SQL models; returns unique_id -> SQL and writes target/compiled/."""
-    task = CompileTask(project, _options(**kwargs), reporter)
-    task.run()
-    return {uid: c.sql for uid, c in task.compiled.items() if uid in task.selected}
+    the_plan = compile_project(project, _options(**kwargs), reporter)
+    return {uid: c.sql for uid, c in the_plan.compiled.items() if uid in the_plan.selected}
 
 
 def lineage(project: Project, column: str, downstream: bool = False) -> list[str]:
@@ -97,16 +99,15 @@ def lineage(project: Project, column: str, downstream: bool = False) -> list[str
     downstream, the columns computed from it), across models down to sources and seeds."""
     from pds_core.lineage import LineageGraph
 
-    task = CompileTask(project, _options())
-    task.prepare()
-    assert task.manifest is not None and task.validation is not None
-    if task.cache is not None:
-        task.cache.save()
-    graph = LineageGraph.build(task.manifest, task.validation)
+    the_plan = plan(project, Options(), None, "lineage")
+    assert the_plan.validation is not None
+    if the_plan.cache is not None:
+        the_plan.cache.save()
+    graph = LineageGraph.build(the_plan.manifest, the_plan.validation, the_plan.built_columns)
     return list(graph.tree_lines(graph.resolve(column), downstream))
 
 
-def docs_generate(project: Project, reporter: Reporter | None = None, runs: int = 30, warehouse: bool = True) -> Path:
+def docs(project: Project, reporter: Reporter | None = None, runs: int = 30, warehouse: bool = True) -> Path:
     """Write the docs site to target/docs/ from a fresh manifest and the last `runs` runs of the results
     tables (warehouse=False: without reading the warehouse); returns the folder."""
     from pds_core.docs_site import generate
@@ -141,15 +142,16 @@ def format_models(project: Project, select: Any = None, exclude: Any = None, che
     return outcomes
 
 
-def ls(project: Project, **kwargs: Any) -> list[dict[str, Any]]:
-    """The selected nodes, in DAG order, as dicts (name, type, materialized, path, relation)."""
+def ls(project: Project, resource_type: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """The selected nodes, in DAG order, as dicts (name, type, materialized, path, relation);
+    resource_type: only these kinds (model, seed, source)."""
     from pds_core.graph import topological_order
 
-    task = ListTask(project, _options(**kwargs))
-    task.prepare()
-    assert task.manifest is not None and task.graph is not None
-    nodes = task.manifest.all_nodes()
-    order = topological_order(task.graph, task.selected)
+    the_plan = plan(project, _options(**kwargs), None, "ls")
+    kinds = [resource_type] if isinstance(resource_type, str) else list(resource_type or [])
+    nodes = the_plan.manifest.all_nodes()
+    wanted = {uid for uid in the_plan.selected if not kinds or nodes[uid].resource_type in kinds}
+    order = topological_order(the_plan.graph, wanted)
     return [{"unique_id": uid, "name": nodes[uid].name, "resource_type": nodes[uid].resource_type,
              "language": nodes[uid].language, "materialized": nodes[uid].materialized, "path": nodes[uid].path,
              "relation": str(nodes[uid].relation) if nodes[uid].relation else None, "tags": nodes[uid].tags,
@@ -158,7 +160,6 @@ def ls(project: Project, **kwargs: Any) -> list[dict[str, Any]]:
 
 def show(project: Project, name: str, limit: int = 10) -> Any:
     """The first rows of a built model, seed or source, as a pandas DataFrame."""
-    from pds_adapters import get_adapter
     from pds_core.selector import _match_name
 
     manifest = parse_project(project)
@@ -169,28 +170,21 @@ def show(project: Project, name: str, limit: int = 10) -> Any:
         raise ProjectError(f"no model, seed or source named {name!r}",
                            hint=did_you_mean(name, [n.name for n in manifest.all_nodes().values()]))
     node = nodes[0]
-    adapter = get_adapter(project.target)
-    try:
-        adapter.open()
+    with connect(project.target) as adapter:
         if node.materialized == "ephemeral":
-            task = CompileTask(project, _options(select=node.name))
-            task.prepare()
             from sqlglot import exp
 
-            query = exp.select("*").from_(task.compiled[node.unique_id].ast.subquery("q")).limit(limit)
-            return adapter.query_dataframe(query)
+            compiled = plan(project, _options(select=node.name), None, "compile").compiled[node.unique_id]
+            return adapter.query_dataframe(exp.select("*").from_(compiled.ast.subquery("q")).limit(limit))
         assert node.relation is not None
         if adapter.relation_kind(node.relation) is None:
             raise ProjectError(f"{node.name} has not been built yet in target {project.target.name!r}",
                                hint=f"run `pds build --select {node.name}` first")
         return adapter.read_dataframe(node.relation, limit)
-    finally:
-        adapter.close()
 
 
 def debug(project: Project) -> dict[str, Any]:
     """Check the configuration and the connection; returns what was found (no secrets)."""
-    from pds_adapters import get_adapter
 
     info: dict[str, Any] = {"project": project.name, "root": str(project.root), "dialect": project.config.dialect,
                             "target": project.target.name, "profile_path": project.target.profile_path,
@@ -199,13 +193,9 @@ def debug(project: Project) -> dict[str, Any]:
     info["models"] = sum(1 for n in manifest.nodes.values() if n.resource_type == "model")
     info["seeds"] = sum(1 for n in manifest.nodes.values() if n.resource_type == "seed")
     info["sources"] = len(manifest.sources)
-    adapter = get_adapter(project.target)
-    try:
-        adapter.open()
+    with connect(project.target) as adapter:
         adapter.fetch("SELECT 1")
         info["connection"] = "ok"
-    finally:
-        adapter.close()
     return info
 
 

@@ -75,7 +75,7 @@ class ParseCache:
         if self.path is None or not self.dirty:
             return
         if keep_paths is not None:
-            self.renders = {p: e for p, e in self.renders.items() if p in keep_paths}
+            self.renders = {p: e for p, e in self.renders.items() if p.split("#", 1)[0] in keep_paths}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".pds_cache.", dir=self.path.parent)
         try:

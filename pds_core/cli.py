@@ -1,121 +1,46 @@
-"""The `pds` command: a thin click layer over pds_core.api."""
+"""The `pds` command: a thin click layer over the `pds` API (pds_core/api.py).
+
+Each option is declared once, in cli_options.OPTIONS; a command names the ones it takes. @with_project loads
+the project once from --project-dir/--profiles-dir/--target/--vars and passes it on.
+"""
 
 from __future__ import annotations
 
 import functools
-import json
+import os
 import sys
-import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from pds_core import cli_output as out
+from pds_core.cli_options import PROJECT, RUN, SELECT, options
 from pds_core.errors import ProjectError
 
 
-def project_options(func: Callable) -> Callable:
-    """Options every command that reads a project takes."""
-    decorators = [
-        click.option("--project-dir", default=".", show_default=True, help="Folder with pds_project.yml."),
-        click.option("--profiles-dir", default=None, help="Folder with profiles.yml (default: project, ~/.pds)."),
-        click.option("-t", "--target", default=None, help="Target in the profile (default: the profile's)."),
-        click.option("--vars", "vars_", default=None, help="YAML mapping of vars, e.g. '{run_date: 2024-01-01}'."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
-
-
-class MultiOption(click.Option):
-    """dbt's `--select a b c`: the option takes every following word up to the next option."""
-
-    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
-        super().add_to_parser(parser, ctx)
-        for name in self.opts:
-            option = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if option is None:
-                continue
-            previous = option.process
-
-            def process(value: Any, state: Any, previous: Callable = previous) -> None:
-                previous(value, state)
-                while state.rargs and not state.rargs[0].startswith("-"):
-                    previous(state.rargs.pop(0), state)
-
-            option.process = process
-            break
-
-
-def select_options(func: Callable) -> Callable:
-    decorators = [
-        click.option("-s", "--select", cls=MultiOption, multiple=True,
-                     help="Nodes to include (names, +name, tag:x, path:..); several may follow."),
-        click.option("--exclude", cls=MultiOption, multiple=True, help="Nodes to leave out, same syntax as --select."),
-        click.option("--state", default=None, help="Folder with the manifest.json that state: selectors compare "
-                     "to (default: the last build's, target/state)."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
-
-
-lock_timeout_option = click.option(
-    "--lock-timeout", type=click.FloatRange(0), default=0, show_default=True, metavar="SECONDS",
-    help="Wait this long for another pds run on the same target to finish (0: refuse at once).")
-
-
-def run_options(func: Callable) -> Callable:
-    decorators = [
-        click.option("--threads", type=click.IntRange(1, 256), default=None, help="Nodes to run in parallel."),
-        click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch."),
-        click.option("--skip-unchanged", is_flag=True, help="Skip nodes whose definition and inputs are unchanged "
-                     "since their relation was built."),
-        lock_timeout_option,
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
-
-
-def validate_options(func: Callable) -> Callable:
-    decorators = [
-        click.option("--no-validate", is_flag=True, help="Skip checking column references against parents' columns."),
-        click.option("--validate-sources", is_flag=True,
-                     help="Read the columns of sources not declared in YAML from the warehouse, to check them too."),
-    ]
-    for decorator in reversed(decorators):
-        func = decorator(func)
-    return func
+def root_param(name: str) -> Any:
+    return click.get_current_context().find_root().params.get(name)
 
 
 def handle_errors(func: Callable) -> Callable:
-    """User errors: one message, no traceback, exit 2 (`--debug` shows the traceback)."""
+    """Project errors: a message (file:line, hint), exit 2; Ctrl-C: exit 130; never a traceback unless --debug."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        debug = bool(ctx.find_root().params.get("debug"))
+        debug = bool(root_param("debug"))
         try:
             return func(*args, **kwargs)
         except ProjectError as exc:
             if debug:
                 traceback.print_exc()
-            if ctx.find_root().params.get("log_format") == "json":  # CI logs: the error is an event too
-                location = exc.location
-                click.echo(json.dumps({"ts": time.time(), "event": "error", "message": str(exc),
-                                       "path": str(location.path or "") or None,
-                                       "line": location.line, "exit_code": exc.exit_code}))
-            else:
-                click.echo(click.style("Error: ", fg="red", bold=True) + str(exc), err=True)
+            out.error(exc, root_param("log_format") or "text")
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Interrupted: nodes already built are kept; the one in progress was rolled back.", err=True)
-            sys.exit(130)
+            out.interrupted(root_param("log_format") or "text")
+            _leave(130)
         except BrokenPipeError:  # `pds ls | head`: the reader left; nothing is wrong
-            import os
-
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
@@ -131,18 +56,46 @@ def handle_errors(func: Callable) -> Callable:
     return wrapper
 
 
-def _load(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None) -> Any:
-    from pds_core.api import load
-    from pds_core.loader import parse_cli_vars
+def with_project(func: Callable) -> Callable:
+    """Load the project once, from the project options, and pass it as `project`."""
 
-    return load(project_dir, target, profiles_dir, parse_cli_vars(vars_))
+    @options(*PROJECT)
+    @handle_errors
+    @functools.wraps(func)
+    def wrapper(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
+                **kwargs: Any) -> Any:
+        from pds_core.api import load
+        from pds_core.loader import parse_cli_vars
+
+        return func(load(project_dir, target, profiles_dir, parse_cli_vars(vars_)), **kwargs)
+
+    return wrapper
 
 
-def _reporter() -> Any:
+def reporter() -> Any:
     from pds_core.reporting import Reporter
 
-    root = click.get_current_context().find_root().params
-    return Reporter(log_format=root.get("log_format") or "text", quiet=bool(root.get("quiet")))
+    return Reporter(log_format=root_param("log_format") or "text", quiet=bool(root_param("quiet")))
+
+
+def _leave(code: int) -> None:
+    """Exit now, even while an interrupted node's thread still runs user code (it is abandoned)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def finish(result: Any) -> None:
+    if result.interrupted:
+        _leave(130)
+    sys.exit(result.exit_code)
+
+
+def run_kwargs(select: tuple[str, ...] = (), exclude: tuple[str, ...] = (), **kwargs: Any) -> dict[str, Any]:
+    """The CLI's options as the API's keyword arguments."""
+    if "no_validate" in kwargs:
+        kwargs["validate"] = not kwargs.pop("no_validate")
+    return {"select": list(select), "exclude": list(exclude), "debug": bool(root_param("debug")), **kwargs}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -157,219 +110,140 @@ def cli(debug: bool, log_format: str, quiet: bool) -> None:
     route_warnings(log_format)
 
 
-def _task_command(name: str, api_name: str, help_text: str) -> None:
+def _run_command(name: str, help_text: str) -> None:
     @cli.command(name, help=help_text)
-    @project_options
-    @select_options
-    @run_options
-    @validate_options
-    @handle_errors
-    def command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                select: tuple[str, ...], exclude: tuple[str, ...], threads: int | None, full_refresh: bool,
-                state: str | None, skip_unchanged: bool, lock_timeout: float, no_validate: bool,
-                validate_sources: bool) -> None:
+    @options(*RUN)
+    @with_project
+    def command(project: Any, **kwargs: Any) -> None:
         from pds_core import api
 
-        project = _load(project_dir, profiles_dir, target, vars_)
-        debug = bool(click.get_current_context().find_root().params.get("debug"))
-        result = getattr(api, api_name)(project, _reporter(), select=list(select), exclude=list(exclude),
-                                        threads=threads, full_refresh=full_refresh, debug=debug, state=state,
-                                        skip_unchanged=skip_unchanged, validate=not no_validate,
-                                        validate_sources=validate_sources, lock_timeout=lock_timeout)
-        sys.exit(result.exit_code)
+        finish(getattr(api, name)(project, reporter(), **run_kwargs(**kwargs)))
 
 
-_task_command("build", "build", "Build seeds and models in DAG order.")
-_task_command("run", "run", "Build the selected models.")
-_task_command("seed", "seed", "Load seeds/*.csv into tables.")
+_run_command("build", "Build seeds and models in DAG order, with their tests, metrics and exports.")
+_run_command("run", "Build the selected models.")
+_run_command("seed", "Load seeds/*.csv into tables.")
 
 
 @cli.command()
-@project_options
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Nodes to run in parallel.")
-@lock_timeout_option
-@handle_errors
-def retry(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, threads: int | None,
-          lock_timeout: float) -> None:
-    """Re-run only the nodes that failed or were skipped in the last run (target/run_results.json)."""
+@options("threads", "lock_timeout")
+@with_project
+def retry(project: Any, threads: int | None, lock_timeout: float) -> None:
+    """Re-run only the nodes that failed, were skipped or did not run in the last run (target/run_results.json),
+    on its target unless --target names one."""
     from pds_core import api
-    from pds_core.retry import read_previous
 
-    project = _load(project_dir, profiles_dir, target, vars_)
-    previous = read_previous(project.target_dir)
-    if target is None and previous.target and previous.target != project.target.name:
-        project = _load(project_dir, profiles_dir, previous.target, vars_)  # the target the last run used
-    debug = bool(click.get_current_context().find_root().params.get("debug"))
-    sys.exit(api.retry(project, _reporter(), threads=threads, debug=debug, lock_timeout=lock_timeout).exit_code)
+    finish(api.retry(project, reporter(), threads=threads, debug=bool(root_param("debug")),
+                     lock_timeout=lock_timeout))
 
 
 @cli.command("test")
-@project_options
-@select_options
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Tests to run in parallel.")
-@click.option("--store-failures", is_flag=True, help="Keep each failing test's rows in a table of the results schema.")
-@click.option("--unit", is_flag=True, help="Run the unit tests of the selected models (in-memory DuckDB) instead.")
-@lock_timeout_option
-@handle_errors
-def test_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                 select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None,
-                 store_failures: bool, unit: bool, lock_timeout: float) -> None:
+@options(*SELECT, "indirect_selection", "threads", "store_failures", "unit", "lock_timeout")
+@with_project
+def test_command(project: Any, unit: bool, store_failures: bool, **kwargs: Any) -> None:
     """Run the tests and checks of the selected nodes against what is built."""
     from pds_core import api
 
-    project = _load(project_dir, profiles_dir, target, vars_)
-    debug = bool(click.get_current_context().find_root().params.get("debug"))
-    options: dict[str, Any] = {"select": list(select), "exclude": list(exclude), "threads": threads, "debug": debug,
-                               "state": state, "lock_timeout": lock_timeout}
     if not unit:
-        options["store_failures"] = store_failures
-    sys.exit(api.test(project, _reporter(), unit=unit, **options).exit_code)
+        kwargs["store_failures"] = store_failures
+    finish(api.test(project, reporter(), unit=unit, **run_kwargs(**kwargs)))
 
 
 @cli.command("publish")
-@project_options
-@select_options
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Exports to run in parallel.")
-@lock_timeout_option
-@handle_errors
-def publish_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                    select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, threads: int | None,
-                    lock_timeout: float) -> None:
+@options(*SELECT, "threads", "lock_timeout")
+@with_project
+def publish_command(project: Any, **kwargs: Any) -> None:
     """Run the exports of the selected models from what is built, if their checks last passed."""
     from pds_core import api
 
-    project = _load(project_dir, profiles_dir, target, vars_)
-    debug = bool(click.get_current_context().find_root().params.get("debug"))
-    result = api.publish(project, _reporter(), select=list(select), exclude=list(exclude), state=state,
-                         threads=threads, debug=debug, lock_timeout=lock_timeout)
-    sys.exit(result.exit_code)
+    finish(api.publish(project, reporter(), **run_kwargs(**kwargs)))
 
 
 @cli.command("metrics")
-@project_options
 @click.argument("name", required=False)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="Values per metric series.")
-@click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@handle_errors
-def metrics_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                    name: str | None, limit: int, output: str) -> None:
+@options("rows_output")
+@with_project
+def metrics_command(project: Any, name: str | None, limit: int, output: str) -> None:
     """Show the history of every metric, or of NAME (METRIC or MODEL.METRIC), with sparklines."""
     from pds_core import api
     from pds_core.quality.commands import print_history
 
-    rows = api.metrics(_load(project_dir, profiles_dir, target, vars_), name, limit)
-    if output == "json":
-        click.echo(json.dumps(rows, default=str))
-    elif output == "csv":
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["metric"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    else:
-        print_history(rows, detail=name is not None)
+    found = api.metrics(project, name, limit)
+    if not out.rows(found, output):
+        print_history(found, detail=name is not None)
 
 
 @cli.command()
-@project_options
-@select_options
-@validate_options
-@handle_errors
-def compile(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-            select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, no_validate: bool,
-            validate_sources: bool) -> None:
+@options(*SELECT, "no_validate", "validate_sources")
+@with_project
+def compile(project: Any, **kwargs: Any) -> None:
     """Render and check every model's SQL and columns; write it to target/compiled/."""
     from pds_core import api
 
-    project = _load(project_dir, profiles_dir, target, vars_)
-    compiled = api.compile(project, select=list(select), exclude=list(exclude), state=state,
-                           validate=not no_validate, validate_sources=validate_sources, reporter=_reporter())
-    _reporter().info(f"Compiled {len(compiled)} SQL model{'s' if len(compiled) != 1 else ''} "
-                     f"to {project.config.target_path}/compiled/")
+    compiled = api.compile(project, reporter=reporter(), **run_kwargs(**kwargs))
+    reporter().info(f"Compiled {len(compiled)} SQL model{'s' if len(compiled) != 1 else ''} "
+                    f"to {project.config.target_path}/compiled/")
 
 
 @cli.command()
-@project_options
 @click.argument("column")
 @click.option("--downstream", is_flag=True, help="Show the columns computed from it instead of its sources.")
-@handle_errors
-def lineage(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, column: str,
-            downstream: bool) -> None:
+@with_project
+def lineage(project: Any, column: str, downstream: bool) -> None:
     """Show the columns MODEL.COLUMN is computed from, down to sources and seeds, as a tree."""
     from pds_core import api
 
-    for line in api.lineage(_load(project_dir, profiles_dir, target, vars_), column, downstream):
+    for line in api.lineage(project, column, downstream):
         click.echo(line)
 
 
 @cli.command("format")
-@project_options
-@select_options
+@options(*SELECT)
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 when a file would be reformatted.")
-@handle_errors
-def format_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-                   select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, check: bool) -> None:
+@with_project
+def format_command(project: Any, select: tuple[str, ...], exclude: tuple[str, ...], state: str | None,
+                   check: bool) -> None:
     """Rewrite model SQL in one consistent style (sqlglot), keeping Jinja as written."""
     from pds_core import api
 
-    project = _load(project_dir, profiles_dir, target, vars_)
-    outcomes = api.format_models(project, select=list(select), exclude=list(exclude), check=check)
-    for outcome in outcomes:
-        if outcome.status == "changed":
-            click.echo(f"{'would reformat' if check else 'formatted'} {outcome.path}")
-        elif outcome.status == "refused":
-            click.echo(click.style("cannot format ", fg="yellow") + f"{outcome.path}: {outcome.reason}", err=True)
-    counts = {k: sum(o.status == k for o in outcomes) for k in ("changed", "unchanged", "refused")}
-    click.echo(f"{counts['changed']} file{'s' if counts['changed'] != 1 else ''} "
-               f"{'would be reformatted' if check else 'reformatted'}, {counts['unchanged']} unchanged"
-               + (f", {counts['refused']} left as they are (see above)" if counts["refused"] else ""))
-    sys.exit(1 if check and counts["changed"] else 0)
+    sys.exit(out.format_outcomes(api.format_models(project, list(select), list(exclude), check), check))
 
 
 @cli.command("ls")
-@project_options
-@select_options
+@options(*SELECT)
 @click.option("--output", type=click.Choice(["name", "path", "json"]), default="name", show_default=True)
 @click.option("--resource-type", multiple=True, type=click.Choice(["model", "seed", "source"]))
-@handle_errors
-def ls_command(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None,
-               select: tuple[str, ...], exclude: tuple[str, ...], state: str | None, output: str,
-               resource_type: tuple[str, ...]) -> None:
+@with_project
+def ls_command(project: Any, output: str, resource_type: tuple[str, ...], **kwargs: Any) -> None:
     """List the selected nodes in DAG order."""
+    import json
+
     from pds_core import api
 
-    project = _load(project_dir, profiles_dir, target, vars_)
-    nodes = api.ls(project, select=list(select), exclude=list(exclude), state=state)
-    if resource_type:
-        nodes = [n for n in nodes if n["resource_type"] in resource_type]
-    for node in nodes:
+    for node in api.ls(project, resource_type=list(resource_type), **run_kwargs(**kwargs)):
         click.echo(json.dumps(node) if output == "json" else node["path"] if output == "path" else node["name"])
 
 
 @cli.command()
-@project_options
 @click.argument("name")
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(0))
-@click.option("--output", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@handle_errors
-def show(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, name: str, limit: int,
-         output: str) -> None:
+@options("limit", "rows_output")
+@with_project
+def show(project: Any, name: str, limit: int, output: str) -> None:
     """Preview the rows of a built model, seed or source."""
     from pds_core import api
     from pds_core.showformat import print_rows
 
-    print_rows(api.show(_load(project_dir, profiles_dir, target, vars_), name, limit), name, limit, output)
+    print_rows(api.show(project, name, limit), name, limit, output)
 
 
 @cli.command()
-@project_options
-@handle_errors
-def debug(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None) -> None:
+@with_project
+def debug(project: Any) -> None:
     """Check the project, the profile and the connection."""
     from pds_core import api
 
-    info = api.debug(_load(project_dir, profiles_dir, target, vars_))
-    for key, value in info.items():
+    for key, value in api.debug(project).items():
         click.echo(f"{key + ':':<14} {value}")
     click.echo(click.style("All checks passed.", fg="green"))
 
@@ -381,7 +255,7 @@ def clean(project_dir: str) -> None:
     """Delete target/ (the project's clean-targets)."""
     from pds_core import api
 
-    removed = api.clean(_load(project_dir, None, None, None))
+    removed = api.clean(api.load(project_dir))
     click.echo(f"Removed {', '.join(removed)}" if removed else "Nothing to clean")
 
 
@@ -402,17 +276,14 @@ def docs() -> None:
 
 
 @docs.command("generate")
-@project_options
 @click.option("--runs", default=30, show_default=True, type=click.IntRange(1), help="Runs of history to include.")
 @click.option("--no-warehouse", is_flag=True, help="Do not read history and column types from the warehouse.")
-@handle_errors
-def docs_generate(project_dir: str, profiles_dir: str | None, target: str | None, vars_: str | None, runs: int,
-                  no_warehouse: bool) -> None:
+@with_project
+def docs_generate(project: Any, runs: int, no_warehouse: bool) -> None:
     """Write target/docs/ (open index.html, or run `pds docs serve`)."""
     from pds_core import api
 
-    folder = api.docs_generate(_load(project_dir, profiles_dir, target, vars_), _reporter(), runs=runs,
-                               warehouse=not no_warehouse)
+    folder = api.docs(project, reporter(), runs=runs, warehouse=not no_warehouse)
     click.echo(f"Wrote {folder / 'index.html'}")
 
 

@@ -7,6 +7,7 @@ is touched. Ephemeral models are inlined as CTEs.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -15,8 +16,7 @@ import networkx as nx
 
 from pds_core.cache import ParseCache, digest
 from pds_core.errors import ProjectError, ProjectErrors
-from pds_core.nodes import Node, Relation
-from pds_core.parser import Manifest
+from pds_core.nodes import Manifest, Node, Relation
 from pds_core.render import MARKER
 from pds_core.sourcemap import SourceMap
 
@@ -46,8 +46,12 @@ class Compiler:
     """Compiles SQL models of one manifest for one target dialect."""
 
     def __init__(self, manifest: Manifest, graph: nx.DiGraph, source_dialect: str, target_dialect: str,
-                 cache: ParseCache | None = None) -> None:
+                 cache: ParseCache | None = None, namer: Callable[[Relation, str, Any], Any] | None = None) -> None:
+        """`namer(relation, dialect, quoting)` is the target adapter's table(): THE name of a relation, as
+        its DDL and the results tables spell it too (on DuckDB with the catalog). Without it (unit tests
+        in an in-memory DuckDB), Relation.table() as written."""
         self.cache = cache
+        self.namer = namer
         self.manifest = manifest
         self.graph = graph
         self.source_dialect = source_dialect
@@ -150,8 +154,15 @@ class Compiler:
         """A relation's name in the project's dialect, generated once per relation."""
         key = (relation, tuple(sorted(quoting.items())) if isinstance(quoting, dict) else quoting)
         if key not in self._relation_sql:
-            self._relation_sql[key] = _relation_sql(relation, self.source_dialect, quoting)
+            self._relation_sql[key] = self.relation_table(relation, quoting).sql(dialect=self.source_dialect)
         return self._relation_sql[key]
+
+    def relation_table(self, relation: Relation | None, quoting: bool | dict[str, Any] = False) -> Any:
+        """How a relation is named in the models' SQL (validation names parents the same way)."""
+        assert relation is not None
+        if self.namer is not None:
+            return self.namer(relation, self.source_dialect, quoting)
+        return relation.table(self.source_dialect, quoting)
 
     def _parse(self, node: Node, text: str) -> Any:
         import sqlglot
@@ -188,11 +199,6 @@ def _with_ctes(tree: Any, ctes: list[tuple[str, Any]]) -> Any:
     else:
         existing.set("expressions", [*new, *existing.expressions])
     return tree
-
-
-def _relation_sql(relation: Relation | None, dialect: str, quote_all: bool | dict[str, Any] = False) -> str:
-    assert relation is not None
-    return relation.table(dialect, quote_all).sql(dialect=dialect)
 
 
 _LEXEME = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|--[^\n]*|/\*.*?\*/|\s+|[^'"`\s/-]+|.""", re.S)

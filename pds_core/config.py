@@ -150,7 +150,7 @@ class ProjectConfig:
     seeds: dict[str, Any] = field(default_factory=dict)
     tests: dict[str, Any] = field(default_factory=dict)
     hooks: dict[str, Any] = field(default_factory=dict)
-    results_schema: str = "pds"
+    results_schema: str = "pds_results"  # not "pds": the template's pds.duckdb has catalog pds
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -199,7 +199,7 @@ class ProjectConfig:
             seeds=data.get("seeds") or {},
             tests=data.get("data_tests") or data.get("tests") or {},
             hooks={k: data[k] for k in ("on_failure", "on_warn") if k in data},
-            results_schema=data.get("results-schema") or "pds",
+            results_schema=data.get("results-schema") or "pds_results",
             raw=data,
         )
 

@@ -15,8 +15,7 @@ from typing import Any
 import networkx as nx
 from sqlglot import exp
 
-from pds_core.nodes import Node, Relation
-from pds_core.parser import Manifest
+from pds_core.nodes import Manifest, Node, Relation
 from pds_core.state import Fingerprint
 
 TABLE = "pds_fingerprints"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import networkx as nx
 
 from pds_core.errors import ProjectError
-from pds_core.parser import Manifest
+from pds_core.nodes import Manifest
 
 
 def build_graph(manifest: Manifest) -> nx.DiGraph:

@@ -19,7 +19,7 @@ from sqlglot.optimizer.scope import Scope
 from sqlglot.schema import MappingSchema
 
 from pds_core.errors import ProjectError, did_you_mean
-from pds_core.parser import Manifest
+from pds_core.nodes import Manifest
 
 if TYPE_CHECKING:
     from pds_core.validate import Validation
@@ -70,10 +70,17 @@ class LineageGraph:
     columns: dict[str, list[str]] = field(default_factory=dict)  # uid -> known output columns
 
     @classmethod
-    def build(cls, manifest: Manifest, validation: Validation) -> LineageGraph:
+    def build(cls, manifest: Manifest, validation: Validation,
+              built_columns: dict[str, list[str]] | None = None) -> LineageGraph:
+        """From validation's analyses; a node no SQL model reads (a Python model at the end of the DAG)
+        has the columns it returned on its last build, else those its YAML declares."""
         graph = cls(manifest)
+        for uid, node in manifest.all_nodes().items():
+            known = (built_columns or {}).get(uid) or [c.name for c in node.columns.values()]
+            if known:
+                graph.columns[uid] = list(known)
         for uid, analysis in validation.nodes.items():
-            graph.columns[uid] = list(analysis.columns or ())
+            graph.columns[uid] = list(analysis.columns or analysis.declared or graph.columns.get(uid) or ())
             for column, refs in analysis.lineage.items():
                 graph.upstream[(uid, column)] = refs
         return graph

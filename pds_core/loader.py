@@ -35,6 +35,10 @@ class Project:
     target: Target
     vars: dict[str, Any]
     files: ProjectFiles
+    # how it was loaded, so that `pds retry` can load it again for the last run's target
+    requested_target: str | None = None  # the target the caller named (None: the profile's default)
+    profiles_dir: Path | None = None
+    cli_vars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -89,7 +93,9 @@ def load_project(
             tgt.settings["path"] = str(root / path)
     files = scan_files(root, config)
     check_resource_names(files)
-    return Project(root=root, config=config, target=tgt, vars=all_vars, files=files)
+    return Project(root=root, config=config, target=tgt, vars=all_vars, files=files,
+                   requested_target=target, profiles_dir=Path(profiles_dir) if profiles_dir else None,
+                   cli_vars=dict(vars or {}))
 
 
 def check_resource_names(files: ProjectFiles) -> None:

@@ -15,24 +15,27 @@ from pds_core.nodes import Node, Relation
 
 @dataclass
 class BuildContext:
-    """What a materialization may use: the adapter, compiled SQL, and how to read upstream data."""
+    """What a materialization may use: the adapter, compiled SQL, the plan's decision for the node
+    (made once, before the run: see plan.BuildDecision), and how to read upstream data."""
 
     adapter: Any
     project_root: Path
     vars: dict[str, Any]
-    full_refresh: bool
-    existing: dict[tuple[str, str], str]
+    decisions: dict[str, Any] = field(default_factory=dict)  # uid -> plan.BuildDecision
     compiled: dict[str, CompiledNode] = field(default_factory=dict)
     resolve: Callable[[str, str], Relation | str] | None = None  # (kind, name) -> relation or SQL
 
-    def exists(self, relation: Relation) -> bool:
-        return relation.key() in self.existing
+    def incremental(self, node: Node) -> Any:
+        """The node's decision when its rows go into the existing table, else None (a full build)."""
+        decision = self.decisions.get(node.unique_id)
+        return decision if decision is not None and decision.incremental else None
 
 
 @dataclass
 class Outcome:
     rows: int | None
     message: str
+    columns: list[str] | None = None  # a Python model's returned columns
 
 
 class Materialization:
@@ -72,13 +75,12 @@ class Incremental(Materialization):
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         enforce_contract(node, ctx.adapter, self.query(node, ctx))
         rel = node.relation
-        full = ctx.full_refresh or node.config.get("full_refresh") is True
-        if full or ctx.existing.get(rel.key()) != "table":
+        decision = ctx.incremental(node)
+        if decision is None:
             rows = ctx.adapter.replace_table(rel, self.query(node, ctx))
             return Outcome(rows, f"created table {rel} (full build)")
-        strategy, keys = strategy_of(node, ctx.adapter)
-        rows = ctx.adapter.incremental(rel, self.query(node, ctx), strategy, keys)
-        return Outcome(rows, f"{strategy} into {rel}")
+        rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key)
+        return Outcome(rows, f"{decision.strategy} into {rel}")
 
 
 class Ephemeral(Materialization):
@@ -111,7 +113,7 @@ class PythonModel(Materialization):
         if mat not in ("table", "incremental"):
             raise ProjectError(f"a Python model can be a table or incremental, not {mat!r}", node.path,
                                hint="set materialized='table' (the default for Python models)")
-        incremental = mat == "incremental" and not ctx.full_refresh and ctx.existing.get(rel.key()) == "table"
+        decision = ctx.incremental(node)
 
         def read(kind: str, name: str) -> Any:
             assert ctx.resolve is not None
@@ -124,24 +126,14 @@ class PythonModel(Materialization):
             assert ctx.resolve is not None
             return ctx.adapter.read_chunks(ctx.resolve(kind, name), chunksize)
 
-        model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), incremental, read_chunks)
+        model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), decision is not None, read_chunks)
         df = run_python_model(node.raw_code, node.path, model_ctx)
-        if not incremental:
+        columns = [str(c) for c in df.columns]  # recorded: what downstream SQL may select from it
+        if decision is None:
             rows = ctx.adapter.write_dataframe(rel, df)
-            return Outcome(rows, f"created table {rel} from Python")
-        strategy, keys = strategy_of(node, ctx.adapter)
-        rows = ctx.adapter.incremental_dataframe(rel, df, strategy, keys)
-        return Outcome(rows, f"{strategy} into {rel} from Python")
-
-
-def strategy_of(node: Node, adapter: Any) -> tuple[str, list[str]]:
-    """The incremental strategy: as configured, else merge with a unique_key, else append."""
-    key = node.config.get("unique_key")
-    keys = [key] if isinstance(key, str) else list(key or [])
-    strategy = node.config.get("incremental_strategy") or ("merge" if keys else "append")
-    if strategy == "merge" and not adapter.supports_merge:
-        strategy = "delete+insert"
-    return strategy, keys
+            return Outcome(rows, f"created table {rel} from Python", columns)
+        rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key)
+        return Outcome(rows, f"{decision.strategy} into {rel} from Python", columns)
 
 
 STRATEGIES: dict[str, type[Materialization]] = {

@@ -1,4 +1,5 @@
-"""Plain data passed between stages: the parsed nodes of a project and the relations they build."""
+"""Plain data passed between stages: the parsed nodes of a project, the relations they build, and the
+Manifest that holds them all."""
 
 from __future__ import annotations
 
@@ -67,3 +68,28 @@ class Node:
     def is_relation(self) -> bool:
         """True when the node exists as a table or view in the warehouse (not ephemeral)."""
         return self.materialized != "ephemeral"
+
+
+@dataclass
+class Manifest:
+    """Every node of the project by unique id, plus lookups by name.
+
+    `quality` (a quality.spec.QualitySuite) and `exports` (publish.exports.Export by uid) are filled
+    by their own parsers after the models, seeds and sources: this module knows none of them.
+    """
+
+    project_name: str
+    nodes: dict[str, Node] = field(default_factory=dict)  # models and seeds
+    sources: dict[str, Node] = field(default_factory=dict)
+    macros: dict[str, str] = field(default_factory=dict)  # macro name -> file
+    schema: Any = None  # schema_yml.SchemaFiles
+    by_name: dict[str, str] = field(default_factory=dict)
+    quality: Any = None  # tests, checks, metrics and unit tests
+    exports: dict[str, Any] = field(default_factory=dict)  # export uid -> publish.exports.Export
+
+    def all_nodes(self) -> dict[str, Node]:
+        return {**self.nodes, **self.sources}
+
+    def ref(self, name: str) -> Node | None:
+        uid = self.by_name.get(name)
+        return self.nodes.get(uid) if uid else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -12,44 +11,22 @@ from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import folder_config, merge_config, validate_node_config
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
-from pds_core.nodes import Node, Relation
+from pds_core.nodes import Manifest, Node, Relation
 from pds_core.not_acted_on import warn_not_acted_on
-from pds_core.publish.exports import parse_exports
 from pds_core.pymodels import inspect_python_model
-from pds_core.quality.definitions import parse_quality
-from pds_core.quality.generic import TestBlockExtension
-from pds_core.quality.spec import QualitySuite
 from pds_core.render import Renderer
 from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
 from pds_core.seedcheck import check_seed
 from pds_core.yamlio import load_yaml_text, read_text
 
 
-@dataclass
-class Manifest:
-    """Every node of the project by unique id, plus lookups by name."""
-
-    project_name: str
-    nodes: dict[str, Node] = field(default_factory=dict)  # models and seeds
-    sources: dict[str, Node] = field(default_factory=dict)
-    macros: dict[str, str] = field(default_factory=dict)  # macro name -> file
-    schema: SchemaFiles | None = None
-    by_name: dict[str, str] = field(default_factory=dict)
-    quality: QualitySuite | None = None  # tests, checks, metrics and unit tests
-    exports: dict[str, Any] = field(default_factory=dict)  # export uid -> publish.exports.Export
-
-    def all_nodes(self) -> dict[str, Node]:
-        return {**self.nodes, **self.sources}
-
-    def ref(self, name: str) -> Node | None:
-        uid = self.by_name.get(name)
-        return self.nodes.get(uid) if uid else None
-
-
 def checksum(data: bytes | str) -> str:
     if isinstance(data, str):
         data = data.encode()
     return hashlib.sha256(data).hexdigest()
+
+
+INCREMENTAL_SUFFIX = "#incremental"  # the parse cache keeps a model's is_incremental() render under this
 
 
 def schema_for(target_schema: str, custom: str | None) -> str:
@@ -60,19 +37,19 @@ def schema_for(target_schema: str, custom: str | None) -> str:
 class Parser:
     """Turns a loaded Project into a Manifest. One instance per command; rendering happens here, once."""
 
-    def __init__(self, project: Project, existing: set[tuple[str, str]] | None = None,
-                 full_refresh: bool = False, use_cache: bool = True) -> None:
+    def __init__(self, project: Project, use_cache: bool = True, extensions: list[Any] | None = None) -> None:
+        """`extensions`: Jinja extensions the macro files need (quality's {% test %} blocks), given by the
+        caller so that parsing knows nothing of what they are for."""
         self.project = project
         self.macro_texts = {p: read_text(project.root / p, p) for p in project.files.macros}
         self.cache = ParseCache(project.target_dir / CACHE_FILE, cache_key(project, self.macro_texts)) \
             if use_cache else None
         self._macros_loaded = False
-        self.existing = existing
-        self.full_refresh = full_refresh
         target = {"name": project.target.name, "type": project.target.type, "schema": project.target.schema,
                   "threads": project.target.threads, "profile_name": project.config.profile}
         self.renderer = Renderer(project.name, project.vars, target)
-        self.renderer.env.add_extension(TestBlockExtension)  # {% test name(model, column_name) %} blocks
+        for extension in extensions or []:
+            self.renderer.env.add_extension(extension)
         self.database = project.target.settings.get("database") or project.target.settings.get("project")
 
     def parse(self) -> Manifest:
@@ -81,7 +58,7 @@ class Parser:
         if self.cache is not None and "macro_names" in self.cache.misc:
             manifest.macros = dict(self.cache.misc["macro_names"])
         else:
-            manifest.macros = self._load_macros()
+            manifest.macros = self.load_macros()
         schema = read_schema_files(project.root, files.schema_yml, project.name, project.target.schema,
                                    self.database, self._yaml)
         manifest.schema, manifest.sources = schema, schema.sources
@@ -102,11 +79,9 @@ class Parser:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
         self._check_properties(manifest, schema)
         self._resolve_dependencies(manifest)
-        manifest.quality = parse_quality(project, manifest, self.renderer, self._load_macros, self.cache)
-        manifest.exports = parse_exports(project, manifest)
         return manifest
 
-    def _load_macros(self) -> dict[str, str]:
+    def load_macros(self) -> dict[str, str]:
         """Compile the macro files into the Jinja environment (once, and only when something renders)."""
         names: dict[str, str] = {}
         if not self._macros_loaded:
@@ -133,23 +108,29 @@ class Parser:
         self.cache.dirty = True
         return data
 
-    def _render(self, node: Node, text: str, config: dict[str, Any]) -> dict[str, Any]:
-        """Render a SQL model, or take its render from the cache when nothing it depends on changed."""
-        def incremental(rendered_cfg: dict[str, Any]) -> bool:
-            return self._is_incremental(node, config, rendered_cfg)
+    def _render(self, node: Node, text: str, incremental: bool = False) -> dict[str, Any]:
+        """Render a SQL model, or take its render from the cache when nothing it depends on changed.
 
+        Parsing renders with is_incremental() false, as dbt's parse does; the plan asks for the other
+        variant (render_incremental) only for the models it decided to build into an existing table.
+        """
+        key = node.path + INCREMENTAL_SUFFIX if incremental else node.path
         if self.cache is not None:
-            entry = self.cache.render_entry(node.path, node.checksum, lambda e: incremental(e["config"]))
+            entry = self.cache.render_entry(key, node.checksum, lambda _e: incremental)
             if entry is not None:
                 return entry
-        self._load_macros()
-        rendered, state = self.renderer.render(text, node.path, incremental)
+        self.load_macros()
+        rendered, state = self.renderer.render(text, node.path, lambda _cfg: incremental)
         entry = {"hash": node.checksum, "rendered": rendered, "refs": state.refs, "sources": state.sources,
                  "config": state.config, "env_vars": state.env_vars, "used_is_incremental": state.used_is_incremental,
-                 "is_incremental": incremental(state.config) if state.used_is_incremental else None}
+                 "is_incremental": incremental if state.used_is_incremental else None}
         if self.cache is not None:
-            self.cache.put_render(node.path, entry)
+            self.cache.put_render(key, entry)
         return entry
+
+    def render_incremental(self, node: Node) -> str:
+        """The model's SQL with is_incremental() true: what runs when rows go into the existing table."""
+        return str(self._render(node, node.raw_code, incremental=True)["rendered"])
 
     # ---- nodes -----------------------------------------------------------------------------
     def _base_config(self, section: dict[str, Any], path: str, props: Properties | None, root_folder: str) -> dict:
@@ -181,7 +162,7 @@ class Parser:
         else:
             if not text.strip():
                 raise ProjectError("model file is empty", path, 1, hint="write a SELECT statement, or delete the file")
-            entry = self._render(node, text, config)
+            entry = self._render(node, text)
             node.rendered, node.refs, node.sources = entry["rendered"], list(entry["refs"]), list(entry["sources"])
             node.env_vars = dict(entry["env_vars"])
             node.uses_is_incremental = bool(entry["used_is_incremental"])
@@ -232,18 +213,6 @@ class Parser:
         cfg = node.config
         return Relation(schema=schema_for(self.project.target.schema, cfg.get("schema")),
                         identifier=cfg.get("alias") or node.name, database=cfg.get("database") or self.database)
-
-    def _is_incremental(self, node: Node, base: dict[str, Any], rendered_cfg: dict[str, Any]) -> bool:
-        cfg = {**base, **rendered_cfg}
-        if self.existing is None or self.full_refresh or cfg.get("materialized") != "incremental":
-            return False
-        if cfg.get("full_refresh") is True:
-            return False
-        rel = Relation(schema=schema_for(self.project.target.schema, cfg.get("schema")),
-                       identifier=cfg.get("alias") or node.name)
-        if hasattr(self.existing, "get"):  # a view of that name (the model was a view before) is rebuilt in full
-            return self.existing.get(rel.key()) == "table"
-        return rel.key() in self.existing
 
     @staticmethod
     def _apply_properties(node: Node, props: Properties | None) -> None:
@@ -327,10 +296,9 @@ def _line_of(text: str, needle: str) -> int | None:
     return None
 
 
-def parse_project(project: Project, existing: set[tuple[str, str]] | None = None,
-                  full_refresh: bool = False, use_cache: bool = False) -> Manifest:
-    """Parse every file of the project; `existing` relations decide is_incremental()."""
-    return Parser(project, existing, full_refresh, use_cache).parse()
+def parse_project(project: Project, use_cache: bool = False) -> Manifest:
+    """The project's models, seeds and sources (tests and exports: plan.parse)."""
+    return Parser(project, use_cache).parse()
 
 
 def project_path(project: Project, rel: str) -> Path:

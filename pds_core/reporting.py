@@ -106,7 +106,14 @@ class Reporter:
             self._progress = None
         counts = run.counts()
         if self.json:
-            self._event("run_finished", success=run.success, elapsed=round(run.elapsed, 3), counts=counts)
+            if run.interrupted:
+                self._event("run_interrupted", message=_interrupted(run), elapsed=round(run.elapsed, 3),
+                            counts=counts)
+            self._event("run_finished", success=run.success, status=run.status, elapsed=round(run.elapsed, 3),
+                        counts=counts)
+            return
+        if run.interrupted:
+            self.console.print(f"\n[red]Interrupted[/] after {run.elapsed:.2f}s: {_escape(_interrupted(run))}")
             return
         parts = [f"{counts.get(s, 0)} {name}" for s, name in ((SUCCESS, "ok"), (WARN, "warn"), (ERROR, "error"),
                                                               (FAIL, "failed"), (SKIPPED, "skipped"), (UNCHANGED, "unchanged")) if counts.get(s)]
@@ -128,6 +135,13 @@ class Reporter:
         for r in run.results:  # an export held back by its checks (pds_core/publish)
             if r.resource_type == "export" and r.status == SKIPPED:
                 self.console.print(f"  [dim]SKIP[/]  export {r.name}: {_escape(r.message)}")
+
+
+def _interrupted(run: RunResult) -> str:
+    left = sum(1 for r in run.results if r.extra.get("interrupted"))
+    done = len(run.results) - left
+    return (f"{done} node{'s' if done != 1 else ''} finished, {left} cancelled or not run (rolled back); "
+            f"`pds retry` runs the rest")
 
 
 def route_warnings(log_format: str = "text") -> None:

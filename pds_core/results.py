@@ -43,14 +43,23 @@ class RunResult:
     results: list[NodeResult] = field(default_factory=list)
     elapsed: float = 0.0
     target: str = ""
+    interrupted: bool = False  # Ctrl-C: the results are what finished, and what did not run
+    skips_fail: tuple[str, ...] = ()  # resource types whose skipping fails the run (`pds publish`: exports)
 
     @property
     def success(self) -> bool:
-        return not any(r.status in (ERROR, FAIL) for r in self.results)
+        if self.interrupted or any(r.status in (ERROR, FAIL) for r in self.results):
+            return False
+        return not any(r.status == SKIPPED and r.resource_type in self.skips_fail for r in self.results)
+
+    @property
+    def status(self) -> str:
+        """success, error or interrupted: what run_results.json and pds_runs say about the run."""
+        return "interrupted" if self.interrupted else "success" if self.success else "error"
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.success else 1
+        return 130 if self.interrupted else 0 if self.success else 1
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -1,8 +1,9 @@
 """`pds retry`: run again only what failed or was skipped in the last run.
 
 The last run is read from target/run_results.json: its command (build, run, seed, test), target
-and full-refresh flag are reused, and its nodes with status error, fail or skipped are the
-selection. A test that failed brings back the tests of the node it checks, not a rebuild of it.
+and full-refresh flag are reused, and its nodes with status error, fail or skipped (an interrupted
+run lists what did not run as skipped) are the selection. A test that failed brings back the tests
+of the node it checks, not a rebuild of it; an export held back runs again after its gates.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pds_core.artifacts import RUN_RESULTS_SCHEMA
+from pds_core.artifacts import RUN_RESULTS_SCHEMA, now_iso
 from pds_core.errors import ProjectError
 from pds_core.loader import Project
 from pds_core.reporting import Reporter
@@ -56,38 +57,26 @@ def read_previous(target_dir: Path) -> PreviousRun:
                        to_retry=[r["unique_id"] for r in results if r.get("status") in RETRY_STATUSES])
 
 
-def retry(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> RunResult:
-    """Re-run the failed and skipped nodes of the last run with its command; kwargs: threads, debug, lock_timeout."""
-    from pds_core import tasks
+def retry(project: Project, reporter: Reporter | None = None, follow_target: bool = True,
+          adapter: Any = None, **kwargs: Any) -> RunResult:
+    """Re-run the failed, skipped and not-run nodes of the last run with its command.
+
+    Unless the project was loaded for a target the caller named, the last run's target is used
+    (follow_target). kwargs: threads, debug, lock_timeout.
+    """
+    from pds_core.commands import run_command
+    from pds_core.loader import load_project
+    from pds_core.plan import Options
 
     previous = read_previous(project.target_dir)
     reporter = reporter or Reporter(quiet=True)
-    base = {"build": tasks.BuildTask, "run": tasks.RunTask, "seed": tasks.SeedTask, "test": tasks.TestTask}
-    task_cls: type[tasks.Task] = base[previous.command]
+    if follow_target and project.requested_target is None and previous.target \
+            and previous.target != project.target.name:
+        project = load_project(project.root, previous.target, project.profiles_dir, project.cli_vars)
     if not previous.to_retry:
         reporter.info(f"Nothing to retry: every node of the last `pds {previous.command}` succeeded.")
-        from pds_core.artifacts import now_iso
-
         return RunResult(f"retry {previous.command}", "", now_iso(), target=project.target.name)
-
-    class RetryTask(task_cls):  # type: ignore[valid-type, misc]
-        def plan(self, existing: Any) -> None:
-            super().plan(existing)
-            assert self.manifest is not None
-            nodes = self.manifest.all_nodes()
-            suite = getattr(self.manifest, "quality", None)
-            quality = {**suite.tests, **suite.metrics} if suite is not None else {}
-            wanted = [uid for uid in previous.to_retry if uid in nodes]
-            checked = {dep for uid in previous.to_retry if uid in quality for dep in quality[uid].depends_on}
-            gone = [uid for uid in previous.to_retry if uid not in nodes and uid not in quality]
-            if gone and existing is None:
-                reporter.info(f"Not retried (no longer in the project): {', '.join(gone)}")
-            self.selected = {uid for uid in wanted if nodes[uid].resource_type in self.resource_types}
-            self.chosen = set(wanted) | checked
-            # a non-empty selection: only the quality nodes of the chosen nodes run, and run_results says what ran
-            self.options.select = sorted(nodes[uid].name for uid in self.chosen)
-
-    options = tasks.Options(full_refresh=previous.full_refresh, **kwargs)
+    options = Options(full_refresh=previous.full_refresh, retry=previous.to_retry, **kwargs)
     reporter.info(f"Retrying {len(previous.to_retry)} node{'s' if len(previous.to_retry) != 1 else ''} of the last "
-                  f"`pds {previous.command}` that failed or were skipped")
-    return RetryTask(project, options, reporter).run()
+                  f"`pds {previous.command}` that failed, were skipped or did not run")
+    return run_command(project, previous.command, options, reporter, adapter)

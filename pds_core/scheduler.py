@@ -1,8 +1,15 @@
-"""Execute: run nodes on a thread pool in DAG order; a failure skips everything downstream of it."""
+"""The scheduler: run nodes on a thread pool in DAG order; a failure skips everything downstream of it.
+
+Pure: it knows nodes only by id and calls what it is given. On Ctrl-C it starts nothing more,
+calls on_interrupt (which cancels the running statements), waits a few seconds for the running
+nodes to finish failing, and raises Interrupted with every result it has: it never waits for a
+node that does not stop.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -11,6 +18,16 @@ import networkx as nx
 from pds_core.results import OK_STATUSES, SKIPPED, NodeResult
 
 BLOCKING = ("error", "fail", SKIPPED)
+GRACE_SECONDS = 5.0  # how long an interrupted run waits for its cancelled nodes to end
+
+
+class Interrupted(Exception):
+    """The run was interrupted: the results of the nodes that finished, and those still running."""
+
+    def __init__(self, results: list[NodeResult], running: list[str]) -> None:
+        super().__init__("interrupted")
+        self.results = results
+        self.running = running
 
 
 def selected_dependencies(graph: nx.DiGraph, selected: set[str]) -> dict[str, set[str]]:
@@ -41,6 +58,9 @@ def run_dag(
     on_start: Callable[[str], None] | None = None,
     on_done: Callable[[NodeResult], None] | None = None,
     order_key: Callable[[str], str] = str,
+    on_interrupt: Callable[[], None] | None = None,
+    grace: float = GRACE_SECONDS,
+    hurry: Callable[[], bool] = lambda: False,
 ) -> list[NodeResult]:
     """Run every selected node once all its selected parents succeeded; results in completion order."""
     deps = selected_dependencies(graph, selected)
@@ -81,22 +101,44 @@ def run_dag(
             on_start(uid)
         return run_node(uid)
 
-    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="pds") as pool:
-        running: dict[Future[NodeResult], str] = {}
-        try:
-            while ready or running:
-                while ready and len(running) < max(1, threads):
-                    uid = ready.pop(0)
-                    running[pool.submit(task, uid)] = uid
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=lambda f: order_key(running[f])):
-                    uid = running.pop(future)
-                    finish(future.result())
-                    newly: list[str] = []
-                    release(uid, newly)
-                    ready.extend(sorted(newly, key=order_key))
-        except BaseException:
-            for future in running:
-                future.cancel()
-            raise
+    pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="pds")
+    running: dict[Future[NodeResult], str] = {}
+    try:
+        while ready or running:
+            while ready and len(running) < max(1, threads):
+                uid = ready.pop(0)
+                running[pool.submit(task, uid)] = uid
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=lambda f: order_key(running[f])):
+                uid = running.pop(future)
+                finish(future.result())
+                newly: list[str] = []
+                release(uid, newly)
+                ready.extend(sorted(newly, key=order_key))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        _wind_down(running, finish, on_interrupt, grace, hurry)
+        raise Interrupted(list(done_order), sorted(running.values())) from None
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return done_order
+
+
+def _wind_down(running: dict[Future[NodeResult], str], finish: Callable[[NodeResult], None],
+               on_interrupt: Callable[[], None] | None, grace: float, hurry: Callable[[], bool]) -> None:
+    """After Ctrl-C: cancel what runs, then collect the nodes that end within `grace` seconds (or until
+    hurry() says to stop waiting, e.g. on a second Ctrl-C)."""
+    if on_interrupt is not None:
+        on_interrupt()
+    deadline = time.monotonic() + grace
+    try:
+        while running and time.monotonic() < deadline and not hurry():
+            wait(list(running), timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in [f for f in running if f.done()]:
+                running.pop(future)
+                if not future.cancelled() and future.exception() is None:
+                    finish(future.result())
+    except KeyboardInterrupt:  # a second Ctrl-C where the caller did not catch it: stop waiting
+        pass

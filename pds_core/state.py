@@ -19,9 +19,8 @@ import networkx as nx
 
 from pds_core.cache import digest
 from pds_core.compiler import CompiledNode
-from pds_core.nodes import Node
+from pds_core.nodes import Manifest, Node
 from pds_core.not_acted_on import acted_on
-from pds_core.parser import Manifest
 
 # the config keys that change what a node builds; a key pds does not act on yet (not_acted_on.NOT_ACTED_ON)
 # changes nothing, so it counts only from the day it does
@@ -29,6 +28,7 @@ SEMANTIC_CONFIG = acted_on(("materialized", "unique_key", "incremental_strategy"
                             "alias", "schema", "database", "contract", "on_schema_change", "pre_hook", "post_hook",
                             "quote_columns", "grants", "persist_docs", "packages"))
 STATE_DIR = "state"
+COLUMNS_FILE = "columns.json"  # the columns each Python model returned on its last build (record.py)
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,14 @@ def merged_state(previous: SavedState | None, current: dict[str, Fingerprint], b
     for uid in built:
         result[uid] = current[uid]
     return result
+
+
+def read_built_columns(folder: Path) -> dict[str, list[str]]:
+    """What each Python model returned on its last build (target/state/columns.json), or nothing."""
+    try:
+        data = json.loads((folder / COLUMNS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(uid): [str(c) for c in cols] for uid, cols in data.items() if isinstance(cols, list)}

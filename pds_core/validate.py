@@ -1,13 +1,14 @@
 """Schema-aware validation: every column a model reads must exist, once, in what it reads from.
 
-The columns of seeds (CSV header), sources and Python models (declared in YAML) are known
-up front; a SQL model's output columns are computed here, in DAG order, from its query as
-qualified by sqlglot against its parents' columns, so `SELECT *` is expanded through the DAG.
+The columns of seeds (CSV header) and sources (declared in YAML) are known up front, those of a
+Python model once it has been built (what it returned, recorded under target/state/); a SQL
+model's output columns are computed here, in DAG order, from its query as qualified by sqlglot
+against its parents' columns, so `SELECT *` is expanded through the DAG.
 Each model is qualified once, against a schema holding only its own parents, so the work per
 model does not grow with the project; the result (columns, lineage) is cached per model and
 reused while its SQL and its parents' columns are unchanged. Where a parent's columns are
-unknown (a Python model or source without columns in YAML), what is read from it is not
-checked, and an info message says so.
+unknown (a Python model not built yet, a source without columns in YAML), what is read from it
+is not checked, and an info message says so.
 """
 
 from __future__ import annotations
@@ -29,14 +30,13 @@ from pds_core.cache import ParseCache, digest
 from pds_core.contracts import check_declarations
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.lineage import ColumnRef, model_lineage
-from pds_core.nodes import Node
-from pds_core.parser import Manifest
+from pds_core.nodes import Manifest, Node
 from pds_core.sourcemap import SourceMap
 
 EPHEMERAL_PREFIX = "__pds_ephemeral__"
 NO_PART = "__pds_none__"  # fills missing catalog/schema parts so every table nests at the same depth
 UNKNOWN_TYPE = "UNKNOWN"
-CACHE_VERSION = "validate-1"
+CACHE_VERSION = "validate-2"
 ALIAS_CLAUSES = (exp.Order, exp.Group, exp.Having, exp.Qualify)
 
 
@@ -47,6 +47,8 @@ class SqlSource(Protocol):
 
     def source_tree(self, node: Node) -> exp.Query: ...
 
+    def relation_table(self, relation: Any, quoting: Any = False) -> exp.Table: ...
+
 
 @dataclass
 class Analysis:
@@ -56,6 +58,7 @@ class Analysis:
     why_unknown: str = ""
     lineage: dict[str, list[ColumnRef]] = field(default_factory=dict)
     infos: list[str] = field(default_factory=list)
+    declared: list[str] = field(default_factory=list)  # YAML's columns where the real ones stay open
 
 
 @dataclass
@@ -77,8 +80,10 @@ class Validator:
     """Qualifies SQL models in DAG order against the columns of their parents."""
 
     def __init__(self, manifest: Manifest, graph: nx.DiGraph, dialect: str, sql: SqlSource, root: Path,
-                 cache: ParseCache | None = None, source_columns: Any = None) -> None:
+                 cache: ParseCache | None = None, source_columns: Any = None,
+                 built_columns: dict[str, list[str]] | None = None) -> None:
         self.manifest = manifest
+        self.built_columns = built_columns or {}  # Python models: the columns returned on their last build
         self.graph = graph
         self.dialect = Dialect.get_or_raise(dialect)
         self.sql = sql
@@ -119,10 +124,12 @@ class Validator:
             if found:
                 return Analysis({self._norm(c): UNKNOWN_TYPE for c in found})
             return Analysis(None, "a source without columns in YAML")
-        if node.language == "python":
-            if node.columns:
-                return Analysis(self._declared(node))
-            return Analysis(None, "a Python model without columns in YAML")
+        if node.language == "python":  # what it returns is known only once it ran: never refuse what may exist
+            declared = [c.name for c in node.columns.values()]
+            built = self.built_columns.get(node.unique_id)
+            if built is not None:
+                return Analysis({**{self._norm(c): UNKNOWN_TYPE for c in built}, **self._declared(node)})
+            return Analysis(None, "a Python model that has not been built yet", declared=declared)
         return self._sql_model(node, report)
 
     def _declared(self, node: Node) -> dict[str, str]:
@@ -238,7 +245,7 @@ class Validator:
         else:
             assert node.relation is not None
             quoting = dict(node.source_meta.get("quoting") or {}) if node.resource_type == "source" else False
-            table = node.relation.table(self.dialect, quoting)
+            table = self.sql.relation_table(node.relation, quoting)  # as the compiler named it in the SQL
         return tuple(self.dialect.normalize_identifier(p.copy()).name for p in table.parts)
 
     # ---- finding what is wrong -----------------------------------------------------------------
@@ -369,9 +376,10 @@ def _available(names: Any) -> str | None:
 
 def validate_compiled(manifest: Manifest, graph: nx.DiGraph, dialect: str, sql: SqlSource, root: Path,
                       compiled: dict[str, Any], cache: ParseCache | None = None,
-                      source_columns: Any = None) -> Validation:
+                      source_columns: Any = None, built_columns: dict[str, list[str]] | None = None) -> Validation:
     """Validate the compiled SQL models (raising every column error at once) and give each its lineage."""
-    validation = Validator(manifest, graph, dialect, sql, root, cache, source_columns).run(list(compiled))
+    validation = Validator(manifest, graph, dialect, sql, root, cache, source_columns,
+                           built_columns).run(list(compiled))
     validation.errors.extend(check_declarations(list(manifest.nodes.values())))
     validation.raise_errors()
     for uid, comp in compiled.items():

@@ -108,7 +108,7 @@ def test_jinja_python_seeds_and_sources_build(shop):
     kinds = relations(shop)
     assert kinds["price_summary"] == "BASE TABLE" and "summary" not in kinds
     assert kinds["stg_prices"] == "VIEW" and kinds["scores"] == "BASE TABLE"
-    assert query(shop, "select n, total, me, incr from price_summary") == [(2, 11.25, "main.price_summary", False)]
+    assert query(shop, "select n, total, me, incr from price_summary") == [(2, 11.25, "shop.main.price_summary", False)]  # `this` names the catalog too, as DDL does
     # the Python model read a ref and a source as DataFrames, and its vars
     assert query(shop, "select * from scores") == [(2, 3, 3, "fallback")]
 

@@ -184,9 +184,9 @@ def test_seed_types_are_inferred_and_overridable(tmp_path: Path, schema: str) ->
 
 def test_merge_falls_back_to_delete_insert_before_postgres_15(tmp_path: Path, schema: str) -> None:
     """A server without MERGE (checked at connect) gets delete+insert with the same result."""
+
     from pds_adapters.postgres import PostgresAdapter
     from pds_core import api
-    from pds_core.tasks import BuildTask, Options
 
     sent: list[str] = []
 
@@ -209,7 +209,7 @@ def test_merge_falls_back_to_delete_insert_before_postgres_15(tmp_path: Path, sc
         if src:
             write_models(project_dir, {"src": src})
         project = api.load(project_dir)
-        run = BuildTask(project, Options(), adapter=Postgres14(project.target)).run()
+        run = api.build(project, adapter=Postgres14(project.target))
         assert run.exit_code == 0, [r.message for r in run.results]
     assert sorted(query(f'SELECT id, v FROM "{schema}".latest')) == [(1, "one"), (2, "TWO"), (3, "three")]
     assert not any(s.lstrip().upper().startswith("MERGE") for s in sent)

@@ -38,8 +38,8 @@ def test_publish_runs_the_exports_of_what_is_built_when_its_checks_last_passed(t
     assert len(pd.read_csv(target)) == 3
     assert "Not exporting on target dev: prod_only (targets: prod)" in published.stdout
     assert not (root / "exports" / "prod.csv").exists()
-    runs = query(root, "select r.command, e.name, e.status from pds.pds_export_results e "
-                       "join pds.pds_runs r using (run_id) order by r.started_at")
+    runs = query(root, "select r.command, e.name, e.status from pds_results.pds_export_results e "
+                       "join pds_results.pds_runs r using (run_id) order by r.started_at")
     assert runs == [("publish", "scores_csv", "skipped"), ("build", "scores_csv", "success"),
                     ("publish", "scores_csv", "success")]
 

@@ -66,7 +66,7 @@ def test_csv_parquet_jsonl_and_fsspec_with_placeholders(tmp_path):
 
     assert f"export scores_csv to exports/dev/scores_{today}_eu.csv" in result.stdout
     rows = query(root, "select name, destination_type, destination, status, rows, batches, run_id, target "
-                       "from pds.pds_export_results order by name")
+                       "from pds_results.pds_export_results order by name")
     assert rows == [
         ("high_scores_jsonl", "file", "exports/high.jsonl", "success", 1, 1, run_id, "dev"),
         ("scores_csv", "file", f"exports/dev/scores_{today}_eu.csv", "success", 3, 1, run_id, "dev"),
@@ -83,7 +83,7 @@ def test_csv_parquet_jsonl_and_fsspec_with_placeholders(tmp_path):
     result = run_pds("build", "--project-dir", str(root), "--vars", "{region: us}", env={"EXPORT_ROOT": str(outside)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert (root / "exports" / "dev" / f"scores_{today}_us.csv").is_file() and csv.is_file()
-    assert query(root, "select count(*), count(distinct run_id) from pds.pds_export_results") == [(8, 2)]
+    assert query(root, "select count(*), count(distinct run_id) from pds_results.pds_export_results") == [(8, 2)]
 
 
 @pytest.mark.slow
@@ -114,7 +114,7 @@ def test_error_severity_failure_blocks_the_export_and_a_warning_does_not(tmp_pat
     assert blocked.returncode == 1
     assert not target.exists()
     assert "SKIP  export scores_csv: skipped: test not_null_stg_orders_order_id failed (error)" in blocked.stdout
-    assert query(root, "select status, message from pds.pds_export_results") == [
+    assert query(root, "select status, message from pds_results.pds_export_results") == [
         ("skipped", "skipped: test not_null_stg_orders_order_id failed (error)")]
 
     warned = run_pds("build", "--project-dir", str(root))  # the warn check fails (0.4 >= 0.35): exported anyway

@@ -46,8 +46,8 @@ def _env(url: str) -> dict[str, str]:
 
 def _no_secrets(root: Path, *outputs: str) -> None:
     texts = [*outputs, (root / "target" / "run_results.json").read_text(), (root / "target" / "manifest.json").read_text(),
-             json.dumps(query(root, "select * from pds.pds_export_results"), default=str),
-             json.dumps(query(root, "select * from pds.pds_node_results"), default=str)]
+             json.dumps(query(root, "select * from pds_results.pds_export_results"), default=str),
+             json.dumps(query(root, "select * from pds_results.pds_node_results"), default=str)]
     for text in texts:
         assert TOKEN not in text and HOOK_PATH not in text
 
@@ -69,7 +69,7 @@ def test_rows_are_posted_in_batches_and_a_failing_batch_is_retried(tmp_path):
     assert first.headers["authorization"] == f"Bearer {TOKEN}" and first.headers["x-team"] == "data-science"
     assert first.headers["x-pds-run-id"] == run_id and first.headers["x-pds-batch"] == "1"
     assert "attempt 1 failed (HTTP 503" in result.stdout and "(2 retries)" in result.stdout
-    assert query(root, "select status, rows, batches, destination from pds.pds_export_results") == [
+    assert query(root, "select status, rows, batches, destination from pds_results.pds_export_results") == [
         ("success", 3, 2, "POST ${SCORES_URL}/v1/scores")]
     assert not [r for r in rec.requests if r.path.startswith("/hooks")]  # a clean run notifies nobody
     _no_secrets(root, result.stdout, result.stderr)
@@ -84,7 +84,7 @@ def test_a_batch_that_keeps_failing_is_reported_and_nothing_after_it_is_sent(tmp
     assert len(posts) == 3 and {r.body["batch"] for r in posts} == {1}  # 1 try + 2 retries, batch 2 never sent
     assert ("batch 1 (2 rows) was not accepted: HTTP 502 Bad Gateway after 3 attempts; 0 batches (0 rows) were "
             "sent before it, this one and every batch after it not sent") in result.stdout
-    assert query(root, "select status, rows, batches from pds.pds_export_results") == [("error", 0, 0)]
+    assert query(root, "select status, rows, batches from pds_results.pds_export_results") == [("error", 0, 0)]
 
     [hook] = [r for r in rec.requests if r.path == HOOK_PATH]
     pds = hook.body["pds"]

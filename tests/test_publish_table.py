@@ -94,7 +94,7 @@ def test_replace_append_and_upsert_into_postgres(tmp_path, schema):
 
         con = duckdb.connect(str(root / "scores.duckdb"), read_only=True)
         try:
-            recorded = con.execute("select name, destination, status, rows from pds.pds_export_results "
+            recorded = con.execute("select name, destination, status, rows from pds_results.pds_export_results "
                                    "order by completed_at, name").fetchall()
         finally:
             con.close()

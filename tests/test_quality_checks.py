@@ -55,7 +55,7 @@ def test_python_checks_pass_warn_and_record_metrics(tmp_path):
     # a bool check: one returned of four orders is 25% >= 20%, a warning, and the build goes on
     assert lines_with(out, "WARN", "check few_returns: few_returns() returned False")
     assert lines_with(out, "OK", "metric mean_score = 0.333333")  # customers spent 30, 30 and 40 of 100
-    [(metric, value, status)] = query(root, "select metric, value, status from pds.pds_metric_values")
+    [(metric, value, status)] = query(root, "select metric, value, status from pds_results.pds_metric_values")
     assert (metric, round(value, 6), status) == ("mean_score", 0.333333, "pass")
     manifest = json.loads((root / "target" / "manifest.json").read_text())
     check = manifest["tests"]["test.shop.scores_are_probabilities"]
@@ -80,7 +80,7 @@ def test_failing_python_check_reports_rows_and_skips_downstream(tmp_path):
     # the failing rows can be kept for a look
     result = run_pds("test", "--project-dir", str(root), "--select", "customer_scores", "--store-failures")
     assert result.returncode == 1
-    assert query(root, "select customer_id, score from pds.failures__scores_are_probabilities") == [(3, 1.25)]
+    assert query(root, "select customer_id, score from pds_results.failures__scores_are_probabilities") == [(3, 1.25)]
 
 
 def test_check_that_raises_is_an_error_naming_the_line(tmp_path):

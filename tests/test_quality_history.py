@@ -6,7 +6,7 @@ import json
 
 import duckdb
 
-from pds_core.quality.history import TABLES as HISTORY_TABLES
+from pds_core.history import TABLES as HISTORY_TABLES
 from tests.conftest import run_pds
 from tests.quality_projects import query, write_project
 
@@ -26,7 +26,7 @@ TABLES = ("pds_runs", "pds_node_results", "pds_test_results", "pds_metric_values
 
 
 def _snapshot(root):
-    return {t: sorted(query(root, f"select * from pds.{t}"), key=repr) for t in TABLES}
+    return {t: sorted(query(root, f"select * from pds_results.{t}"), key=repr) for t in TABLES}
 
 
 def test_a_build_writes_every_table_and_later_runs_only_append(tmp_path):
@@ -48,16 +48,16 @@ def test_a_build_writes_every_table_and_later_runs_only_append(tmp_path):
     after = _snapshot(root)
     for table in TABLES:  # every row of the first run is still there, unchanged
         assert set(first[table]) <= set(after[table]), table
-    runs = query(root, "select command, status from pds.pds_runs order by started_at")
+    runs = query(root, "select command, status from pds_results.pds_runs order by started_at")
     assert runs == [("build", "success"), ("build", "error"), ("test", "error")]
-    failed = query(root, "select r.command, t.status, t.failures, t.message from pds.pds_test_results t "
-                         "join pds.pds_runs r using (run_id) where t.name = 'not_null_stg_orders_order_id' "
+    failed = query(root, "select r.command, t.status, t.failures, t.message from pds_results.pds_test_results t "
+                         "join pds_results.pds_runs r using (run_id) where t.name = 'not_null_stg_orders_order_id' "
                          "order by t.executed_at")
     assert [(c, s, f) for c, s, f, _ in failed] == [("build", "pass", 0), ("build", "fail", 1), ("test", "fail", 1)]
-    quality = query(root, "select quality_status from pds.pds_node_results "
+    quality = query(root, "select quality_status from pds_results.pds_node_results "
                           "where unique_id = 'model.shop.stg_orders' order by started_at")
     assert [q for (q,) in quality] == ["passed", "failed"]
-    skipped = query(root, "select count(*) from pds.pds_node_results where status = 'skipped'")[0][0]
+    skipped = query(root, "select count(*) from pds_results.pds_node_results where status = 'skipped'")[0][0]
     assert skipped == 3  # orders_enriched, order_summary, customer_scores in the second build
 
 
@@ -68,7 +68,7 @@ def test_values_travel_as_parameters(tmp_path):
                                                             "1,1,10.0,\"it's; DROP TABLE x --\",2024-01-01\n"})
     result = run_pds("build", "--project-dir", str(root))
     assert result.returncode == 0, result.stdout
-    [(status, message)] = query(root, "select status, message from pds.pds_test_results where test_name = "
+    [(status, message)] = query(root, "select status, message from pds_results.pds_test_results where test_name = "
                                       "'accepted_values'")
     assert status == "warn" and "it's; DROP TABLE x --" in message
 
@@ -76,17 +76,17 @@ def test_values_travel_as_parameters(tmp_path):
 def test_tables_are_versioned(tmp_path):
     root = write_project(tmp_path, {"models/schema.yml": SCHEMA})
     assert run_pds("seed", "--project-dir", str(root)).returncode == 0
-    versions = query(root, "select table_name, version from pds.pds_schema_versions order by 1")
+    versions = query(root, "select table_name, version from pds_results.pds_schema_versions order by 1")
     assert versions == sorted((t, 1) for t in HISTORY_TABLES)  # every results table, at version 1
     con = duckdb.connect(str(root / "shop.duckdb"))  # make it look written by an older pds (version 0)
-    con.execute("alter table pds.pds_runs drop column failed")
-    con.execute("update pds.pds_schema_versions set version = 0")
+    con.execute("alter table pds_results.pds_runs drop column failed")
+    con.execute("update pds_results.pds_schema_versions set version = 0")
     con.close()
     assert run_pds("seed", "--project-dir", str(root)).returncode == 0
-    assert query(root, "select failed from pds.pds_runs order by started_at") == [(None,), (0,)]
-    assert query(root, "select max(version) from pds.pds_schema_versions where table_name = 'pds_runs'") == [(1,)]
+    assert query(root, "select failed from pds_results.pds_runs order by started_at") == [(None,), (0,)]
+    assert query(root, "select max(version) from pds_results.pds_schema_versions where table_name = 'pds_runs'") == [(1,)]
     con = duckdb.connect(str(root / "shop.duckdb"))
-    con.execute("insert into pds.pds_schema_versions values ('pds_runs', 99, now())")  # from a newer pds
+    con.execute("insert into pds_results.pds_schema_versions values ('pds_runs', 99, now())")  # from a newer pds
     con.close()
     result = run_pds("build", "--project-dir", str(root))
     assert result.returncode == 2

@@ -52,17 +52,17 @@ def test_history_across_three_builds_and_a_change_bound_that_trips_on_the_third(
     assert "max_change_pct: changed +200.0% vs 100 (max 50%)" in third.stdout
     for child in ("orders_enriched", "order_summary", "customer_scores"):
         assert lines_with(third.stdout, "SKIP", f"{child}: skipped because stg_orders failed quality (total_amount)")
-    rows = query(root, "select v.value, v.status, r.command from pds.pds_metric_values v "
-                       "join pds.pds_runs r using (run_id) where v.metric = 'total_amount' order by v.measured_at")
+    rows = query(root, "select v.value, v.status, r.command from pds_results.pds_metric_values v "
+                       "join pds_results.pds_runs r using (run_id) where v.metric = 'total_amount' order by v.measured_at")
     assert rows == [(100.0, "pass", "build"), (100.0, "pass", "build"), (300.0, "fail", "build")]
     # the fourth build compares with the last *successful* value (100), not the failed 300
     fourth = _build(root)
     assert fourth.returncode == 0, fourth.stdout
     assert "metric total_amount = 100" in fourth.stdout
-    statuses = query(root, "select status from pds.pds_metric_values where metric = 'total_amount' "
+    statuses = query(root, "select status from pds_results.pds_metric_values where metric = 'total_amount' "
                            "order by measured_at")
     assert [s for (s,) in statuses] == ["pass", "pass", "fail", "pass"]
-    bound = query(root, "select status, severity, message from pds.pds_test_results "
+    bound = query(root, "select status, severity, message from pds_results.pds_test_results "
                         "where name = 'total_amount:max_change_pct' order by executed_at")
     assert [b[0] for b in bound] == ["pass", "pass", "fail", "pass"]
     assert bound[0][2] == "no previous value yet" and "+200.0%" in bound[2][2]
@@ -73,7 +73,7 @@ def test_ready_made_metrics_groups_and_absolute_bounds(tmp_path):
     result = _build(root, "--vars", "{bad_rows: 1}")
     assert result.returncode == 0, result.stdout + result.stderr
     values = dict(query(root, "select metric || coalesce(' ' || nullif(group_key, ''), ''), value "
-                              "from pds.pds_metric_values"))
+                              "from pds_results.pds_metric_values"))
     assert values["orders"] == 5 and values["total_amount"] == 95
     assert values["mean_amount"] == 19.0 and values["null_rate_amount"] == 0.0
     assert values["distinct_count_amount"] == 5

@@ -101,18 +101,18 @@ def test_error_severity_failure_skips_descendants_and_warn_goes_on(tmp_path):
 def test_pds_test_runs_only_tests_against_what_is_built_and_stores_failures(tmp_path):
     root = _project(tmp_path)
     assert run_pds("build", "--project-dir", str(root)).returncode == 0
-    before = query(root, "select count(*) from pds.pds_node_results where resource_type = 'model'")[0][0]
+    before = query(root, "select count(*) from pds_results.pds_node_results where resource_type = 'model'")[0][0]
     result = run_pds("test", "--project-dir", str(root), "--store-failures", "--vars", "{big: 15}",
                      "--select", "orders_enriched")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert lines_with(result.stdout, "WARN", "no_big_orders", "3 failing rows", "stored in pds.failures__no_big_orders")
+    assert lines_with(result.stdout, "WARN", "no_big_orders", "3 failing rows", "stored in pds_results.failures__no_big_orders")
     assert "not_null_stg_orders_order_id" not in result.stdout  # not a test of the selected node
-    assert query(root, "select count(*) from pds.pds_node_results where resource_type = 'model'")[0][0] == before
-    stored = query(root, "select order_id, amount from pds.failures__no_big_orders order by order_id")
+    assert query(root, "select count(*) from pds_results.pds_node_results where resource_type = 'model'")[0][0] == before
+    stored = query(root, "select order_id, amount from pds_results.failures__no_big_orders order by order_id")
     assert stored == [(2, 20.0), (3, 30.0), (4, 40.0)]
-    row = query(root, "select status, severity, failures, failures_relation from pds.pds_test_results "
+    row = query(root, "select status, severity, failures, failures_relation from pds_results.pds_test_results "
                       "where name = 'no_big_orders' order by executed_at desc limit 1")[0]
-    assert row == ("warn", "warn", 3, "pds.failures__no_big_orders")
+    assert row == ("warn", "warn", 3, "pds_results.failures__no_big_orders")
 
 
 def test_pds_test_says_when_the_model_is_not_built(tmp_path):

@@ -17,10 +17,10 @@ from pds_core.errors import ProjectError
 from pds_core.graph import build_graph
 from pds_core.loader import load_project
 from pds_core.parser import parse_project
+from pds_core.plan import Options, plan
 from pds_core.profiles import load_target
 from pds_core.schema_yml import read_schema_files
 from pds_core.seedcheck import check_seed
-from pds_core.tasks import CompileTask, Options
 from pds_core.yamlio import load_yaml_text
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
@@ -130,7 +130,7 @@ def test_random_sql_models_parse_and_compile_or_give_a_project_error(sql: str, p
         project = load_project(project_dir)
         manifest = parse_project(project)
         build_graph(manifest)
-        CompileTask(project, Options()).prepare()
+        plan(project, Options(), None, "compile")
 
     only_project_errors(compile_it)
 

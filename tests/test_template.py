@@ -27,7 +27,7 @@ def built_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[
     """A copy of the source tree whose project_template was then built where it stands; with the
     template's source files (as they were before the build)."""
     checkout = tmp_path_factory.mktemp("checkout")
-    for name in ("pds_core", "adapters", "pds", "project_template"):
+    for name in ("pds_core", "adapters", "pds", "project_template"):  # adapters/pds_adapters: import pds_adapters
         shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns(*BUILD_OUTPUT))
     for name in ("pyproject.toml", "README.md", ".gitignore"):
         shutil.copy2(ROOT / name, checkout / name)

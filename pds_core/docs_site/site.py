@@ -31,21 +31,19 @@ DEFAULT_RUNS = 30
 
 def generate(project: Project, runs: int = DEFAULT_RUNS, warehouse: bool = True, reporter: Any = None) -> Path:
     """Compile the project (fresh manifest.json), read the warehouse's history, write target/docs/."""
-    from pds_adapters import get_adapter
     from pds_core.artifacts import read_json
+    from pds_core.commands import compile_project
     from pds_core.docs_site.sitedata import site_data
     from pds_core.docs_site.warehouse import WarehouseData, read_warehouse
-    from pds_core.tasks import CompileTask, Options
 
-    CompileTask(project, Options(), reporter).run()
+    compile_project(project, reporter=reporter)
     manifest = read_json(project.target_dir / "manifest.json")
     results_path = project.target_dir / "run_results.json"
     run_results = read_json(results_path) if results_path.is_file() else None
     if warehouse:
         relations = [n["relation"] for group in ("nodes", "sources") for n in manifest.get(group, {}).values()
                      if n.get("relation") and (n.get("config") or {}).get("materialized") != "ephemeral"]
-        data = read_warehouse(get_adapter(project.target), project.config.results_schema, project.name,
-                              project.target.name, relations, runs)
+        data = read_warehouse(project.target, project.config.results_schema, project.name, relations, runs)
     else:
         data = WarehouseData(problem="history not read (--no-warehouse): showing the last run only")
     site = site_data(manifest, data, run_results, project.root)

@@ -9,14 +9,13 @@ with the reason shown on it, rather than failing `pds docs generate`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
 
-from pds_core.quality.history import TABLES, ResultsHistory
+from pds_core.history import TABLES, ResultsHistory
 
 RUN_COLUMNS = ["run_id", "command", "status", "started_at", "finished_at", "elapsed_seconds", "nodes", "failed"]
 NODE_COLUMNS = ["run_id", "unique_id", "name", "resource_type", "status", "message", "rows_affected",
@@ -41,25 +40,26 @@ class WarehouseData:
     problem: str | None = None
 
 
-def read_warehouse(adapter: Any, schema: str, project: str, target: str, relations: list[str],
-                   runs: int) -> WarehouseData:
-    """Open the adapter, read the last `runs` runs of this project and target, and the catalog."""
+def read_warehouse(settings: Any, schema: str, project: str, relations: list[str], runs: int) -> WarehouseData:
+    """Connect to the target (`settings`: its profiles.yml Target), read the last `runs` runs of this
+    project and target, and the catalog."""
+    from pds_adapters import connect
+
     data = WarehouseData()
+    target = settings.name
     try:
-        adapter.open()
-        history = ResultsHistory(adapter, schema)
-        if history.exists():
-            read_history(history, project, target, runs, data)
-        else:
-            data.problem = (f"no results tables in schema {schema!r} of target {target!r} yet: "
-                            "run `pds build` to record runs")
-        data.column_types = read_catalog(adapter, relations)
+        with connect(settings) as adapter:
+            history = ResultsHistory(adapter, schema)
+            if history.exists():
+                read_history(history, project, target, runs, data)
+            else:
+                data.problem = (f"no results tables in schema {schema!r} of target {target!r} yet: "
+                                "run `pds build` to record runs")
+            data.column_types = read_catalog(adapter, relations)
     except Exception as exc:  # an unreachable or locked warehouse: generate the site without it
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        data.problem = f"could not read the warehouse of target {target!r}: {adapter.redact(text)}"
-    finally:
-        with contextlib.suppress(Exception):  # closing a connection that never opened
-            adapter.close()
+        text = settings.redact(text)
+        data.problem = f"could not read the warehouse of target {target!r}: {text}"
     return data
 
 

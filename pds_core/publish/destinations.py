@@ -18,25 +18,23 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import re
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pds_core.errors import ProjectError
 from pds_core.loader import Project
 from pds_core.nodes import Relation
 from pds_core.publish.exports import PLACEHOLDER, Export, FileSpec, HttpSpec, TableSpec
 from pds_core.publish.http import HttpFailed, post_json
+from pds_core.publish.secrets import Secrets, env_values, shown_url
+from pds_core.publish.targets import TargetPool
 from pds_core.render import Renderer
 
 TEMP_MARK = ".pds-tmp-"
-ENV_CALL = re.compile(r"""env_var\(\s*['"]([^'"]+)['"]""")
-JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 
 class ExportFailed(Exception):
@@ -53,99 +51,6 @@ class Written:
     rows: int
     batches: int = 1
     notes: list[str] = field(default_factory=list)
-
-
-class Secrets:
-    """Values that must never be shown; redact() masks them in any text."""
-
-    def __init__(self) -> None:
-        self.values: set[str] = set()
-
-    def add(self, *values: Any) -> None:
-        self.values.update(str(v) for v in values if v is not None and len(str(v)) >= 4)
-
-    def redact(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, "****")
-        return text
-
-
-def env_values(template: str) -> list[str]:
-    """The values of the environment variables a template reads with env_var(): secrets by default."""
-    return [os.environ[name] for name in ENV_CALL.findall(template) if os.environ.get(name)]
-
-
-def shown_url(template: str, keep_path: bool = True) -> str:
-    """A URL as written in YAML, fit to print: env_var() calls by name, no credentials, no query string."""
-    def jinja(match: re.Match[str]) -> str:
-        block = match.group(0)
-        names = ENV_CALL.findall(block)
-        return "" if block.startswith("{%") else "${" + (names[0] if names else block[2:-2].strip()) + "}"
-
-    text = JINJA.sub(jinja, template)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "<url>"
-    if not parts.scheme or not parts.netloc:
-        return text.split("?")[0]
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit((parts.scheme, host, parts.path if keep_path else "", "", ""))
-
-
-class TargetPool:
-    """Adapters of the other targets exports write to, opened once per run and closed at its end."""
-
-    def __init__(self, project: Project, main_adapter: Any) -> None:
-        self.project = project
-        self.main = main_adapter
-        self._adapters: dict[str, Any] = {}
-        self._schemas: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
-
-    def get(self, name: str) -> Any:
-        with self._lock:
-            return self.get_locked(name)
-
-    def _open(self, name: str) -> Any:
-        from pds_adapters import get_adapter
-        from pds_core.profiles import load_target
-
-        project = self.project
-        shown = project.target.profile_path
-        if shown is None:
-            raise ProjectError(f"an export writes to target {name!r}, but the project has no profiles.yml",
-                               hint="add profiles.yml with that target (see docs/publish.md)")
-        folder = project.root if Path(shown).name == shown else Path(shown).parent
-        renderer = Renderer(project.name, project.vars, {})
-        target = load_target(project.root, project.config.profile, name, folder, renderer.render_string)
-        path = str(target.settings.get("path") or "")
-        if target.type == "duckdb" and path and path != ":memory:" and not path.startswith("md:") \
-                and not os.path.isabs(path):
-            target.settings["path"] = str(project.root / path)
-        adapter = get_adapter(target)
-        adapter.open()
-        return adapter
-
-    def ensure_schema(self, name: str, schema: str) -> None:
-        """Create a schema once per run: exports running in parallel must not race to create it."""
-        with self._lock:
-            if (name, schema.lower()) not in self._schemas:
-                self.get_locked(name).ensure_schema(schema)
-                self._schemas.add((name, schema.lower()))
-
-    def get_locked(self, name: str) -> Any:
-        if name == self.project.target.name:
-            return self.main
-        if name not in self._adapters:
-            self._adapters[name] = self._open(name)
-        return self._adapters[name]
-
-    def close(self) -> None:
-        with self._lock:
-            for adapter in self._adapters.values():
-                adapter.close()
-            self._adapters.clear()
 
 
 @dataclass

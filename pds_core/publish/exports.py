@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 from pds_core.config import check_keys
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
-from pds_core.quality.generic import parse_sql_expression
+from pds_core.sqlexpr import parse_sql_expression
 
 if TYPE_CHECKING:
-    from pds_core.parser import Manifest
+    from pds_core.nodes import Manifest
 
 KINDS = ("file", "table", "http")
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -115,11 +115,7 @@ class Export:
 
 
 def parse_exports(project: Project, manifest: Manifest) -> dict[str, Export]:
-    """Every export of the project by unique id; all errors are reported together.
-    The notification hooks of pds_project.yml are checked here too, so `pds compile` reports them."""
-    from pds_core.publish.notify import webhooks
-
-    webhooks(project)
+    """Every export of the project by unique id; all errors are reported together."""
     schema = manifest.schema
     found: dict[str, Export] = {}
     errors: list[ProjectError] = []

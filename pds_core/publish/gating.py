@@ -16,33 +16,36 @@ a singular test is about the most downstream node it reads). Warn-severity ones 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
 from sqlglot import exp
 
+from pds_core.history import ResultsHistory
 from pds_core.publish.exports import Export
-from pds_core.quality.history import ResultsHistory
-from pds_core.quality.spec import MetricNode, QualitySuite, TestNode
 from pds_core.results import ERROR, FAIL, SKIPPED
 
-Quality = TestNode | MetricNode
+Quality = Any  # a test, check or metric node: blocking, attached_to, resource_type (quality/spec.py)
 
 
-def gating_nodes(suite: QualitySuite | None, graph: nx.DiGraph, export: Export) -> list[Quality]:
+def gating_nodes(checks: Iterable[Quality], graph: nx.DiGraph, export: Export) -> list[Quality]:
     """The error-severity tests, checks and metric bounds of the export's model and its ancestors."""
-    if suite is None:
-        return []
     lineage = {export.node} | (nx.ancestors(graph, export.node) if export.node in graph else set())
-    return [node for node in suite.runnable().values()
-            if node.blocking and node.attached_to in lineage]
+    return [node for node in checks if node.blocking and node.attached_to in lineage]
+
+
+def kind_of(node: Quality) -> str:
+    if node.resource_type == "metric":
+        return "metric"
+    return "check" if getattr(node, "test_type", None) == "python" else "test"
 
 
 def describe(node: Quality | None, name: str, status: str, message: str = "") -> str:
     """Why a gating node blocks, in a few words: 'test not_null_scores_id failed (error)'."""
-    if node is None:  # the model itself (or an ancestor) did not build
+    if node is None or node.resource_type not in ("test", "metric"):  # the model (or an ancestor) did not build
         return f"{name} was skipped ({message})" if status == SKIPPED else f"{name} failed"
-    kind = "metric" if isinstance(node, MetricNode) else "check" if node.test_type == "python" else "test"
+    kind = kind_of(node)
     severity = "error"
     if status in (FAIL, "fail"):
         return f"{kind} {node.name} {'is out of bounds' if kind == 'metric' else 'failed'} ({severity})"
@@ -75,7 +78,7 @@ class RecordedResults:
         reasons, skipped = [], []
         for node in gating:
             rows = latest.get(node.unique_id)
-            kind = "metric" if isinstance(node, MetricNode) else "check" if node.test_type == "python" else "test"
+            kind = kind_of(node)
             if not rows:
                 reasons.append(f"{kind} {node.name} has no recorded result for target {self.target!r}")
                 continue
@@ -85,7 +88,7 @@ class RecordedResults:
                 reasons.append(f"{kind} {node.name} has not run since {node.attached_to.split('.')[-1]} "
                                f"was last built")  # type: ignore[union-attr]
                 continue
-            if isinstance(node, MetricNode):
+            if node.resource_type == "metric":
                 bad = [r for r in rows if r["status"] not in ("pass", "warn") and (r["severity"] or "error") == "error"]
             else:
                 bad = [r for r in rows if r["status"] not in ("pass", "warn")]

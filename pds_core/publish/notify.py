@@ -21,8 +21,8 @@ from typing import Any
 from pds_core.config import PROJECT_FILE, check_keys
 from pds_core.errors import ProjectError
 from pds_core.loader import Project
-from pds_core.publish.destinations import Secrets, env_values, shown_url
 from pds_core.publish.http import HttpFailed, post_json
+from pds_core.publish.secrets import Secrets, env_values, shown_url
 from pds_core.render import Renderer
 from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, WARN, RunResult
 

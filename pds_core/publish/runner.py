@@ -4,7 +4,6 @@ destination; describe the outcome as a NodeResult and as a row of pds_export_res
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,12 +11,12 @@ from sqlglot import exp
 
 from pds_core.artifacts import now_iso
 from pds_core.errors import ProjectError
-from pds_core.nodes import Node
 from pds_core.publish.destinations import ExportFailed, PublishContext, destination_for
 from pds_core.publish.exports import Export
-from pds_core.quality.generic import parse_sql_expression
-from pds_core.quality.history import timestamp, utcnow
-from pds_core.results import ERROR, SKIPPED, SUCCESS, NodeResult, RunResult
+from pds_core.publish.gating import describe, only_causes
+from pds_core.results import OK_STATUSES, SKIPPED, SUCCESS, NodeResult
+from pds_core.runners.base import NodeFailed, RunContext, Runner
+from pds_core.sqlexpr import parse_sql_expression
 
 CHUNK_ROWS = 50_000  # rows read from the warehouse at a time: a large export never sits whole in memory
 
@@ -29,19 +28,40 @@ def export_result(export: Export, status: str = SUCCESS, message: str = "") -> N
                       extra={"attached_to": export.node, "model": export.model, "destination_type": export.kind})
 
 
-class ExportRunner:
-    def __init__(self, ctx: PublishContext, nodes: dict[str, Node], source_dialect: str) -> None:
-        self.ctx = ctx
-        self.nodes = nodes
-        self.source_dialect = source_dialect
+class ExportRunner(Runner):
+    """Runs exports (the "export" entry of the runner registry); a blocked one is skipped with its reasons."""
 
-    def run(self, export: Export) -> NodeResult:
-        result = export_result(export)
-        result.started_at = now_iso()
-        t0 = time.perf_counter()
+    def __init__(self, run: RunContext, ctx: PublishContext, plan: Any) -> None:
+        super().__init__(run)
+        self.publish = ctx
+        self.plan = plan
+        self.nodes = plan.manifest.all_nodes()
+        self.source_dialect = plan.project.config.dialect
+
+    def result(self, export: Export, status: str = SUCCESS, message: str = "") -> NodeResult:
+        return export_result(export, status, message)
+
+    def skipped(self, export: Export, because: str, plan: Any, results: dict[str, NodeResult]) -> NodeResult:
+        """Every gate of the export that did not pass (the scheduler names only the first)."""
+        failed, skipped = [], []
+        for gate in plan.run_graph.predecessors(export.unique_id):
+            result = results.get(gate)
+            if result is None or result.status in OK_STATUSES:
+                continue
+            node = plan.added.get(gate)
+            reason = describe(node, f"{result.resource_type} {result.name}", result.status, result.message)
+            (skipped if result.status == SKIPPED else failed).append(reason)
+        return skipped_result(export, only_causes(failed, skipped) or [f"{plan.name_of(because)} did not pass"])
+
+    def run(self, export: Export, result: NodeResult) -> None:
+        blocked = self.plan.blocked.get(export.unique_id)
+        if blocked:
+            skipped = skipped_result(export, blocked)
+            result.status, result.message, result.extra = skipped.status, skipped.message, skipped.extra
+            return
         destination: Any = None
         try:
-            destination = destination_for(export, self.ctx)
+            destination = destination_for(export, self.publish)
             result.extra["destination"] = destination.describe()
             destination.prepare()
             result.extra["destination"] = destination.describe()
@@ -51,26 +71,25 @@ class ExportRunner:
             result.message = f"export {export.name} to {result.extra['destination']}" + \
                 (f" ({', '.join(written.notes)})" if written.notes else "")
         except ExportFailed as exc:
-            result.status, result.message = ERROR, f"export {export.name}: {exc}"
             result.rows_affected, result.extra["batches"] = exc.rows, exc.batches
+            raise NodeFailed(f"export {export.name}: {exc}") from None
         except ProjectError as exc:
             exc.location.path = exc.location.path or export.path
             exc.location.line = exc.location.line or export.line
             text = str(exc)
-            result.status, result.message = ERROR, destination.redact(text) if destination is not None else text
+            raise NodeFailed(destination.redact(text) if destination is not None else text) from None
         except Exception as exc:  # the destination or the warehouse refused: this export fails, the run goes on
+            if self.ctx.interrupted.is_set():
+                raise
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            text = self.ctx.adapter.redact(destination.redact(text) if destination is not None else text)
-            result.status, result.message = ERROR, f"{export.path}: export {export.name} failed: {text}"
-        result.execution_time = time.perf_counter() - t0
-        result.completed_at = now_iso()
-        return result
+            text = self.redact(destination.redact(text) if destination is not None else text)
+            raise NodeFailed(f"{export.path}: export {export.name} failed: {text}") from None
 
     def query(self, export: Export) -> exp.Select:
         node = self.nodes[export.node]
         assert node.relation is not None
         columns = [exp.column(exp.to_identifier(c)) for c in export.columns] or [exp.Star()]
-        query = exp.select(*columns).from_(self.ctx.adapter.table(node.relation))
+        query = exp.select(*columns).from_(self.publish.adapter.table(node.relation))
         if export.where:
             query = query.where(parse_sql_expression(export.where, self.source_dialect, "where"))
         return query
@@ -78,7 +97,7 @@ class ExportRunner:
     def _chunks(self, export: Export) -> Iterator[Any]:
         """The export's rows as DataFrames; at least one (an empty frame still carries the columns)."""
         query = self.query(export)
-        adapter = self.ctx.adapter
+        adapter = self.publish.adapter
         try:
             stream = iter(adapter.read_chunks(query, CHUNK_ROWS))
             first = next(stream, None)
@@ -97,20 +116,3 @@ def skipped_result(export: Export, reasons: list[str]) -> NodeResult:
     result.started_at = result.completed_at = now_iso()
     result.extra["blocked_by"] = reasons
     return result
-
-
-def export_rows(run: RunResult) -> list[dict[str, Any]]:
-    """This run's rows of pds_export_results: one per export, whatever its status."""
-    rows = []
-    for r in run.results:
-        if r.resource_type != "export":
-            continue
-        rows.append({
-            "run_id": run.invocation_id, "unique_id": r.unique_id, "name": r.name,
-            "node_id": r.extra.get("attached_to"), "model": r.extra.get("model"),
-            "destination_type": r.extra.get("destination_type"), "destination": r.extra.get("destination"),
-            "status": r.status, "rows": r.rows_affected, "batches": r.extra.get("batches"),
-            "message": r.message[:4000], "started_at": timestamp(r.started_at),
-            "completed_at": timestamp(r.completed_at) or utcnow(), "execution_time": r.execution_time,
-            "target": run.target})
-    return rows

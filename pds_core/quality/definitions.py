@@ -32,7 +32,7 @@ from pds_core.render import RelationMarker, Renderer
 from pds_core.yamlio import read_text
 
 if TYPE_CHECKING:
-    from pds_core.parser import Manifest
+    from pds_core.nodes import Manifest
 
 CONFIG_KEYS = {"severity", "where", "warn_if", "error_if", "store_failures", "limit", "tags", "enabled", "meta"}
 

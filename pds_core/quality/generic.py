@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import sqlglot
 from jinja2 import nodes
 from jinja2.ext import Extension
 from jinja2.parser import Parser as JinjaParser
@@ -22,6 +21,7 @@ from pds_core.config import validate_node_config
 from pds_core.errors import ProjectError
 from pds_core.nodes import identifier
 from pds_core.render import RelationMarker, Renderer
+from pds_core.sqlexpr import parse_sql_expression
 
 # test name -> (required arguments, optional arguments); column_name comes from where the test is declared
 BUILTIN_TESTS: dict[str, tuple[set[str], set[str]]] = {
@@ -161,13 +161,6 @@ def filtered(model: exp.Expression, where: str | None, source_dialect: str) -> e
         return model
     condition = parse_sql_expression(where, source_dialect, "where")
     return exp.select("*").from_(model).where(condition).subquery("pds_where")
-
-
-def parse_sql_expression(text: str, dialect: str, what: str) -> exp.Expression:
-    try:
-        return sqlglot.parse_one(str(text), read=dialect)
-    except sqlglot.errors.ParseError as exc:
-        raise ProjectError(f"{what}: {text!r} is not a SQL expression: {str(exc).splitlines()[0]}") from None
 
 
 def _number(value: Any) -> exp.Literal:

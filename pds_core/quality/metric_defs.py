@@ -15,7 +15,7 @@ from pds_core.quality.drift import BINNED, DEFAULT_BINS, LAST_RUN, MEASURES, Dri
 from pds_core.quality.spec import BOUND_KINDS, DEFAULT_WINDOW, Bound, Found, MetricNode
 
 if TYPE_CHECKING:
-    from pds_core.parser import Manifest
+    from pds_core.nodes import Manifest
 
 # ready-made metrics; True when the metric needs a column
 KINDS: dict[str, bool] = {"row_count": False, "null_rate": True, "mean": True, "min": True, "max": True,

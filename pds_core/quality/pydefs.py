@@ -17,7 +17,7 @@ from pds_core.quality.spec import BOUND_KINDS, Found, MetricNode, TestNode, Unit
 from pds_core.yamlio import read_text
 
 if TYPE_CHECKING:
-    from pds_core.parser import Manifest
+    from pds_core.nodes import Manifest
 
 OPTIONS: dict[str, set[str]] = {
     "check": {"model", "name", "severity", "description", "warn_if", "error_if", "store_failures", "tags", "meta"},

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,13 +20,14 @@ from sqlglot import exp
 from pds_core.artifacts import now_iso
 from pds_core.compiler import CompiledNode
 from pds_core.errors import ProjectError
+from pds_core.history import ResultsHistory, timestamp
 from pds_core.nodes import Node, Relation
 from pds_core.quality.generic import builtin_query, filtered, parse_sql_expression, test_status
-from pds_core.quality.history import ResultsHistory, timestamp
 from pds_core.quality.metrics import as_number, group_key, judge, metric_query, worst
 from pds_core.quality.pyexec import PythonFiles, UserCodeFailed, call
 from pds_core.quality.spec import PERIODS, MetricNode, TestNode
-from pds_core.results import ERROR, FAIL, SUCCESS, WARN, NodeResult
+from pds_core.results import FAIL, SKIPPED, SUCCESS, WARN, NodeResult
+from pds_core.runners.base import NodeFailed, RunContext, Runner
 
 STATUS = {"pass": SUCCESS, "warn": WARN, "fail": FAIL}
 SAMPLE_ROWS = 3
@@ -35,7 +35,7 @@ SAMPLE_ROWS = 3
 
 @dataclass
 class QualityContext:
-    """What running quality nodes needs from the task, passed explicitly."""
+    """What running quality nodes needs from the plan, passed explicitly."""
 
     adapter: Any
     nodes: dict[str, Node]  # models, seeds and sources by unique id
@@ -50,14 +50,26 @@ class QualityContext:
     is_built: Callable[[Node], bool] | None = None
 
 
-class QualityRunner:
-    def __init__(self, ctx: QualityContext) -> None:
-        self.ctx = ctx
+class QualityRunner(Runner):
+    """Runs tests, checks and metrics (the "test" and "metric" entries of the runner registry)."""
 
-    def run(self, node: TestNode | MetricNode) -> NodeResult:
-        result = base_result(node)
-        result.started_at = now_iso()
-        t0 = time.perf_counter()
+    def __init__(self, run: RunContext, ctx: QualityContext) -> None:
+        super().__init__(run)
+        self.q = ctx
+
+    def result(self, node: TestNode | MetricNode, status: str = SUCCESS, message: str = "") -> NodeResult:
+        return base_result(node, status, message)
+
+    def location(self, node: TestNode | MetricNode) -> tuple[str | None, int | None]:
+        return None, None  # a quality error names its own place, or none
+
+    def skipped(self, node: TestNode | MetricNode, because: str, plan: Any, results: dict[str, NodeResult]) -> NodeResult:
+        result = base_result(node, SKIPPED, f"skipped because {plan.name_of(because)} failed")
+        if isinstance(node, TestNode):
+            result.extra["test_status"] = "skipped"
+        return result
+
+    def run(self, node: TestNode | MetricNode, result: NodeResult) -> None:
         try:
             self._require_built(node)
             if isinstance(node, MetricNode):
@@ -69,64 +81,73 @@ class QualityRunner:
             else:
                 self._sql_test(node, result)
         except (ProjectError, UserCodeFailed) as exc:
-            result.status, result.message = ERROR, str(exc)
+            raise NodeFailed(str(exc), **self._error_extra(node)) from None
         except Exception as exc:  # the warehouse refused the query
+            if self.ctx.interrupted.is_set():
+                raise
             text = str(exc).strip() or type(exc).__name__
-            result.status, result.message = ERROR, f"{node.path}: {self.ctx.adapter.redact(text)}"
-        if result.status == ERROR and isinstance(node, TestNode):
-            result.extra["test_status"] = "error"
-        result.execution_time = time.perf_counter() - t0
-        result.completed_at = now_iso()
-        return result
+            raise NodeFailed(f"{node.path}: {self.redact(text)}", **self._error_extra(node)) from None
+
+    @staticmethod
+    def _error_extra(node: TestNode | MetricNode) -> dict[str, Any]:
+        return {"test_status": "error"} if isinstance(node, TestNode) else {}
 
     # ---- relations ---------------------------------------------------------------------------
     def _require_built(self, node: TestNode | MetricNode) -> None:
-        target = self.ctx.nodes.get(node.attached_to or "")
-        if target is None or target.resource_type == "source" or target.materialized == "ephemeral":
+        """Every model or seed the node reads must be built; a test of two models where only one was
+        selected and built says so, instead of failing on a missing table."""
+        if self.q.is_built is None:
             return
-        if self.ctx.is_built is not None and not self.ctx.is_built(target):
-            raise ProjectError(f"{target.name} is not built in target {self.ctx.target!r}",
-                               hint=f"run `pds build --select {target.name}` first")
+        for uid in [node.attached_to or "", *[d for d in node.depends_on if d != node.attached_to]]:
+            target = self.q.nodes.get(uid)
+            if target is None or target.resource_type == "source" or target.materialized == "ephemeral":
+                continue
+            if not self.q.is_built(target):
+                hint = f"run `pds build --select {target.name}` first"
+                if len(node.depends_on) > 1:  # brought in by a selection that did not include all it reads
+                    hint += (", or pass --indirect-selection cautious to run only the tests whose every "
+                             "parent is selected")
+                raise ProjectError(f"{target.name} is not built in target {self.q.target!r}", hint=hint)
 
     def model(self, uid: str) -> exp.Expression:
         """The rows of a node as a FROM item: its table, or an ephemeral model's query as a subquery."""
-        node = self.ctx.nodes[uid]
+        node = self.q.nodes[uid]
         if node.materialized == "ephemeral":
-            return self.ctx.compiled[uid].ast.copy().subquery(re.sub(r"\W", "_", node.name))
+            return self.q.compiled[uid].ast.copy().subquery(re.sub(r"\W", "_", node.name))
         assert node.relation is not None
         quoting = node.source_meta.get("quoting") if node.resource_type == "source" else None
         if quoting:
-            return node.relation.table(self.ctx.dialect, dict(quoting))
-        return self.ctx.adapter.table(node.relation)
+            return node.relation.table(self.q.dialect, dict(quoting))
+        return self.q.adapter.table(node.relation)
 
     def _dataframe(self, uid: str) -> Any:
-        return self.ctx.adapter.query_dataframe(exp.select("*").from_(self.model(uid)))
+        return self.q.adapter.query_dataframe(exp.select("*").from_(self.model(uid)))
 
     # ---- tests -------------------------------------------------------------------------------
     def _sql_test(self, test: TestNode, result: NodeResult) -> None:
         if test.rendered is not None:
-            query = self.ctx.compiled[test.unique_id].ast.copy()
+            query = self.q.compiled[test.unique_id].ast.copy()
         else:
-            model = filtered(self.model(str(test.attached_to)), test.config.get("where"), self.ctx.source_dialect)
-            query = builtin_query(test.test_name, test.kwargs, model, self.ctx.dialect, self.ctx.source_dialect,
+            model = filtered(self.model(str(test.attached_to)), test.config.get("where"), self.q.source_dialect)
+            query = builtin_query(test.test_name, test.kwargs, model, self.q.dialect, self.q.source_dialect,
                                   lambda arg: self.model(test.relations[arg]))
         if test.config.get("limit"):
             query = exp.select("*").from_(query.subquery("pds_limited")).limit(int(test.config["limit"]))
-        result.extra["compiled_code"] = query.sql(dialect=self.ctx.dialect)
+        result.extra["compiled_code"] = query.sql(dialect=self.q.dialect)
         stored = None
-        if self.ctx.store_failures or test.config.get("store_failures"):
+        if self.q.store_failures or test.config.get("store_failures"):
             stored = self._failures_relation(test)
-            self.ctx.adapter.ensure_schema(stored.schema)
-            self.ctx.adapter.replace_table(stored, query)
-            source: exp.Expression = self.ctx.adapter.table(stored)
+            self.q.adapter.ensure_schema(stored.schema)
+            self.q.adapter.replace_table(stored, query)
+            source: exp.Expression = self.q.adapter.table(stored)
             result.extra["failures_relation"] = str(stored)
         else:
             source = query.subquery("pds_failures")
-        _cols, rows = self.ctx.adapter.fetch(exp.select(exp.Count(this=exp.Star())).from_(source.copy()))
+        _cols, rows = self.q.adapter.fetch(exp.select(exp.Count(this=exp.Star())).from_(source.copy()))
         failures = int(rows[0][0])
         sample = ""
         if failures:
-            cols, rows = self.ctx.adapter.fetch(exp.select("*").from_(source.copy()).limit(SAMPLE_ROWS))
+            cols, rows = self.q.adapter.fetch(exp.select("*").from_(source.copy()).limit(SAMPLE_ROWS))
             sample = "; ".join(", ".join(f"{c}={v!r}" for c, v in zip(cols, row, strict=True)) for row in rows)
         self._judge(test, result, failures, sample, stored)
 
@@ -150,12 +171,12 @@ class QualityRunner:
         name = f"failures__{test.name}"
         if len(name) > 63:  # Postgres' identifier limit
             name = name[:54] + "_" + hashlib.md5(name.encode()).hexdigest()[:8]
-        return Relation(self.ctx.results_schema, name)
+        return Relation(self.q.results_schema, name)
 
     def _check(self, test: TestNode, result: NodeResult) -> None:
         import pandas as pd
 
-        func = self.ctx.files.function(test.path, test.test_name)
+        func = self.q.files.function(test.path, test.test_name)
         df = self._dataframe(str(test.attached_to))
         out = call(func, test.path, df)
         failing = None
@@ -171,10 +192,10 @@ class QualityRunner:
             raise UserCodeFailed(f"{test.path}: {test.test_name}() returned {type(out).__name__}; "
                                  "return a bool or a boolean Series with one value per row")
         stored = None
-        if failing is not None and failures and (self.ctx.store_failures or test.config.get("store_failures")):
+        if failing is not None and failures and (self.q.store_failures or test.config.get("store_failures")):
             stored = self._failures_relation(test)
-            self.ctx.adapter.ensure_schema(stored.schema)
-            self.ctx.adapter.write_dataframe(stored, failing.reset_index(drop=True))
+            self.q.adapter.ensure_schema(stored.schema)
+            self.q.adapter.write_dataframe(stored, failing.reset_index(drop=True))
             result.extra["failures_relation"] = str(stored)
         sample = ""
         if failing is not None and failures:
@@ -186,9 +207,9 @@ class QualityRunner:
 
     def _freshness(self, test: TestNode, result: NodeResult) -> None:
         args = test.kwargs
-        field = parse_sql_expression(args["loaded_at_field"], self.ctx.source_dialect, "loaded_at_field")
-        model = filtered(self.model(str(test.attached_to)), args.get("filter"), self.ctx.source_dialect)
-        _cols, rows = self.ctx.adapter.fetch(exp.select(exp.Max(this=field)).from_(model))
+        field = parse_sql_expression(args["loaded_at_field"], self.q.source_dialect, "loaded_at_field")
+        model = filtered(self.model(str(test.attached_to)), args.get("filter"), self.q.source_dialect)
+        _cols, rows = self.q.adapter.fetch(exp.select(exp.Max(this=field)).from_(model))
         latest = rows[0][0] if rows else None
         now = dt.datetime.now(dt.UTC)
         if latest is None:
@@ -214,7 +235,7 @@ class QualityRunner:
     def _metric(self, metric: MetricNode, result: NodeResult) -> None:
         values: dict[str, float | None] = {}
         if metric.kind == "python":
-            out = call(self.ctx.files.function(metric.path, str(metric.function)), metric.path,
+            out = call(self.q.files.function(metric.path, str(metric.function)), metric.path,
                        self._dataframe(metric.attached_to))
             try:
                 items = out.items() if isinstance(out, dict) else [(None, out)]
@@ -222,9 +243,9 @@ class QualityRunner:
             except ValueError as exc:
                 raise UserCodeFailed(f"{metric.path}: {metric.function}(): {exc}") from None
         else:
-            query = metric_query(metric, self.model(metric.attached_to), self.ctx.dialect, self.ctx.source_dialect)
-            result.extra["compiled_code"] = query.sql(dialect=self.ctx.dialect)
-            _cols, rows = self.ctx.adapter.fetch(query)
+            query = metric_query(metric, self.model(metric.attached_to), self.q.dialect, self.q.source_dialect)
+            result.extra["compiled_code"] = query.sql(dialect=self.q.dialect)
+            _cols, rows = self.q.adapter.fetch(query)
             n = len(metric.group_by)
             values = dict(sorted((group_key(metric.group_by, tuple(row[:n])), as_number(row[n])) for row in rows))
         measured = now_iso()
@@ -244,10 +265,10 @@ class QualityRunner:
             result.message += "; " + "; ".join(f"{_label(j.group)}{j.bound}: {j.message}" for j in broken[:4])
 
     def _previous(self, metric: MetricNode) -> Callable[[str, int], list[float]]:
-        history = self.ctx.history
+        history = self.q.history
 
         def previous(group: str, limit: int) -> list[float]:
-            return history.previous_values(metric.unique_id, group, self.ctx.target, limit) if history else []
+            return history.previous_values(metric.unique_id, group, self.q.target, limit) if history else []
 
         return previous
 

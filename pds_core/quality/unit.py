@@ -14,6 +14,7 @@ import decimal
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -28,7 +29,7 @@ from pds_core.quality.spec import Found, GivenInput, UnitTestNode
 
 if TYPE_CHECKING:
     from pds_core.loader import Project
-    from pds_core.parser import Manifest
+    from pds_core.nodes import Manifest
 
 UNIT_KEYS: dict[str, tuple[type, ...]] = {"name": (str,), "model": (str,), "given": (list,), "expect": (dict,),
                                           "overrides": (dict,), "description": (str,), "config": (dict,)}
@@ -87,17 +88,20 @@ def parse_input(text: str, path: str | None = None, line: int | None = None) -> 
 
 
 # ---- run -----------------------------------------------------------------------------------------
-def run_unit_test(test: UnitTestNode, project: Project, manifest: Manifest, graph: Any, files: PythonFiles) -> str:
-    """Run one unit test; returns a description on success, raises UnitTestFailed or ProjectError."""
+def run_unit_test(test: UnitTestNode, project: Project, manifest: Manifest, graph: Any, files: PythonFiles,
+                  reparse: Callable[[Project], Manifest] | None = None) -> str:
+    """Run one unit test; returns a description on success, raises UnitTestFailed or ProjectError.
+
+    `reparse` parses the project again under the test's `overrides: vars:` (given by the command, so
+    that quality does not reach back into parsing).
+    """
     import duckdb
 
     given, expect = test.given, test.expect
     if test.function:
         given, expect = _fixture(call(files.function(test.path, test.function), test.path), test)
-    if test.vars:
-        from pds_core.parser import parse_project
-
-        manifest = parse_project(dataclasses.replace(project, vars={**project.vars, **test.vars}))
+    if test.vars and reparse is not None:
+        manifest = reparse(dataclasses.replace(project, vars={**project.vars, **test.vars}))
     node = manifest.nodes[test.model]
     con = duckdb.connect(":memory:")
     try:

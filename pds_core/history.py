@@ -1,5 +1,5 @@
 """The results tables: every run's runs, node results, test results and metric values, kept in the
-warehouse in pds's own schema (`results-schema`, default `pds`). Append-only and versioned.
+warehouse in pds's own schema (`results-schema`, default `pds_results`). Append-only and versioned.
 
 Tables are created through the adapter with sqlglot-built DDL; rows are written with
 parameterized INSERTs (placeholders rendered by the dialect), never with values in SQL text.
