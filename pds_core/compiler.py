@@ -14,6 +14,7 @@ from typing import Any
 
 import networkx as nx
 
+from pds_core import transpile_checks
 from pds_core.cache import ParseCache, digest
 from pds_core.errors import ProjectError, ProjectErrors
 from pds_core.nodes import Manifest, Node, Relation
@@ -96,6 +97,7 @@ class Compiler:
                 ctes = [(EPHEMERAL_PREFIX + self.manifest.nodes[uid].name, self._parsed(self.manifest.nodes[uid]))
                         for uid in closure]
                 tree = _with_ctes(tree.copy(), ctes)
+            tree = transpile_checks.check(tree, node, text, self.source_dialect, self.target_dialect, EPHEMERAL_PREFIX)
             sql = tree.sql(dialect=self.target_dialect, pretty=True)
         if self.cache is not None:
             self.cache.put_compiled(key, (sql, canonical))

@@ -69,8 +69,21 @@ NODE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "packages": (list,),
 }
 
+# config keys only some engines act on (dbt-spark's names): accepted here, and at plan time a key the
+# target's adapter does not declare (Adapter.model_config_keys) is reported naming the engines that do
+ENGINE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
+    "file_format": (str,),
+    "partition_by": (str, list),
+    "clustered_by": (str, list),
+    "buckets": (int,),
+    "location_root": (str,),
+    "tblproperties": (dict,),
+}
+NODE_CONFIG_KEYS.update(ENGINE_CONFIG_KEYS)
+
 MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
-INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
+# every strategy some engine runs; which ones a target runs is its adapter's (incremental_strategies)
+INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert", "insert_overwrite")
 
 
 def check_keys(

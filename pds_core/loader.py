@@ -91,11 +91,24 @@ def load_project(
         path = str(tgt.settings.get("path") or f"{config.name}.duckdb")
         if path != ":memory:" and not path.startswith("md:") and not os.path.isabs(path):
             tgt.settings["path"] = str(root / path)
+    resolve_target_paths(tgt, root)
     files = scan_files(root, config)
     check_resource_names(files)
     return Project(root=root, config=config, target=tgt, vars=all_vars, files=files,
                    requested_target=target, profiles_dir=Path(profiles_dir) if profiles_dir else None,
                    cli_vars=dict(vars or {}))
+
+
+def resolve_target_paths(target: Target, root: Path) -> None:
+    """The adapter's own relative paths (Spark's local warehouse) become relative to the project. A
+    target whose adapter is not installed is reported where it is first used, not here."""
+    from pds_adapters import adapter_class
+
+    try:
+        found = adapter_class(target.type)
+    except ProjectError:
+        return
+    found.resolve_paths(target.settings, root)
 
 
 def check_resource_names(files: ProjectFiles) -> None:

@@ -30,6 +30,11 @@ class BuildContext:
         decision = self.decisions.get(node.unique_id)
         return decision if decision is not None and decision.incremental else None
 
+    def options(self, node: Node) -> Any:
+        """The adapter's storage options for the node's table, made at plan time (None on most engines)."""
+        decision = self.decisions.get(node.unique_id)
+        return decision.options if decision is not None else None
+
 
 @dataclass
 class Outcome:
@@ -65,7 +70,7 @@ class Table(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         enforce_contract(node, ctx.adapter, self.query(node, ctx))  # before the old table is touched
-        rows = ctx.adapter.replace_table(node.relation, self.query(node, ctx))
+        rows = ctx.adapter.replace_table(node.relation, self.query(node, ctx), options=ctx.options(node))
         return Outcome(rows, f"created table {node.relation}")
 
 
@@ -77,9 +82,10 @@ class Incremental(Materialization):
         rel = node.relation
         decision = ctx.incremental(node)
         if decision is None:
-            rows = ctx.adapter.replace_table(rel, self.query(node, ctx))
+            rows = ctx.adapter.replace_table(rel, self.query(node, ctx), options=ctx.options(node))
             return Outcome(rows, f"created table {rel} (full build)")
-        rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key)
+        rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key,
+                                       options=decision.options)
         return Outcome(rows, f"{decision.strategy} into {rel}")
 
 
@@ -96,7 +102,7 @@ class Seed(Materialization):
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         types = {str(k): str(v) for k, v in (node.config.get("column_types") or {}).items()}
         rows = ctx.adapter.load_seed(node.relation, str(ctx.project_root / node.path), types,
-                                     node.config.get("delimiter") or ",")
+                                     node.config.get("delimiter") or ",", options=ctx.options(node))
         return Outcome(rows, f"loaded seed {node.relation}")
 
 
@@ -115,25 +121,30 @@ class PythonModel(Materialization):
                                hint="set materialized='table' (the default for Python models)")
         decision = ctx.incremental(node)
 
-        def read(kind: str, name: str) -> Any:
+        def read(kind: str, name: str) -> Any:  # the engine's own DataFrame: pandas, or a lazy Spark one
             assert ctx.resolve is not None
-            target = ctx.resolve(kind, name)
-            if isinstance(target, Relation):
-                return ctx.adapter.read_dataframe(target)
-            return ctx.adapter.query_dataframe(target)
+            return ctx.adapter.frame(ctx.resolve(kind, name))
 
         def read_chunks(kind: str, name: str, chunksize: int) -> Any:
             assert ctx.resolve is not None
             return ctx.adapter.read_chunks(ctx.resolve(kind, name), chunksize)
 
         model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), decision is not None, read_chunks)
-        df = run_python_model(node.raw_code, node.path, model_ctx)
+        model_ctx.engine, model_ctx.session = ctx.adapter.type, engine_session(ctx.adapter)
+        df = run_python_model(node.raw_code, node.path, model_ctx, accepts=ctx.adapter.is_frame)
         columns = [str(c) for c in df.columns]  # recorded: what downstream SQL may select from it
         if decision is None:
-            rows = ctx.adapter.write_dataframe(rel, df)
+            rows = ctx.adapter.write_dataframe(rel, df, options=ctx.options(node))
             return Outcome(rows, f"created table {rel} from Python", columns)
-        rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key)
+        rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key,
+                                                 options=decision.options)
         return Outcome(rows, f"{decision.strategy} into {rel} from Python", columns)
+
+
+def engine_session(adapter: Any) -> Any:
+    """What a Python model may use to make frames of its engine (the SparkSession on Spark), else None."""
+    own = getattr(adapter, "session_object", None)
+    return own() if own is not None else None
 
 
 STRATEGIES: dict[str, type[Materialization]] = {

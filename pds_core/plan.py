@@ -26,11 +26,12 @@ import networkx as nx
 
 from pds_core.cache import ParseCache
 from pds_core.compiler import CompiledNode, Compiler
+from pds_core.engine_config import check_engine_config, strategy_of
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
 from pds_core.graph import build_graph
 from pds_core.loader import Project
-from pds_core.nodes import Manifest, Node, Relation
+from pds_core.nodes import Manifest, Relation
 from pds_core.parser import Parser, cache_key
 from pds_core.publish.exports import parse_exports
 from pds_core.publish.notify import webhooks
@@ -102,8 +103,9 @@ class BuildDecision:
     existing: str | None = None  # what stands where it goes: 'table', 'view' or None
     full_refresh: bool = False  # rebuilt from scratch: --full-refresh, or its own full_refresh: true
     incremental: bool = False  # its rows go into the existing table
-    strategy: str | None = None  # append | merge | delete+insert, for incremental models
+    strategy: str | None = None  # append | merge | delete+insert | insert_overwrite, for incremental models
     unique_key: list[str] = field(default_factory=list)
+    options: Any = None  # the adapter's storage options for the table (Spark: format, partitions, ...)
     unchanged: bool = False  # --skip-unchanged: its relation already holds this definition's result
 
 
@@ -135,6 +137,7 @@ class Plan:
     retry_exports: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # said to the user before the run starts
     namer: Any = None  # the target adapter's table(): how every relation is named in SQL
+    table_options: dict[str, Any] = field(default_factory=dict)  # uid -> the adapter's options (engine_config.py)
 
     def node(self, uid: str) -> Any:
         """Any node of the run: a model, seed or source, or one a planner added."""
@@ -206,7 +209,8 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     from pds_adapters import adapter_class
 
     adapter_cls = adapter_class(project.target.type)
-    namer = adapter_cls(project.target).table  # THE relation renderer (nothing connects)
+    engine = adapter_cls(project.target)  # not connected: names relations, checks engine config
+    namer = engine.table  # THE relation renderer
     parsed = parse(project, use_cache=True)
     manifest, parser = parsed.manifest, parsed.parser
     adapter_cls.check_names(manifest.all_nodes().values())
@@ -228,6 +232,7 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     _select(result)
     result.run_graph = graph
     result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}
+    result.table_options = check_engine_config(manifest, result.runnable, engine)
     if catalog is not None:
         decide(result, catalog, parser, compiler, source_columns)
     return result
@@ -275,7 +280,7 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
         node = manifest.nodes[uid]
         existing = catalog.get(node.relation.key()) if node.relation is not None else None
         full = options.full_refresh or node.config.get("full_refresh") is True
-        decision = BuildDecision(uid, existing=existing, full_refresh=full)
+        decision = BuildDecision(uid, existing=existing, full_refresh=full, options=plan.table_options.get(uid))
         if node.materialized == "incremental":
             decision.incremental = not full and existing == "table"  # a view there is rebuilt as a table
             decision.strategy, decision.unique_key = strategy_of(node, catalog.supports_merge)
@@ -299,12 +304,3 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
     elif upstream:
         plan.freshness = catalog.freshness(manifest, upstream)
 
-
-def strategy_of(node: Node, supports_merge: bool = True) -> tuple[str, list[str]]:
-    """The incremental strategy: as configured, else merge with a unique_key, else append."""
-    key = node.config.get("unique_key")
-    keys = [key] if isinstance(key, str) else list(key or [])
-    strategy = node.config.get("incremental_strategy") or ("merge" if keys else "append")
-    if strategy == "merge" and not supports_merge:
-        strategy = "delete+insert"
-    return strategy, keys

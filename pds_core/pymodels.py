@@ -79,7 +79,15 @@ def _literal(node: ast.expr, path: str, what: str) -> Any:
 
 
 class ModelContext:
-    """The `ctx` a Python model receives: upstream data as DataFrames, its config and vars."""
+    """The `ctx` a Python model receives: upstream data as DataFrames, its config and vars.
+
+    ref()/source() give the engine's own DataFrame (adapter.frame): pandas on DuckDB, Postgres,
+    Snowflake and BigQuery, a lazy Spark DataFrame on Spark. `engine` names the target's type, so one
+    model can hold a pandas and a Spark version; `session` is the engine's session (a SparkSession).
+    """
+
+    engine: str = "duckdb"
+    session: Any = None
 
     def __init__(self, read_relation: Callable[[str, str | None], Any], config: dict[str, Any],
                  vars: dict[str, Any], this: str, is_incremental: bool,
@@ -92,8 +100,9 @@ class ModelContext:
         self.is_incremental = is_incremental
 
     def ref(self, *names: str, chunksize: int | None = None) -> Any:
-        """The upstream model as one pandas DataFrame, held in memory whole; with chunksize, an
-        iterator of DataFrames of at most that many rows, read from the warehouse as they are used."""
+        """The upstream model as the engine's DataFrame (pandas, held in memory whole; on Spark a lazy
+        Spark DataFrame); with chunksize, an iterator of pandas DataFrames of at most that many rows,
+        read from the warehouse as they are used."""
         return self._get("ref", names[-1], chunksize)
 
     def source(self, source_name: str, table_name: str, chunksize: int | None = None) -> Any:
@@ -130,8 +139,9 @@ class PythonModelFailed(Exception):
     """The user's model raised; the message names the file and line where it happened."""
 
 
-def run_python_model(source: str, path: str, ctx: ModelContext) -> Any:
-    """Execute the model file and call model(ctx); the result must be a pandas DataFrame."""
+def run_python_model(source: str, path: str, ctx: ModelContext, accepts: Callable[[Any], bool] | None = None) -> Any:
+    """Execute the model file and call model(ctx); the result must be a pandas DataFrame, or one the
+    target's engine writes as it is (`accepts`: a Spark DataFrame on Spark, never collected here)."""
     import pandas as pd
 
     namespace: dict[str, Any] = {"__name__": f"pds_model_{abs(hash(path))}", "__file__": path}
@@ -141,12 +151,22 @@ def run_python_model(source: str, path: str, ctx: ModelContext) -> Any:
     except ProjectError:
         raise
     except Exception as exc:
-        raise PythonModelFailed(_describe(exc, path)) from exc
+        raise PythonModelFailed(_describe(exc, path) + _engine_hint(exc, ctx)) from exc
+    if accepts is not None and accepts(result):
+        return result
     if hasattr(result, "to_pandas") and not isinstance(result, pd.DataFrame):
         result = result.to_pandas()  # polars, pyarrow and duckdb relations
     if not isinstance(result, pd.DataFrame):
         raise PythonModelFailed(f"{path}: model() returned {type(result).__name__}, not a pandas DataFrame")
     return result
+
+
+def _engine_hint(exc: Exception, ctx: ModelContext) -> str:
+    """pandas code given a Spark DataFrame fails with an AttributeError: say why, and the two ways out."""
+    if ctx.engine == "spark" and isinstance(exc, AttributeError) and "DataFrame" in str(exc):
+        return ("\n  hint: on Spark ctx.ref() returns a Spark DataFrame; write the model with Spark's API "
+                "(branch on ctx.engine), or ask for pandas with .toPandas() (it collects the rows to the driver)")
+    return ""
 
 
 def _describe(exc: Exception, path: str) -> str:

@@ -23,11 +23,6 @@ def _listening(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "spark: needs Spark (a local JVM and/or the Spark Connect server tests/spark_kit.py "
-                                       "starts); select with -m spark, leave out with -m 'not spark'")
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     """PostgreSQL on 127.0.0.1:5432 for the Postgres tests: installed and started when missing (as root),
     and stopped again at the end of the session if this session started it."""
@@ -77,7 +72,7 @@ def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
 
 
 ENGINE_MARKS = {"postgres": pytest.mark.postgres, "snowflake": pytest.mark.snowflake,
-                "bigquery": pytest.mark.bigquery}
+                "bigquery": pytest.mark.bigquery, "spark": pytest.mark.spark, "spark_connect": pytest.mark.spark}
 
 
 def engine_params(names: list[str]) -> list[object]:

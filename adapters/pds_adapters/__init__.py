@@ -29,8 +29,9 @@ BUILTIN = {
     "postgres": "pds_adapters.postgres:PostgresAdapter",
     "snowflake": "pds_adapters.snowflake:SnowflakeAdapter",
     "bigquery": "pds_adapters.bigquery:BigQueryAdapter",
+    "spark": "pds_adapters.spark:SparkAdapter",
 }
-EXTRAS = {"postgres": "postgres", "snowflake": "snowflake", "bigquery": "bigquery"}
+EXTRAS = {"postgres": "postgres", "snowflake": "snowflake", "bigquery": "bigquery", "spark": "spark"}
 
 
 def available() -> dict[str, str]:

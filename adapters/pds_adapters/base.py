@@ -71,6 +71,11 @@ class Adapter(Materializations):
             raise ProjectError(f"target {target.name!r} ({self.type}) is missing {', '.join(missing)}",
                                target.profile_path, hint="see docs/adapters.md for the keys of each warehouse")
 
+    @classmethod
+    def resolve_paths(cls, settings: dict[str, Any], project_root: Path) -> None:
+        """Make the target's relative paths relative to the project (called when the project loads):
+        an embedded database (DuckDB's file, Spark's local warehouse) lives inside the project."""
+
     # ---- what each engine implements ----------------------------------------------------------
     def _connect(self) -> Any:
         """A new DB-API connection for the current thread."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlglot import exp
 
@@ -26,7 +26,27 @@ from pds_adapters.relation import Relation, identifier
 
 
 class Materializations:
-    """create_view, replace_table, incremental, DataFrames and seeds: portable, flag-driven."""
+    """create_view, replace_table, incremental, DataFrames and seeds: portable, flag-driven.
+
+    `options` (what table_options() made of a node's config, at plan time) reaches every operation that
+    creates a table; engines without storage options (all but Spark today) receive None and ignore it.
+    """
+
+    incremental_strategies: ClassVar[tuple[str, ...]] = ("append", "merge", "delete+insert")  # what incremental() runs
+    model_config_keys: ClassVar[tuple[str, ...]] = ()  # engine-only node config keys this engine acts on (file_format, ...)
+
+    # ---- what the plan asks before anything runs ------------------------------------------------------
+    def table_options(self, config: Any = None, where: str | None = None) -> Any:
+        """A node's storage options from its config, checked now so a bad value is a plan-time error with
+        the file (None: the engine has none). Needs no connection."""
+        return None
+
+    def check_strategy(self, strategy: str, options: Any = None, where: str | None = None) -> None:
+        """An incremental strategy this engine cannot run (for this table) is a plan-time error naming it."""
+        if strategy not in self.incremental_strategies:
+            raise ProjectError(f"incremental_strategy {strategy!r} is not one the {self.type} adapter runs",
+                               where, hint=did_you_mean(strategy, self.incremental_strategies)
+                               or f"on {self.type} use one of {', '.join(self.incremental_strategies)}")
 
     # ---- views and tables --------------------------------------------------------------------------
     def create_view(self, relation: Relation, query: exp.Expression) -> None:
@@ -38,7 +58,7 @@ class Materializations:
                 self.drop(relation, kind)
             self.execute(st.create_view_as(self.table(relation), query, replace=self.replaces_views_in_place))
 
-    def replace_table(self, relation: Relation, query: exp.Expression) -> int | None:
+    def replace_table(self, relation: Relation, query: exp.Expression, options: Any = None) -> int | None:
         """The query's rows in place of the relation, atomically: CREATE OR REPLACE TABLE where that is
         the engine's atomic replace, else a staged table put in place by swap_in()."""
         if self.supports_create_or_replace_table:
@@ -89,7 +109,7 @@ class Materializations:
 
     # ---- incremental ------------------------------------------------------------------------------------
     def incremental(self, relation: Relation, query: exp.Expression, strategy: str,
-                    unique_key: list[str]) -> int | None:
+                    unique_key: list[str], options: Any = None) -> int | None:
         """Add the query's rows to an existing table: append, merge or delete+insert, atomically."""
         if strategy == "append":
             with self.transaction():
@@ -131,7 +151,7 @@ class Materializations:
             return [self.execute(s) for s in statements][-1]
 
     # ---- DataFrames and seeds ------------------------------------------------------------------------
-    def write_dataframe(self, relation: Relation, df: Any) -> int:
+    def write_dataframe(self, relation: Relation, df: Any, options: Any = None) -> int:
         """Replace the relation with a DataFrame's rows, atomically, through the engine's bulk path."""
         staged = self.temp_relation(relation, "df")
         return self._replace_with(staged, relation, lambda: self._bulk_load(staged, df))
@@ -143,7 +163,8 @@ class Materializations:
             self._bulk_load(staged, df)
         return staged
 
-    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str]) -> int | None:
+    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
+                              options: Any = None) -> int | None:
         """incremental() with a DataFrame's rows (an incremental Python model), staged in a table first."""
         staged = self.stage_dataframe(relation, df)
         try:
@@ -171,7 +192,8 @@ class Materializations:
             cur.close()
         return len(rows)
 
-    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
+    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",",
+                  options: Any = None) -> int:
         """A seed CSV read by the one seed reader (same types on every engine); column_types, in this
         target's SQL, are applied with CAST in the warehouse."""
         df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
@@ -180,20 +202,32 @@ class Materializations:
                 raise ProjectError(f"column_types names {name!r}, which is not a column of the seed", path,
                                    hint=did_you_mean(name, df.columns) or f"columns: {', '.join(df.columns)}")
         if not column_types:
-            return self.write_dataframe(relation, df)
+            return self.write_dataframe(relation, df, options)
         names = [self.stored_name(str(c)) for c in df.columns]
         types = {self.stored_name(k): v for k, v in column_types.items()}
         query_of = lambda staged: st.select_cast(self.table(staged), names, types, self.dialect, path)  # noqa: E731
         with self.transaction():
             staged = self.stage_dataframe(relation, df)
             try:
-                rows = self.replace_table(relation, query_of(staged))
+                rows = self.replace_table(relation, query_of(staged), options)
             except BaseException:
                 if not self.supports_transactional_ddl:
                     self._drop_quietly(staged)
                 raise
             self.execute(st.drop(self.table(staged)))
         return rows or 0
+
+    def frame(self, source: Relation | exp.Expression | str) -> Any:
+        """What a Python model's ref() gets: the engine's own DataFrame of a relation or a query (SQL text
+        or an expression). pandas, read whole, here; an engine with a lazy DataFrame API (Spark) returns
+        that, and write_dataframe() then takes it back without collecting it."""
+        if isinstance(source, Relation):
+            return self.read_dataframe(source)
+        return self.query_dataframe(source)
+
+    def is_frame(self, df: Any) -> bool:
+        """Is df a DataFrame this engine writes as it is (besides pandas)?"""
+        return False
 
     def read_dataframe(self, relation: Relation, limit: int | None = None) -> Any:
         return self.query_dataframe(st.select_star(self.table(relation), limit))

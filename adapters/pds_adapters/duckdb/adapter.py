@@ -114,11 +114,12 @@ class DuckDBAdapter(Adapter):
         finally:
             conn.unregister(view)
 
-    def write_dataframe(self, relation: Relation, df: Any) -> int:
+    def write_dataframe(self, relation: Relation, df: Any, options: Any = None) -> int:
         with self._frame(df) as query:
             return self.replace_table(relation, query) or 0
 
-    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str]) -> int | None:
+    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
+                              options: Any = None) -> int | None:
         with self._frame(df) as query:
             return self.incremental(relation, query, strategy, unique_key)
 

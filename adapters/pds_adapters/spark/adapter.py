@@ -18,7 +18,7 @@ from sqlglot import exp
 
 from pds_adapters import statements as st
 from pds_adapters.base import Adapter
-from pds_adapters.errors import ProjectError, did_you_mean
+from pds_adapters.errors import ProjectError
 from pds_adapters.relation import Relation
 from pds_adapters.spark import dataframes, lock, tables
 from pds_adapters.spark.ddl import TableOptions
@@ -36,7 +36,8 @@ class SparkAdapter(Adapter):
     supports_transactional_ddl: ClassVar[bool] = False  # no BEGIN/COMMIT: formats give atomicity instead
     supports_merge: ClassVar[bool] = True  # on Delta/Iceberg; on Parquet a clear error, never a silent fallback
     supports_create_or_replace_table: ClassVar[bool] = True  # Delta/Iceberg; Parquet: versioned view swap
-    supports_advisory_lock: ClassVar[bool] = True  # a lock table where no local lock file can serve
+    supports_cancel: ClassVar[bool] = True  # job tags: interruptTag (cancel() below)
+    lock_kind: ClassVar[str] = "file"  # a local warehouse; elsewhere a lock table (build_lock() below)
     incremental_strategies: ClassVar[tuple[str, ...]] = STRATEGIES
     model_config_keys: ClassVar[tuple[str, ...]] = TABLE_CONFIG  # node config keys only this engine reads
     connection_keys: ClassVar[tuple[str, ...]] = tuple(dict.fromkeys(
@@ -49,7 +50,6 @@ class SparkAdapter(Adapter):
         self._session: Any = None
         self._session_lock = threading.Lock()
         self._tag = f"pds-{uuid.uuid4().hex[:12]}"  # every statement of this adapter carries it (cancel())
-        self.lock_owner = self._tag  # what a lock table this adapter creates is marked with
 
     @classmethod
     def resolve_paths(cls, settings: dict[str, Any], project_root: Any) -> None:
@@ -104,14 +104,17 @@ class SparkAdapter(Adapter):
             finally:
                 session.client.close()  # else pyspark's exit hook retries its clean-up calls for minutes
 
-    def cancel(self) -> None:
-        """From any thread (Ctrl-C): interrupt every running job of this adapter; returns at once."""
+    def cancel(self) -> int:
+        """From any thread (Ctrl-C): interrupt every running job of this adapter, whatever started it (a
+        statement, a DataFrame write, a Python model's own Spark actions); returns at once."""
         session = self._session
+        running = len(self.connections.in_flight())
         if session is None:
-            return
+            return running
         if self.settings.method == "session":
             session.sparkContext.cancelJobsWithTag(self._tag)
         session.interruptTag(self._tag)
+        return max(running, 1)
 
     # ---- statements ---------------------------------------------------------------------------
     def _statement(self, statement: exp.Expression | str, params: Any) -> str:
@@ -128,35 +131,43 @@ class SparkAdapter(Adapter):
 
     def execute(self, statement: exp.Expression | str, params: Any = None) -> int | None:
         self.count_statement()
-        frame = self.session().sql(self._statement(statement, params))
-        if "num_affected_rows" in frame.columns:  # Delta/Iceberg DML report what they changed
-            row = frame.first()
-            return int(row["num_affected_rows"]) if row is not None and row["num_affected_rows"] is not None else None
+        spark = self.session()
+        with self.connections.running(spark):
+            frame = spark.sql(self._statement(statement, params))
+            if "num_affected_rows" in frame.columns:  # Delta/Iceberg DML report what they changed
+                row = frame.first()
+                return int(row["num_affected_rows"]) if row is not None and row["num_affected_rows"] is not None \
+                    else None
         return None
 
     def fetch(self, statement: exp.Expression | str, params: Any = None) -> tuple[list[str], list[tuple]]:
         self.count_statement()
-        frame = self.session().sql(self._statement(statement, params))
-        return list(frame.columns), [tuple(row) for row in frame.collect()]
+        spark = self.session()
+        with self.connections.running(spark):
+            frame = spark.sql(self._statement(statement, params))
+            return list(frame.columns), [tuple(row) for row in frame.collect()]
 
     def frame(self, source: Relation | exp.Expression | str) -> Any:
         """A lazy Spark DataFrame of a relation or query: nothing runs until it is used (Python models)."""
         query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
         return self.session().sql(self.sql(query))
 
-    def query_columns(self, query: exp.Expression) -> list[str]:
+    def is_frame(self, df: Any) -> bool:
+        return dataframes.is_spark_frame(df) or dataframes.is_pandas_on_spark(df)
+
+    def session_object(self) -> Any:
+        """The SparkSession a Python model may use (dbt's `session` argument)."""
+        return self.session()
+
+    def query_names(self, query: exp.Expression) -> list[str]:
         """A query's column names from Spark's analysis alone: no job runs."""
         return list(self.session().sql(self.sql(query)).columns)
 
-    # ---- catalog ------------------------------------------------------------------------------
-    def table(self, relation: Relation) -> exp.Table:
-        """schema.name, always quoted; a configured catalog is the session's default (spark.sql.defaultCatalog)."""
-        return exp.Table(this=exp.to_identifier(relation.identifier, quoted=True),
-                         db=exp.to_identifier(relation.schema, quoted=True))
+    def query_columns(self, relation: Relation, query: exp.Expression) -> list[tuple[str, str]]:
+        """A query's columns and Spark types from its analysis alone (what a contract is checked against)."""
+        return [(f.name, f.dataType.simpleString()) for f in self.session().sql(self.sql(query)).schema.fields]
 
-    def ensure_schema(self, schema: str) -> None:
-        self.execute(st.create_schema(exp.to_identifier(schema, quoted=True)))
-
+    # ---- catalog (names: relation.py's one renderer; a configured catalog is spark.sql.defaultCatalog) ----
     def relation_names(self, schemas: list[str]) -> list[tuple[str, str, str]]:
         """(schema, name, 'table' or 'view') as the catalog has them, versions and lock table included."""
         found = []
@@ -204,11 +215,10 @@ class SparkAdapter(Adapter):
                             location_root=config.get("location_root") or self.settings.location_root,
                             properties={str(k): str(v) for k, v in props.items()})
 
-    def check_strategy(self, strategy: str, options: TableOptions, where: str | None = None) -> None:
+    def check_strategy(self, strategy: str, options: Any = None, where: str | None = None) -> None:
         """merge and delete+insert need a row-level format: an error naming the file format otherwise."""
-        if strategy not in STRATEGIES:
-            raise ProjectError(f"incremental_strategy {strategy!r} is not one Spark runs", where,
-                               hint=did_you_mean(strategy, STRATEGIES) or f"use one of {', '.join(STRATEGIES)}")
+        super().check_strategy(strategy, options, where)
+        options = options or self.table_options()
         if strategy in ("merge", "delete+insert") and not options.row_level:
             raise ProjectError(f"incremental_strategy {strategy!r} needs a table format with row-level changes; "
                                f"this table's file_format is {options.file_format}", where,
@@ -218,21 +228,21 @@ class SparkAdapter(Adapter):
     def create_view(self, relation: Relation, query: exp.Expression) -> None:
         tables.create_view(self, relation, query)
 
-    def replace_table(self, relation: Relation, query: exp.Expression, options: TableOptions | None = None) -> int | None:
+    def replace_table(self, relation: Relation, query: exp.Expression, options: Any = None) -> int | None:
         return tables.replace_table(self, relation, query, options or self.table_options())
 
     def incremental(self, relation: Relation, query: exp.Expression, strategy: str, unique_key: list[str],
-                    options: TableOptions | None = None) -> int | None:
+                    options: Any = None) -> int | None:
         return tables.incremental(self, relation, query, strategy, unique_key, options or self.table_options())
 
     def drop_relation(self, relation: Relation) -> None:
         tables.drop(self, relation)
 
-    def write_dataframe(self, relation: Relation, df: Any, options: TableOptions | None = None) -> int:
+    def write_dataframe(self, relation: Relation, df: Any, options: Any = None) -> int:
         return dataframes.write(self, relation, df, options or self.table_options())
 
     def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
-                              options: TableOptions | None = None) -> int | None:
+                              options: Any = None) -> int | None:
         return dataframes.incremental(self, relation, df, strategy, unique_key, options or self.table_options())
 
     def stage_dataframe(self, relation: Relation, df: Any) -> Relation:
@@ -245,10 +255,17 @@ class SparkAdapter(Adapter):
     def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
         return dataframes.chunks(self, source, chunksize)
 
-    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
-        return dataframes.load_seed(self, relation, path, column_types, delimiter)
+    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",",
+                  options: Any = None) -> int:
+        return dataframes.load_seed(self, relation, path, column_types, delimiter, options or self.table_options())
 
     # ---- the build lock ---------------------------------------------------------------------------
+    def build_lock(self, owner: dict[str, Any]) -> Any:
+        """A lock file in a local warehouse; elsewhere (Connect, a cluster) a lock table (lock.py)."""
+        if self.lock_file() is not None:
+            return super().build_lock(owner)
+        return lock.SparkTableLock(type(self)(self.target), owner)
+
     def lock_file(self) -> str | None:
         """A local warehouse: a lock file in it (its Derby metastore admits one JVM anyway)."""
         folder = self.settings.local_warehouse
@@ -256,15 +273,6 @@ class SparkAdapter(Adapter):
             return None
         folder.mkdir(parents=True, exist_ok=True)
         return str(folder / ".pds-lock")
-
-    def try_advisory_lock(self, key: int) -> bool:
-        return lock.try_lock(self, key)
-
-    def advisory_lock_holder(self, key: int) -> str | None:
-        return lock.holder(self, key)
-
-    def advisory_unlock(self, key: int) -> None:
-        lock.unlock(self, key)
 
 
 def _names(value: Any) -> list[str]:

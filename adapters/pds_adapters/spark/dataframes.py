@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlglot import exp
 
-from pds_adapters import frames
+from pds_adapters import frames, seeds
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError
 from pds_adapters.relation import Relation
@@ -32,6 +32,11 @@ def is_spark_frame(df: Any) -> bool:
     return hasattr(df, "createOrReplaceTempView") and hasattr(df, "sparkSession")
 
 
+def is_pandas_on_spark(df: Any) -> bool:
+    """A pandas-on-Spark DataFrame (pyspark.pandas, `df.pandas_api()`): distributed, written as its Spark frame."""
+    return type(df).__module__.startswith("pyspark.pandas") and hasattr(df, "to_spark")
+
+
 def to_spark(adapter: SparkAdapter, df: Any) -> Any:
     """A Spark DataFrame for df: as it is, or from pandas through Arrow with the types every engine uses.
 
@@ -40,6 +45,8 @@ def to_spark(adapter: SparkAdapter, df: Any) -> Any:
     """
     if is_spark_frame(df):
         return df
+    if is_pandas_on_spark(df):
+        return df.to_spark()
     session = adapter.session()
     types = frames.column_types(df)
     schema = ", ".join(f"{exp.to_identifier(str(name), quoted=True).sql('spark')} {_spark_type(t)}"
@@ -125,11 +132,11 @@ def chunks(adapter: SparkAdapter, source: Relation | str, chunksize: int) -> Ite
 
 
 def load_seed(adapter: SparkAdapter, relation: Relation, path: str, column_types: dict[str, str],
-              delimiter: str = ",") -> int:
-    """The seed reader every bulk-loading engine shares (frames.read_seed: same inferred types), cast to
-    column_types in Spark SQL where given. (The adapters refactor unifies this reader in frames.py.)"""
-    df = frames.read_seed(path, delimiter, as_text=list(column_types))
+              delimiter: str, options: TableOptions) -> int:
+    """The one seed reader (pds_adapters.seeds: the same inferred types as every engine), cast to
+    column_types in Spark SQL where given, then swapped in like a model's table."""
+    df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
     with as_view(adapter, df) as view:
-        query = st.select_cast(view, [str(c) for c in df.columns], column_types, adapter.dialect)
-        return tables.replace_table(adapter, relation, query, adapter.table_options())
+        query = st.select_cast(view, [str(c) for c in df.columns], column_types, adapter.dialect, path)
+        return tables.replace_table(adapter, relation, query, options)
 

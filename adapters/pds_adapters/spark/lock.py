@@ -1,98 +1,98 @@
 """The build lock where no lock file can serve (Spark Connect, a cluster, a remote warehouse).
 
-Why a table: Spark has no advisory locks, but creating a table is atomic in every metastore
-(Hive, Unity, Glue): of two `CREATE TABLE pds_build_lock` (no IF NOT EXISTS), exactly one
-succeeds. The table's properties name the holder (host, pid, start); releasing drops it. Unlike
-a Postgres session lock it outlives a killed holder, so a lock whose holder was a process on this
-host that no longer runs is taken over; one from another host is named in the error, with the
-statement that removes it.
+Why not the base lock table (pds_adapters.locks.TableLock): it takes over a dead holder's lock and
+beats its heartbeat with UPDATE, which a parquet table does not have. Creating a table is atomic in
+every metastore (Hive, Unity, Glue) whatever the format: of two `CREATE TABLE pds_build_lock` (no
+IF NOT EXISTS), exactly one succeeds. The holder is recorded in the table's properties (owner, pid,
+host, start, a token); releasing drops it. A holder on this host that no longer runs is taken
+over; one on another host is named in the error, with the statement that frees its lock.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from pds_adapters import locks
 from pds_adapters import statements as st
+from pds_adapters.relation import Relation
+from pds_adapters.spark import tables
 from pds_adapters.spark.tables import LOCK_TABLE
 
 if TYPE_CHECKING:
     from pds_adapters.spark.adapter import SparkAdapter
 
-
-def _table(adapter: SparkAdapter) -> exp.Table:
-    return exp.Table(this=exp.to_identifier(LOCK_TABLE, quoted=True),
-                     db=exp.to_identifier(adapter.target.schema, quoted=True))
+OWNER_PROPERTY = "pds.lock.owner"
 
 
-def _create(adapter: SparkAdapter, key: int) -> exp.Create:
-    info = {"pds.lock.key": str(key), "pds.lock.owner": adapter.lock_owner, "pds.lock.host": socket.gethostname(), "pds.lock.pid": str(os.getpid()),
-            "pds.lock.started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    schema = exp.Schema(this=_table(adapter), expressions=[
-        exp.ColumnDef(this=exp.to_identifier("holder", quoted=True), kind=exp.DataType.build("STRING"))])
-    props = [exp.FileFormatProperty(this=exp.Var(this="parquet"))]
-    props += [exp.Property(this=exp.Literal.string(k), value=exp.Literal.string(v)) for k, v in info.items()]
-    return exp.Create(this=schema, kind="TABLE", properties=exp.Properties(expressions=props))
+class SparkTableLock:
+    """pds_build_lock in the target's schema, on an adapter (a Spark session) of its own."""
 
+    poll_seconds = 2.0  # every try is a catalog call
 
-def _info(adapter: SparkAdapter) -> dict[str, str] | None:
-    """The holder's properties, or None when no lock table exists."""
-    from pyspark.errors import AnalysisException
+    def __init__(self, adapter: SparkAdapter, info: dict[str, Any]) -> None:
+        self.adapter = adapter
+        self.info = locks.owner_info({**info, "started_at": info.get("started_at") or
+                                      dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+        self.relation = Relation(adapter.target.schema, LOCK_TABLE)
+        self.held = False
 
-    try:
-        _cols, rows = adapter.fetch(exp.Command(this="SHOW", expression=f"TBLPROPERTIES {_table(adapter).sql('spark')}"))
-    except AnalysisException:
-        return None
-    return {str(k): str(v) for k, v in rows if str(k).startswith("pds.lock.")}
+    def _table(self) -> exp.Table:
+        return self.adapter.table(self.relation)
 
+    def _create(self) -> exp.Create:
+        schema = exp.Schema(this=self._table(), expressions=[
+            exp.ColumnDef(this=exp.to_identifier("holder"), kind=exp.DataType.build("STRING"))])
+        props = [exp.FileFormatProperty(this=exp.Var(this="parquet")),
+                 exp.Property(this=exp.Literal.string(OWNER_PROPERTY), value=exp.Literal.string(json.dumps(self.info)))]
+        return exp.Create(this=schema, kind="TABLE", properties=exp.Properties(expressions=props))
 
-def try_lock(adapter: SparkAdapter, key: int) -> bool:
-    """Create the lock table; False if another run holds it. A dead holder on this host is replaced."""
-    from pyspark.errors import AnalysisException
-
-    adapter.open()  # an unreachable Spark is ConnectionFailed here, naming the target
-    adapter.ensure_schema(adapter.target.schema)
-    for _attempt in range(2):
+    def _owner(self) -> dict[str, Any] | None:
+        """The holder recorded on the lock table, or None when there is no lock table."""
+        listed = tables.list_schema(self.adapter, self.relation.schema, LOCK_TABLE)
+        if LOCK_TABLE not in {name.lower() for name in listed}:  # (list_relations hides the lock table)
+            return None
+        show = exp.Command(this="SHOW", expression=f"TBLPROPERTIES {self._table().sql('spark')}")
+        _cols, rows = self.adapter.fetch(show)
+        text = next((str(v) for k, v in rows if str(k) == OWNER_PROPERTY), "{}")
         try:
-            adapter.execute(_create(adapter, key))
-            return True
-        except AnalysisException:
-            info = _info(adapter)
-            if info is None:
-                continue  # released between our CREATE and our look: try again
-            if info.get("pds.lock.host") == socket.gethostname() and not _alive(info.get("pds.lock.pid", "")):
-                adapter.execute(st.drop(_table(adapter)))  # its holder died on this host: take it over
-                continue
-            return False
-    return False
+            found = json.loads(text)
+        except ValueError:
+            found = {}
+        return found if isinstance(found, dict) else {}
 
+    def try_acquire(self) -> str | None:
+        """None when taken; else who holds it. A dead holder on this host is replaced."""
+        self.adapter.open()  # an unreachable Spark is ConnectionFailed here, naming the target
+        self.adapter.ensure_schema(self.relation.schema)
+        for attempt in range(3):
+            try:
+                self.adapter.execute(self._create())
+                self.held = True
+                return None
+            except Exception:
+                owner = self._owner()
+                if owner is None:
+                    if attempt == 2:  # no lock table, yet CREATE fails: that error is the story
+                        raise
+                    continue  # released between our CREATE and our look: try again
+                if owner and locks.owner_is_dead(owner):
+                    self.adapter.execute(st.drop(self._table()))  # its holder died on this host: take it over
+                    continue
+                return locks.describe_owner(owner) if owner else "a run that is starting"
+        return "another run (the lock table keeps being re-created)"
 
-def holder(adapter: SparkAdapter, key: int) -> str | None:
-    info = _info(adapter)
-    if not info:
-        return None
-    return (f"pid {info.get('pds.lock.pid')} on {info.get('pds.lock.host')}, started "
-            f"{info.get('pds.lock.started_at')} (lock table {_table(adapter).sql('spark')}; if that run is gone, "
-            f"DROP TABLE it)")
+    def release(self) -> None:
+        try:
+            if self.held and (self._owner() or {}).get("token") == self.info["token"]:  # never another run's
+                self.adapter.execute(st.drop(self._table()))
+        finally:
+            self.held = False
+            self.adapter.close()
 
-
-def unlock(adapter: SparkAdapter, key: int) -> None:
-    info = _info(adapter)
-    if info is not None and info.get("pds.lock.owner") == adapter.lock_owner:  # never another run's lock
-        adapter.execute(st.drop(_table(adapter)))
-
-
-def _alive(pid: str) -> bool:
-    if not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    def where(self) -> str:
+        return (f"lock table {self._table().sql('spark')} (if its run is gone: "
+                f"DROP TABLE {self._table().sql('spark')})")

@@ -9,6 +9,7 @@ rule), so a second adapter in the same process gets a new session on the same JV
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +23,8 @@ from pds_adapters.spark.settings import SparkSettings
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 # the Connect client warns before it raises; the raised error is reported (ConnectionFailed), once
 warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
+# pyspark logs every failing query as JSON on stderr before raising it; pds reports the error on its node
+logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
 
 LOG4J = Path(__file__).with_name("log4j2.properties")
 DELTA_VERSION = "4.4.0"  # delta-spark 4.4.1 is on PyPI, but its jars are not on Maven Central
@@ -86,8 +89,9 @@ def _java_options(settings: SparkSettings, warehouse: Path | None) -> str:
     return " ".join(f'"{f}"' if " " in f else f for f in flags)
 
 
-def static_conf(settings: SparkSettings, where: str | None) -> dict[str, str]:
-    """What a new JVM starts with: bind address, warehouse and metastore, jars, JVM options."""
+def static_conf(settings: SparkSettings, where: str | None, starting: bool = True) -> dict[str, str]:
+    """What a new JVM starts with: bind address, warehouse and metastore, jars, and (starting) the JVM
+    options, whose class archive may register the archive's writing at exit: once, for the JVM started."""
     conf: dict[str, str] = {"spark.ui.showConsoleProgress": "false", "spark.sql.catalogImplementation": "hive",
                             "spark.log.structuredLogging.enabled": "false",  # plain lines, as log4j2.properties says
                             "spark.ui.enabled": "true" if settings.ui else "false"}
@@ -108,7 +112,8 @@ def static_conf(settings: SparkSettings, where: str | None) -> dict[str, str]:
         if settings.file_format == "delta" and settings.packages is None:
             conf["spark.jars.excludes"] = ",".join(DELTA_EXCLUDES)
     conf.update(FORMAT_CONF.get(settings.file_format, {}))
-    conf["spark.driver.extraJavaOptions"] = _java_options(settings, warehouse)
+    if starting:
+        conf["spark.driver.extraJavaOptions"] = _java_options(settings, warehouse)
     return {**conf, **settings.conf}
 
 
@@ -136,8 +141,8 @@ def local_session(settings: SparkSettings, where: str | None = None) -> Any:
     from pyspark import SparkConf, SparkContext
     from pyspark.sql import SparkSession
 
-    wanted = static_conf(settings, where)
     context = SparkContext._active_spark_context
+    wanted = static_conf(settings, where, starting=context is None)
     if context is not None:
         _check_same_jvm(context, wanted, settings, where)
     else:

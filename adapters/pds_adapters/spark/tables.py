@@ -143,7 +143,7 @@ def replace_table(adapter: SparkAdapter, relation: Relation, query: exp.Expressi
     try:
         adapter.execute(ddl.create_table_as(adapter.table(staged), query, options, replace=False))
         # the query's column order (a partitioned parquet table keeps its partition columns last)
-        columns = [st.col(c) for c in adapter.query_columns(query)]
+        columns = [st.col(c) for c in adapter.query_names(query)]
         shown = exp.select(*columns).from_(adapter.table(staged))
         adapter.execute(ddl.alter_view_as(adapter.table(relation), shown) if kind in ("view", MANAGED)
                         else st.create_view_as(adapter.table(relation), shown, replace=False))
@@ -171,7 +171,7 @@ def incremental(adapter: SparkAdapter, relation: Relation, query: exp.Expression
             # Spark cannot overwrite an unpartitioned parquet table it reads; a new version is the same result
             return replace_table(adapter, relation, query, options)
         return adapter.execute(ddl.insert(table, query, columns, overwrite=True))
-    present = {c.lower() for c in adapter.query_columns(query)}
+    present = {c.lower() for c in adapter.query_names(query)}
     used = [c for c in columns if c.lower() in present]
     missing = [k for k in keys if k.lower() not in present]
     if missing:
