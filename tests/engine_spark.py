@@ -19,6 +19,7 @@ import pandas as pd
 from tests import spark_kit
 
 NAME = "spark"
+LOADS_IN_PROCESS = False  # the warehouse's Derby metastore admits one JVM: builds and reads run in processes
 
 
 def unavailable() -> str | None:
@@ -32,9 +33,17 @@ def target(schema: str) -> Iterator[dict]:
 
 
 def read_table(settings: dict, schema: str, table: str) -> pd.DataFrame:
+    return pd.read_pickle(_dump(settings, schema) / f"{table}.pkl")
+
+
+def column_types(settings: dict, schema: str, table: str) -> dict[str, str]:
+    return dict(pd.read_pickle(_dump(settings, schema) / f"{table}.types.pkl"))
+
+
+def _dump(settings: dict, schema: str) -> Path:
     dump = Path(settings["warehouse"]).parent / f"dump-{schema}"
     if not dump.exists():
         done = subprocess.run([sys.executable, "-m", "tests.spark_dump", settings["warehouse"], schema, str(dump)],
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"reading the Spark warehouse failed:\n{done.stdout}\n{done.stderr[-4000:]}"
-    return pd.read_pickle(dump / f"{table}.pkl")
+    return dump

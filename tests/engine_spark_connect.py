@@ -13,7 +13,7 @@ import pandas as pd
 
 from tests import spark_kit
 
-NAME = "spark"
+NAME = "spark"  # the type in profiles.yml (the test id is spark_connect)
 
 
 def unavailable() -> str | None:
@@ -30,5 +30,13 @@ def read_table(settings: dict, schema: str, table: str) -> pd.DataFrame:
     spark = spark_kit.remote_session()
     try:
         return spark.table(spark_kit.table_name(schema, table)).toPandas()
+    finally:
+        spark.stop()
+
+
+def column_types(settings: dict, schema: str, table: str) -> dict[str, str]:
+    spark = spark_kit.remote_session()
+    try:
+        return dict(spark.table(spark_kit.table_name(schema, table)).dtypes)
     finally:
         spark.stop()

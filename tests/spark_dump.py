@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from pds_adapters.spark.session import local_session
 from pds_adapters.spark.settings import read_settings
 from tests.spark_kit import FILE_FORMAT, table_name
@@ -22,7 +24,9 @@ def main(warehouse: str, schema: str, out: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for table in spark.catalog.listTables(dbName=schema):
         if not table.isTemporary:
-            spark.table(table_name(schema, table.name)).toPandas().to_pickle(folder / f"{table.name}.pkl")
+            frame = spark.table(table_name(schema, table.name))
+            frame.toPandas().to_pickle(folder / f"{table.name}.pkl")
+            pd.Series(dict(frame.dtypes)).to_pickle(folder / f"{table.name}.types.pkl")
     folder.rename(out)
 
 

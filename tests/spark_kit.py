@@ -147,7 +147,8 @@ def connect_server() -> ConnectServer:
 
 def remote_session() -> Any:
     """A plain Spark Connect client on the test server (for reading what a build wrote)."""
-    from pyspark.sql import SparkSession
+    # Connect's own builder: pyspark's generic one marks the process (and its children) Connect-only
+    from pyspark.sql.connect.session import SparkSession
 
     return SparkSession.builder.remote(f"sc://127.0.0.1:{connect_server().port}").create()
 

@@ -22,7 +22,7 @@ from pds_core.errors import ProjectError
 from pds_core.nodes import Relation
 from tests import spark_kit
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module", autouse=True)

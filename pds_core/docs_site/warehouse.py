@@ -127,7 +127,13 @@ def read_catalog(adapter: Any, relations: list[str]) -> dict[str, list[tuple[str
         if table.db:
             wanted[(table.db.lower(), table.name.lower())] = text
     found: dict[str, list[tuple[str, str]]] = {}
+    own = getattr(adapter, "schema_columns", None)  # an engine without information_schema (Spark)
     for schema in sorted({s for s, _ in wanted}):
+        if own is not None:
+            for table_name, columns in own(schema).items():
+                if (schema, table_name.lower()) in wanted:
+                    found[wanted[(schema, table_name.lower())]] = columns
+            continue
         info = _information_schema(adapter, schema)
         query = (exp.select("table_name", "column_name", "data_type").from_(info)
                  .where(exp.func("lower", exp.column("table_schema")).eq(exp.Placeholder()))

@@ -182,6 +182,16 @@ class SparkAdapter(Adapter):
             out.update({(schema.lower(), n.lower()): k for n, k in tables.visible(tables.list_schema(self, schema)).items()})
         return out
 
+    def schema_columns(self, schema: str) -> dict[str, list[tuple[str, str]]]:
+        """Each model's columns and Spark types in a schema, from the catalog (Spark has no
+        information_schema): what the docs site shows."""
+        out = {}
+        for name in tables.visible(tables.list_schema(self, schema)):
+            self.count_statement()
+            columns = self.session().catalog.listColumns(self.table(Relation(schema, name)).sql(self.dialect))
+            out[name] = [(c.name, c.dataType) for c in columns]
+        return out
+
     def columns(self, relation: Relation) -> list[str]:
         return list(self.session().table(self.table(relation).sql(self.dialect)).columns)
 

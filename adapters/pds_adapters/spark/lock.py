@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pds_adapters.spark.adapter import SparkAdapter
 
 OWNER_PROPERTY = "pds.lock.owner"
+ID_PROPERTY = "pds.lock.id"  # the holder's token, apart: Spark redacts any property value that names a "token"
 
 
 class SparkTableLock:
@@ -46,8 +47,10 @@ class SparkTableLock:
     def _create(self) -> exp.Create:
         schema = exp.Schema(this=self._table(), expressions=[
             exp.ColumnDef(this=exp.to_identifier("holder"), kind=exp.DataType.build("STRING"))])
+        owner = {k: v for k, v in self.info.items() if k != "token"}
         props = [exp.FileFormatProperty(this=exp.Var(this="parquet")),
-                 exp.Property(this=exp.Literal.string(OWNER_PROPERTY), value=exp.Literal.string(json.dumps(self.info)))]
+                 exp.Property(this=exp.Literal.string(OWNER_PROPERTY), value=exp.Literal.string(json.dumps(owner))),
+                 exp.Property(this=exp.Literal.string(ID_PROPERTY), value=exp.Literal.string(self.info["token"]))]
         return exp.Create(this=schema, kind="TABLE", properties=exp.Properties(expressions=props))
 
     def _owner(self) -> dict[str, Any] | None:
@@ -57,12 +60,12 @@ class SparkTableLock:
             return None
         show = exp.Command(this="SHOW", expression=f"TBLPROPERTIES {self._table().sql('spark')}")
         _cols, rows = self.adapter.fetch(show)
-        text = next((str(v) for k, v in rows if str(k) == OWNER_PROPERTY), "{}")
+        props = {str(k): str(v) for k, v in rows}
         try:
-            found = json.loads(text)
+            found = json.loads(props.get(OWNER_PROPERTY, "{}"))
         except ValueError:
             found = {}
-        return found if isinstance(found, dict) else {}
+        return {**found, "token": props.get(ID_PROPERTY)} if isinstance(found, dict) and found else {}
 
     def try_acquire(self) -> str | None:
         """None when taken; else who holds it. A dead holder on this host is replaced."""

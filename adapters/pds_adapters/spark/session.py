@@ -148,6 +148,9 @@ def local_session(settings: SparkSettings, where: str | None = None) -> Any:
     else:
         if settings.local:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # read by the JVM pyspark starts next
+        # pyspark marks a process that made a Connect session, and child processes inherit the mark; with
+        # it SparkContext refuses to start. This target asks for a JVM of its own, so the mark goes.
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
         conf = SparkConf().setMaster(settings.master).setAppName("pds").setAll(list(wanted.items()))
         try:
             context = SparkContext.getOrCreate(conf)

@@ -1,4 +1,8 @@
-"""A Python table model over a table and an ephemeral model: dtypes must be the same on every engine."""
+"""A Python table model over a table and an ephemeral model: dtypes must be the same on every engine.
+
+pandas code on every engine: on Spark the parents are asked for as pandas (toPandas, through Arrow) and
+the returned pandas DataFrame goes back through Arrow.
+"""
 
 import pandas as pd
 
@@ -6,6 +10,8 @@ import pandas as pd
 def model(ctx):
     totals = ctx.ref("user_totals")
     big = ctx.ref("big_events")
+    if ctx.engine == "spark":
+        totals, big = totals.toPandas(), big.toPandas()
     big_sum = big.groupby("user_id")["amount"].sum()
     out = pd.DataFrame({
         "user_id": totals["user_id"].astype("int64"),
