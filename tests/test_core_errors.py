@@ -165,7 +165,7 @@ def test_debug_flag_shows_the_traceback(tmp_path):
 
 def test_not_a_project(tmp_path):
     result = pds(tmp_path, "build", expect=2)
-    assert "no pds_project.yml found in" in result.stderr
+    assert "no pds_project.yml or dbt_project.yml found in" in result.stderr
     assert "hint: run inside a project, pass --project-dir, or create one with `pds init NAME`" in result.stderr
 
 
