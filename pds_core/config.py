@@ -310,17 +310,24 @@ def _guard(check: Any, *args: Any) -> list[ProjectError]:
     return []
 
 
-def folder_config(tree: Mapping[str, Any], project_name: str, parts: list[str]) -> dict[str, Any]:
+def folder_config(tree: Mapping[str, Any], project_name: str, parts: list[str],
+                  named_only: bool = False) -> dict[str, Any]:
     """dbt-style inherited config: `+key` at each folder level down the node's path applies to it.
 
     `parts` are the node's folders under its resource path followed by its name, so
-    `models: {staging: {+materialized: view}}` applies to models/staging/**.
+    `models: {staging: {+materialized: view}}` applies to models/staging/**. `named_only`: the tree is
+    another project's (the root's config for a package's nodes): below its top level, only what is under
+    the project's name applies.
     """
     result: dict[str, Any] = {}
     level: Any = tree
     if isinstance(level, Mapping) and isinstance(level.get(project_name), Mapping):
         _apply_level(level, result)
         level = level[project_name]
+    elif named_only:
+        if isinstance(level, Mapping):
+            _apply_level(level, result)
+        return result
     for part in [None, *parts]:
         if part is not None:
             level = level.get(part) if isinstance(level, Mapping) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from pds_core.config import DBT_PROJECT_FILE, ProjectConfig
 from pds_core.dbt_project import find_project_root as find_project
 from pds_core.dbt_project import profile_name, read_project_file, render_project
 from pds_core.errors import ProjectError, ProjectErrors
+from pds_core.not_acted_on import NOT_ACTED_ON, ProjectWarning
 from pds_core.profiles import Target, load_target, resolve_duckdb_path
 from pds_core.yamlio import load_yaml_file, load_yaml_text
 
@@ -68,6 +70,10 @@ class Project:
     def target_dir(self) -> Path:
         return self.root / self.config.target_path
 
+    def all_projects(self) -> list[Package]:
+        """The root project (first) and the installed packages, each with its name, config and files."""
+        return [Package(self.name, self.root, self.config, self.files), *self.packages]
+
 
 def find_project_root(start: Path) -> Path:
     """The folder holding the project file (pds_project.yml or dbt_project.yml): the given one or a parent."""
@@ -105,6 +111,7 @@ def load_project(
         resolve_duckdb_path(tgt, root, config.name, config.is_dbt and tgt.profile_path is not None)
     files = scan_files(root, config)
     check_resource_names(files)
+    warn_files_not_built(files)
     packages = load_packages(root, config, cli_vars, target_context(tgt, profile))
     return Project(root=root, config=config, target=tgt, vars={**config.vars, **cli_vars}, files=files,
                    requested_target=target, profiles_dir=Path(profiles_dir) if profiles_dir else None,
@@ -116,6 +123,16 @@ def target_context(target: Target, profile: str) -> dict[str, Any]:
     settings = target.redacted()
     return {**settings, "name": target.name, "type": target.type, "schema": target.schema,
             "threads": target.threads, "profile_name": profile}
+
+
+def warn_files_not_built(files: ProjectFiles) -> None:
+    """Files of kinds pds does not build yet (not_acted_on.py's "files"): one warning per kind, naming one."""
+    for kind, reason in NOT_ACTED_ON["files"].items():
+        paths = getattr(files, kind)
+        if paths:
+            more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            warnings.warn(ProjectWarning(f"{paths[0]}{more}: {reason}", paths[0], None,
+                                         hint="pds leaves these files alone; docs/dbt-compatibility.md"), stacklevel=2)
 
 
 def check_resource_names(files: ProjectFiles) -> None:

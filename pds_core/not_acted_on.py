@@ -24,7 +24,6 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
         "packages": "the Python model runs with the packages installed where pds runs",
     },
     "pds_project.yml": {  # the project file's own keys (pds_project.yml or dbt_project.yml)
-        "sources": "configure sources in schema YAML (sources: in models/*.yml)",
         "on-run-start": "no hook runs before the run", "on-run-end": "no hook runs after the run",
         "snapshots": "snapshots are not built yet", "analyses": "analyses are not compiled yet",
         "asset-paths": "assets are not copied into the docs site", "log-path": "pds writes no log file",
@@ -44,21 +43,23 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
         "snapshots": "snapshots (snapshot-paths) are not built yet",
     },
     "schema file": {
-        "exposures": "exposures are not read", "macros": "macro properties are not read",
-        "metrics": "dbt semantic-layer metrics are not read (pds metrics go under a model's metrics:)",
+        "functions": "user-defined functions are not created",
     },
     "model entry": {
-        "access": "models are not grouped or access-checked", "versions": "model versions are not built",
-        "latest_version": "model versions are not built",
+        "access": "models are not access-checked (any model may ref any other)",
+        "group": "models are not access-checked (any model may ref any other)",
+        "versions": "model versions are not built", "latest_version": "model versions are not built",
+        "deprecation_date": "referring to a deprecated model gives no warning",
+        "constraints": "constraints are not created (a contract checks names and types)",
     },
     "column": {
         "constraints": "constraints are not created (a contract checks names and types)",
         "quote": "column names are quoted where they need it",
+        "policy_tags": "no policy tags are set", "column_mask": "no column masks are set",
+        "databricks_tags": "no tags are set",
     },
-    "source": {"config": "source config is not applied (tags: and meta: on the source are)",
-               "overrides": "package sources are not overridden"},
-    "source table": {"external": "external tables are not created",
-                     "config": "source config is not applied (tags: and meta: on the table are)"},
+    "source": {"overrides": "package sources are not overridden"},
+    "source table": {"external": "external tables are not created"},
 }
 
 
