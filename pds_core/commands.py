@@ -146,7 +146,8 @@ def unit_test_command(project: Project, options: Options | None = None,
     spec = Command("test --unit", ("model",), connects=False)
     the_plan = plan(project, options, None, spec)
     suite = the_plan.manifest.quality
-    tests = [t for t in (suite.unit_tests.values() if suite is not None else []) if t.model in the_plan.selected]
+    tests = [t for t in (suite.unit_tests.values() if suite is not None else [])
+             if (t.model in the_plan.selected or t.unique_id in the_plan.chosen) and t.unique_id not in the_plan.excluded]
     the_plan.runnable = set()
     for test in sorted(tests, key=lambda t: (the_plan.manifest.nodes[t.model].name, t.name)):
         the_plan.add(test.unique_id, test, [])
