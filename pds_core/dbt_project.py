@@ -118,9 +118,10 @@ class ValueRenderer:
                                hint="check the {{ }} expression: env_var('NAME', 'default'), var('name', default)"
                                ) from None
 
-    def render_tree(self, data: Any, path: str, skip: Callable[[tuple[str, ...]], bool] = lambda _k: False,
-                    keys: tuple[str, ...] = ()) -> Any:
-        """Render every string of a YAML tree in place (keeping the lines of its keys)."""
+    def render_tree(self, data: Any, path: str, skip: Callable[[tuple[Any, ...]], bool] = lambda _k: False,
+                    keys: tuple[Any, ...] = ()) -> Any:
+        """Render every string of a YAML tree in place (keeping the lines of its keys); `skip` is given the
+        path of keys (and list positions) to each value, as dbt's renderers are."""
         if isinstance(data, LineDict):
             for key in list(data):
                 here = (*keys, str(key))
@@ -130,8 +131,9 @@ class ValueRenderer:
             return data
         if isinstance(data, LineList):
             for i, item in enumerate(data):
-                data[i] = self.render_tree(item, path, skip, keys) if isinstance(item, (dict, list)) \
-                    else self.render(item, path, data.line_of(i))
+                if not skip((*keys, i)):
+                    data[i] = self.render_tree(item, path, skip, (*keys, i)) if isinstance(item, (dict, list)) \
+                        else self.render(item, path, data.line_of(i))
             return data
         return self.render(data, path)
 
@@ -165,11 +167,53 @@ def render_project(data: LineDict, cli_vars: dict[str, Any], target: dict[str, A
     return renderer.render_tree(data, path, _skip_project_key)
 
 
-def _skip_project_key(keys: tuple[str, ...]) -> bool:
+def _skip_project_key(keys: tuple[Any, ...]) -> bool:
     if keys[0] in _UNRENDERED:
         return True
     return keys[0] in {"models", "seeds", "snapshots", "tests", "data_tests"} and \
-        any(k.lstrip("+ ") in _HOOKS for k in keys)
+        any(isinstance(k, str) and k.lstrip("+ ") in _HOOKS for k in keys)
+
+
+def has_jinja(data: Any) -> bool:
+    """Does any string of a YAML tree hold a Jinja tag (so that it needs rendering)?"""
+    if isinstance(data, str):
+        return "{{" in data or "{%" in data
+    if isinstance(data, dict):
+        return any(has_jinja(v) for v in data.values())
+    return isinstance(data, list) and any(has_jinja(v) for v in data)
+
+
+_NO_RENDER = ("tests", "data_tests", "description", "loaded_at_query")
+
+
+def skip_schema_key(kind: str) -> Callable[[tuple[Any, ...]], bool]:
+    """dbt's rule for schema YAML (SchemaYamlRenderer): everything is rendered at parse time except
+    descriptions (doc() comes later), test arguments (rendered when the test runs), hooks and
+    loaded_at_query; for metrics and saved queries, their filters. Keys are relative to one entry."""
+
+    def norender(k: tuple[Any, ...]) -> bool:
+        return (len(k) >= 1 and k[0] in _NO_RENDER) or (len(k) == 2 and k[1] in _NO_RENDER) or (
+            len(k) >= 2 and k[0] == "config" and k[1] in ("pre_hook", "post_hook", "pre-hook", "post-hook",
+                                                          "loaded_at_query")) or (
+            len(k) == 5 and k[4] == "description") or (
+            len(k) >= 3 and k[0] in ("columns", "dimensions", "measures", "entities") and k[2] in _NO_RENDER)
+
+    def skip(keys: tuple[Any, ...]) -> bool:
+        k = keys[2:]  # (kind, position, ...): the path inside the entry
+        if not k:
+            return False
+        if kind == "sources":
+            return k[0] in ("description", "loaded_at_query") or k[:2] == ("config", "loaded_at_query") or (
+                k[0] == "tables" and norender(k[2:]))
+        if kind == "macros" and k[0] == "arguments":
+            return norender(k[1:])
+        if kind == "metrics" and (k[-1] == "filter" or (len(k) > 1 and k[-2] == "filter")):
+            return True
+        if kind == "saved_queries" and k[0] == "query_params" and len(k) > 1 and k[1] == "where":
+            return True
+        return norender(k)
+
+    return skip
 
 
 def profile_name(data: Any, cli_vars: dict[str, Any], path: str) -> str | None:

@@ -130,8 +130,8 @@ def warn_files_not_built(files: ProjectFiles) -> None:
     for kind, reason in NOT_ACTED_ON["files"].items():
         paths = getattr(files, kind)
         if paths:
-            more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
-            warnings.warn(ProjectWarning(f"{paths[0]}{more}: {reason}", paths[0], None,
+            more = f" (this one and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            warnings.warn(ProjectWarning(f"{reason}{more}", paths[0], None,
                                          hint="pds leaves these files alone; docs/dbt-compatibility.md"), stacklevel=2)
 
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
+from pds_core.dbt_project import ValueRenderer
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
-from pds_core.loader import Package, Project
+from pds_core.loader import Package, Project, target_context
 from pds_core.nodes import Manifest, Node, Relation
 from pds_core.pymodels import inspect_python_model
 from pds_core.render import Renderer
@@ -59,9 +60,11 @@ class Parser:
         else:
             manifest.macros = self.load_macros()
         schema = SchemaFiles()
+        values = ValueRenderer(project.vars, target_context(project.target, project.config.profile))
         for pkg in project.all_projects():  # the root project's schema files, then each package's
             schema.update(read_schema_files(project.root, pkg.files.schema_yml, pkg.name, project.target.schema,
-                                            self.database, self._yaml, pkg.config.strict_keys, pkg.config.sources))
+                                            self.database, self._yaml, pkg.config.strict_keys, pkg.config.sources,
+                                            values))
         manifest.schema, manifest.sources = schema, schema.sources
         errors: list[ProjectError] = []
         for pkg in project.all_projects():

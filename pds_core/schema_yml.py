@@ -8,6 +8,7 @@ target/manifest.json); the semantic layer is not executed, which one note says.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pds_core.config import config_warnings, folder_config, key_errors, merge_co
 from pds_core.dbt_keys import COLUMN_KEYS as DBT_COLUMN_KEYS
 from pds_core.dbt_keys import MODEL_ENTRY_KEYS, SCHEMA_TOP_KEYS, SOURCE_TABLE_KEYS, VERSION_KEYS
 from pds_core.dbt_keys import SOURCE_KEYS as DBT_SOURCE_KEYS
+from pds_core.dbt_project import has_jinja, skip_schema_key
 from pds_core.errors import ProjectError, ProjectErrors
 from pds_core.nodes import Column, Node, Relation
 from pds_core.not_acted_on import ProjectWarning, warn_not_acted_on
@@ -109,11 +111,13 @@ def _twice(kind: str, name: str, first: Properties, again: Properties) -> Projec
 
 def read_schema_files(root: Path, paths: list[str], project: str, default_schema: str,
                       default_database: str | None, load: Callable[[str], Any] | None = None,
-                      strict: bool = True, sources_config: dict[str, Any] | None = None) -> SchemaFiles:
+                      strict: bool = True, sources_config: dict[str, Any] | None = None,
+                      renderer: Any = None) -> SchemaFiles:
     """The schema files of one project (or package); all their errors are reported together.
 
     `strict`: unknown keys are errors (a pds project) or warnings (a dbt project: dbt keeps them).
     `sources_config`: the project file's sources: block, applied to the sources declared here.
+    `renderer`: a dbt_project.ValueRenderer: values with Jinja are rendered as dbt renders schema YAML.
     """
     result = SchemaFiles()
     errors: list[ProjectError] = []
@@ -125,6 +129,10 @@ def read_schema_files(root: Path, paths: list[str], project: str, default_schema
             errors.append(ProjectError("a schema file must be a mapping with keys such as models:, seeds:, sources:",
                                        path, 1))
             continue
+        if renderer is not None and has_jinja(data):
+            data = copy.deepcopy(data)  # the parse cache keeps the file as written
+            for kind in [k for k in data if isinstance(data.get(k), list)]:
+                reader_guard(errors, lambda k=kind, d=data, p=path: renderer.render_tree(d[k], p, skip_schema_key(k), (k,)))
         reader = _Reader(path, project, strict, result, errors)
         reader.check(data, TOP_KEYS, "a schema file")
         warn_not_acted_on(data, path, "a schema file", kind="schema file")
@@ -146,6 +154,13 @@ def read_schema_files(root: Path, paths: list[str], project: str, default_schema
         raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
     result.notes = _semantic_note(result.kept)
     return result
+
+
+def reader_guard(errors: list[ProjectError], func: Callable[[], Any]) -> None:
+    try:
+        func()
+    except ProjectError as exc:
+        errors.append(exc)
 
 
 class _Reader:

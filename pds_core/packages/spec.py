@@ -56,8 +56,7 @@ class PackageSpec:
             for name in ("revision", "subdirectory"):
                 if self.entry.get(name) is not None:
                     data[name] = self.entry[name]
-            if self.entry.get("warn-unpinned") is not None:
-                data["warn-unpinned"] = self.entry["warn-unpinned"]
+            data["warn-unpinned"] = self.entry.get("warn-unpinned")  # dbt keeps this one even when None
         if self.name:
             data["name"] = self.name
         data["unrendered"] = self.unrendered

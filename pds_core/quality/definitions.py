@@ -222,7 +222,7 @@ class QualityParser:
         deps = self._resolve(list(entry["refs"]), list(entry["sources"]), path, None, text)
         name = PurePosixPath(path).stem
         self._add(TestNode(unique_id=f"test.{self.project.name}.{name}", name=name, test_type="singular",
-                           test_name=name, path=path, line=1, attached_to=self._most_downstream(deps),
+                           test_name=name, alias=name, path=path, line=1, attached_to=self._most_downstream(deps),
                            depends_on=deps, config=config, rendered=entry["rendered"], raw_code=text))
 
     def _render(self, path: str, text: str) -> dict[str, Any]:
