@@ -250,6 +250,10 @@ class ProjectConfig:
         if data.get("tests") and data.get("data_tests"):
             errors.append(ProjectError(f"{file} has both tests: and data_tests:", path, data.line_of("tests"),
                                        hint="tests: is the old name of data_tests:; keep one"))
+        for old, new in (("source-paths", "model-paths"), ("data-paths", "seed-paths")):  # as dbt 1.11
+            if old in data and new in data:
+                errors.append(ProjectError(f"{old} and {new} cannot both be defined", path, data.line_of(old),
+                                           hint=f"{old} is the old name of {new}; keep {new}"))
         for key in ("models", "seeds", "snapshots", "data_tests", "tests", "sources", "analyses", "unit_tests"):
             if isinstance(data.get(key), Mapping):
                 errors += validate_folder_config(data[key], path, key, strict)

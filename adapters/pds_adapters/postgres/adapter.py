@@ -62,6 +62,8 @@ class PostgresAdapter(Adapter):
         s = self.target.settings
         query = {k: str(s[k]) for k in ("sslmode", "keepalives_idle", "sslcert", "sslkey", "sslrootcert",
                                         "application_name") if s.get(k) is not None}
+        if not s.get("keepalives_idle"):  # dbt-postgres's default 0 means "the system's setting"
+            query.pop("keepalives_idle", None)
         query["connect_timeout"] = str(s.get("connect_timeout", 10))
         if s.get("search_path"):  # libpq options are space separated: no spaces inside the value
             query["options"] = "-c search_path=" + ",".join(p.strip() for p in str(s["search_path"]).split(","))
