@@ -72,7 +72,9 @@ def run_unit_test(test: UnitTestNode, env: UnitEnv) -> tuple[str, dict[str, str]
             con.execute(exp.Create(this=exp.to_table(ACTUAL), kind="TABLE", expression=sql).sql("duckdb"))
         actual_types = dict(zip(*_describe(con, ACTUAL), strict=True))
         _load_expected(con, test, expect or [], actual_types, project.config.dialect)
-        columns = [c for c in con.table(EXPECTED).columns]
+        # dict and csv rows compare the columns they name; SQL rows every column, as dbt does
+        columns = list(actual_types) if test.expect_sql is not None and not test.function \
+            else [c for c in con.table(EXPECTED).columns]
         actual = con.execute(exp.select(*[identifier(c) for c in columns]).from_(ACTUAL).sql("duckdb")).df() \
             if columns else con.table(ACTUAL).df()
         expected_rows = con.table(EXPECTED).df().to_dict(orient="records")
