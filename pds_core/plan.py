@@ -87,6 +87,7 @@ COMMANDS = {c.name: c for c in (
     Command("run", ("model",)),
     Command("seed", ("seed",)),
     Command("test", (), ("test", "unit_test")),
+    Command("source freshness", (), ("freshness",)),
     Command("publish"),
     Command("compile", ("model",), connects=False),
     Command("lineage", ("model",), connects=False),

@@ -38,6 +38,8 @@ def select_quality(plan: Plan, kinds: tuple[str, ...]) -> dict[str, TestNode | M
         pool.update(suite.tests)
     if "metric" in kinds:
         pool.update(suite.metrics)
+    if "freshness" in kinds:  # `pds source freshness`
+        pool.update({uid: t for uid, t in suite.tests.items() if t.test_name == "freshness"})
     chosen, mode = plan.chosen, plan.options.indirect_selection
     if plan.options.selects_everything:
         return pool
