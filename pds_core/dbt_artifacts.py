@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from pds_core.artifacts import now_iso, write_json_atomic
+from pds_core.dbt_state import dbt_checksum
 
 SCHEMAS = "https://schemas.getdbt.com/dbt"
 DBT_VERSION = "1.11.0"  # the dbt-core release whose artifacts these match
@@ -34,7 +35,7 @@ def metadata(kind: str, version: str, invocation_id: str, adapter_type: str | No
 # ---- manifest v12 ---------------------------------------------------------------------------------
 def manifest_v12(project: Any, manifest: Any, compiled: dict[str, Any], invocation_id: str) -> dict[str, Any]:
     name = project.name
-    nodes: dict[str, Any] = {uid: _node(n, compiled.get(uid), name) for uid, n in manifest.nodes.items()}
+    nodes: dict[str, Any] = {uid: _node(n, compiled.get(uid), name, project.root) for uid, n in manifest.nodes.items()}
     suite = manifest.quality
     unit_tests: dict[str, Any] = {}
     if suite is not None:
@@ -70,7 +71,7 @@ def _common(node: Any, project: str, path: str) -> dict[str, Any]:
                                  "meta": dict(c.meta), "tags": []} for c in node.columns.values()}}
 
 
-def _node(node: Any, compiled: Any, project: str) -> dict[str, Any]:
+def _node(node: Any, compiled: Any, project: str, root: Any) -> dict[str, Any]:
     parts = PurePosixPath(node.path).parts
     data = _common(node, project, str(PurePosixPath(*parts[1:])) if len(parts) > 1 else node.path)
     config = {k: v for k, v in node.config.items() if v is not None}
@@ -78,7 +79,7 @@ def _node(node: Any, compiled: Any, project: str) -> dict[str, Any]:
     config.setdefault("enabled", True)
     data.update({
         "resource_type": node.resource_type, "alias": node.relation.identifier if node.relation else node.name,
-        "checksum": {"name": "sha256", "checksum": node.checksum}, "config": config,
+        "checksum": dbt_checksum(node, root), "config": config,
         "patch_path": f"{project}://{node.patch_path}" if node.patch_path else None,
         "relation_name": str(node.relation) if node.relation else None, "raw_code": node.raw_code,
         "language": "sql" if node.resource_type == "seed" else node.language,

@@ -26,6 +26,7 @@ import networkx as nx
 
 from pds_core.cache import ParseCache
 from pds_core.compiler import CompiledNode, Compiler
+from pds_core.dbt_state import DbtState
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
 from pds_core.graph import build_graph
@@ -260,6 +261,10 @@ def _selection_context(plan: Plan) -> SelectionContext:
     if not any("state:" in spec for spec in [*options.select, *options.exclude]):
         return SelectionContext(unit_tests=units)
     folder = Path(options.state) if options.state else plan.project.target_dir / STATE_DIR
+    dbt_state = DbtState.read(folder)  # a manifest dbt wrote: compared by dbt's checksums and config
+    if dbt_state is not None:
+        by_dbt = dbt_state.modified(plan.manifest, plan.project.root)
+        return SelectionContext(modified=lambda uid: by_dbt.get(uid, "new"), unit_tests=units)
     saved = SavedState.read(folder)
     if saved is None:
         if options.state:
