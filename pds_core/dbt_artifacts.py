@@ -192,7 +192,9 @@ def catalog_v1(manifest: dict[str, Any], column_types: dict[str, list[tuple[str,
             if not columns:
                 continue  # not built (or ephemeral): dbt's catalog leaves it out too
             parts = str(node["relation"]).split(".")
-            kind = "VIEW" if (node.get("config") or {}).get("materialized") == "view" else "BASE TABLE"
+            materialized = (node.get("config") or {}).get("materialized") or \
+                ("view" if node.get("resource_type") == "model" and node.get("language") == "sql" else "table")
+            kind = "VIEW" if materialized == "view" else "BASE TABLE"
             out[group][uid] = {
                 "metadata": {"type": kind, "schema": parts[-2] if len(parts) > 1 else "", "name": parts[-1],
                              "database": parts[-3] if len(parts) > 2 else None, "comment": None, "owner": None},
