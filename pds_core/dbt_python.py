@@ -97,6 +97,13 @@ class PythonRuntime:
     read: Callable[[str, str], Any]
     native: bool  # ref() returns the engine's own relations, not pandas
 
+    def close(self) -> None:
+        """Let go of the model's own connection (DuckDB: a cursor of its own, so what the model leaves
+        open on it, an unfinished result, never reaches pds's statements)."""
+        closer = getattr(self.session, "close", None)
+        if self.native and closer is not None:
+            closer()
+
 
 def runtime_for(adapter: Any, resolve: Callable[[str, str], Any], relation_type: type) -> PythonRuntime:
     """THE place that decides what ref() returns and what `session` is, for the adapter's engine.
@@ -104,7 +111,8 @@ def runtime_for(adapter: Any, resolve: Callable[[str, str], Any], relation_type:
     `resolve(kind, name)` is the plan's: a Relation, or the SQL of an ephemeral parent."""
     native_read = getattr(adapter, "python_read", None)
     if native_read is not None:
-        return PythonRuntime(adapter.python_session(), lambda kind, name: native_read(resolve(kind, name)), True)
+        session = adapter.python_session()
+        return PythonRuntime(session, lambda kind, name: native_read(resolve(kind, name), session), True)
     read = pandas_reader(adapter, resolve, relation_type)
     return PythonRuntime(WarehouseSession(adapter.query_dataframe, read), read, False)
 

@@ -127,7 +127,10 @@ class PythonModel(Materialization):
         runtime = runtime_for(ctx.adapter, ctx.resolve, Relation)  # what dbt.ref() returns on this engine
         this = DbtThis(rel.database, rel.schema, rel.identifier, ctx.adapter.relation_sql(rel))
         dbt = DbtObject(runtime.read, node.config, this, decision is not None)
-        df = run_python_model(node.raw_code, node.path, model_ctx, dbt, runtime.session, runtime.native)
+        try:
+            df = run_python_model(node.raw_code, node.path, model_ctx, dbt, runtime.session, runtime.native)
+        finally:
+            runtime.close()
         columns = column_names(df)  # recorded: what downstream SQL may select from it
         if decision is None:
             rows = ctx.adapter.write_dataframe(rel, df)

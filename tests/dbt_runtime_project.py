@@ -192,7 +192,8 @@ DUCKDB_ONLY: dict[str, str] = {
 def write_project(root: Path, target: dict[str, Any], extra: dict[str, str] | None = None,
                   duckdb_models: bool = False) -> Path:
     files = {**FILES, **(DUCKDB_ONLY if duckdb_models else {}), **(extra or {})}
-    (root / "pds_project.yml").write_text("name: shop\nprofile: shop\n")
+    results = f"{target.get('schema', 'main')}_results"  # its own: other runs on the same server leave it alone
+    (root / "pds_project.yml").write_text(f"name: shop\nprofile: shop\nresults-schema: {results}\n")
     (root / "profiles.yml").write_text(yaml.safe_dump({"shop": {"target": "dev", "outputs": {"dev": target}}}))
     for rel, text in files.items():
         path = root / rel

@@ -105,7 +105,7 @@ def test_dbt_artifacts_on_postgres(tmp_path: Path) -> None:
     reason = engine_postgres.unavailable()
     if reason:
         pytest.skip(reason)
-    with engine_postgres.target("pds_dbt_artifacts") as target:
+    with engine_postgres.target("pds_dbt_artifacts") as target, engine_postgres.target("pds_dbt_artifacts_results"):
         root = _built(tmp_path, target)
         _check_manifest_and_results(root)
         catalog = parse_catalog(_json(root / "target/catalog.json"))

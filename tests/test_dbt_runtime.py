@@ -144,7 +144,7 @@ def test_dbt_python_models_and_unit_tests_on_postgres(tmp_path: Path) -> None:
     reason = engine_postgres.unavailable()
     if reason:
         pytest.skip(reason)
-    with engine_postgres.target("pds_dbt_runtime") as target:
+    with engine_postgres.target("pds_dbt_runtime") as target, engine_postgres.target("pds_dbt_runtime_results"):
         root = write_project(tmp_path, target)
         first, second = _build_twice(root)
         units = {n: r for n, r in second.items() if r["resource_type"] == "unit_test"}

@@ -134,14 +134,14 @@ class DuckDBAdapter(Adapter):
 
     # ---- dbt Python models (def model(dbt, session)): as dbt-duckdb gives them ---------------------
     def python_session(self) -> Any:
-        """`session`: this thread's DuckDB connection."""
-        return self.connection()
+        """`session`: a DuckDB connection of the model's own (a cursor on the database), closed after it."""
+        return self.connection().cursor()
 
-    def python_read(self, source: Relation | str) -> Any:
-        """What dbt.ref() returns: a lazy DuckDB relation (.df(), .arrow(), .pl(), SQL on it)."""
+    def python_read(self, source: Relation | str, session: Any = None) -> Any:
+        """What dbt.ref() returns: a lazy DuckDB relation on `session` (.df(), .arrow(), .pl(), SQL on it)."""
         query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
         self.count_statement()
-        return self.connection().sql(self.sql(query))
+        return (session or self.connection()).sql(self.sql(query))
 
     def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
         """Arrow record batches of chunksize rows from a cursor of its own, each turned into a DataFrame."""
