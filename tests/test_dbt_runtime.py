@@ -111,7 +111,10 @@ def test_a_failing_unit_test_holds_back_its_model_and_children(tmp_path: Path) -
     assert results["raw_orders"]["status"] == "success"
     with duckdb.connect(str(root / "shop.duckdb"), read_only=True) as con:
         tables = {t for (t,) in con.execute("select table_name from information_schema.tables").fetchall()}
+        recorded = con.execute("select test_type, status from main_results.pds_test_results "
+                               "where name = 'stg_orders_keeps_amounts'").fetchall()
     assert "raw_orders" in tables and "stg_orders" not in tables
+    assert recorded == [("unit", "fail")]  # in the results history, beside the data tests
 
 
 def test_unit_tests_are_selected_by_name_and_test_type(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pds_core.config import check_keys
 from pds_core.errors import ProjectError
+from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.quality.generic import relation_argument
 from pds_core.quality.spec import Found, GivenInput, UnitTestNode
 from pds_core.quality.unit_fixtures import OVERRIDE_KEYS, FixtureFiles, read_rows
@@ -55,6 +56,7 @@ def _from_yaml(entry: dict[str, Any], path: str, line: int | None, manifest: Man
                root: Path | None) -> UnitTestNode | None:
     name = entry["name"]
     check_keys(entry, UNIT_KEYS, path, f"unit test {name!r}")
+    warn_not_acted_on(entry, path, f"unit test {name!r}", kind="unit test", line=line)
     config = dict(entry.get("config") or {})
     check_keys(config, CONFIG_KEYS, path, f"config of unit test {name!r}")
     if config.get("enabled") is False:

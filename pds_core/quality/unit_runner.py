@@ -35,10 +35,13 @@ class UnitTestRunner(Runner):
         return None, None
 
     def run(self, test: UnitTestNode, result: NodeResult) -> None:
+        result.extra["test_status"] = "error"  # as pds_test_results records it, until it passes or fails
         try:
             result.message, origins = run_unit_test(test, self.env)
             result.extra["input_types"] = origins  # input -> warehouse | yaml | seed | inferred | names
+            result.extra["test_status"] = "pass"
         except UnitTestFailed as exc:
+            result.extra["test_status"] = "fail"
             raise NodeFailed(f"{test.path}:{test.line or 1}: {exc}", FAIL) from None
         except (UserCodeFailed, PythonModelFailed) as exc:
             raise NodeFailed(str(exc)) from None
