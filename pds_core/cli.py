@@ -151,6 +151,21 @@ def test_command(project: Any, unit: bool, store_failures: bool, **kwargs: Any) 
     finish(api.test(project, reporter(), unit=unit, **run_kwargs(**kwargs)))
 
 
+@cli.group("source")
+def source_group() -> None:
+    """Commands on the project's sources."""
+
+
+@source_group.command("freshness")
+@options(*SELECT, "threads", "lock_timeout")
+@with_project
+def source_freshness_command(project: Any, **kwargs: Any) -> None:
+    """Check the freshness of the selected sources; write target/sources.json (dbt's sources v3)."""
+    from pds_core import api
+
+    finish(api.source_freshness(project, reporter(), **run_kwargs(**kwargs)))
+
+
 @cli.command("publish")
 @options(*SELECT, "threads", "lock_timeout")
 @with_project
