@@ -60,6 +60,7 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
         "databricks_tags": "no tags are set",
     },
     "source": {"overrides": "package sources are not overridden"},
+    "unit test": {"versions": "model versions are not built: the unit test applies to the model's one definition"},
     "source table": {"external": "external tables are not created"},
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -27,9 +27,11 @@ TEST_METHODS = ("tag", "path", "resource_type", "test_type", "test_name")  # wha
 
 @dataclass
 class SelectionContext:
-    """What selection may consult besides the graph: the state manifest's fingerprints, if any."""
+    """What selection may consult besides the graph: the state manifest's fingerprints, if any; unit tests
+    beyond the manifest's own (by unique id)."""
 
     modified: Callable[[str], bool] | None = None
+    unit_tests: dict[str, Any] = field(default_factory=dict)  # selectable by name, tag, path, test_type:unit
 
 
 def select_nodes(
@@ -68,7 +70,7 @@ def _term(term: str, manifest: Manifest, graph: nx.DiGraph, context: SelectionCo
     base = _base(match["body"], manifest, context)
     result = set(base)
     if match["up"] is not None or match["at"]:  # a test's parents (+test): what it reads, and their ancestors
-        tests = _selectable(manifest)
+        tests = _selectable(manifest, context)
         for uid in base - set(graph):
             test = tests.get(uid)
             for dep in getattr(test, "depends_on", None) or [getattr(test, "model", None)]:
@@ -100,16 +102,17 @@ def _reach(graph: nx.DiGraph, start: str, depth: int | None, step: Callable) -> 
     return seen
 
 
-def _selectable(manifest: Manifest) -> dict[str, Any]:
+def _selectable(manifest: Manifest, context: SelectionContext | None = None) -> dict[str, Any]:
     """The tests (generic, singular, unit) a selector may name, by unique id."""
     suite = getattr(manifest, "quality", None)
-    return {} if suite is None else {**suite.tests, **suite.unit_tests}
+    found = {} if suite is None else {**suite.tests, **suite.unit_tests}
+    return {**found, **(context.unit_tests if context is not None else {})}
 
 
 def _base(body: str, manifest: Manifest, context: SelectionContext) -> set[str]:
     method, _, value = body.partition(":") if ":" in body else ("", "", body)
     nodes = manifest.all_nodes()
-    tests = _selectable(manifest)
+    tests = _selectable(manifest, context)
     if not method:
         if "/" in value or value.endswith((".sql", ".py", ".csv")):
             return _base(f"path:{value}", manifest, context)
@@ -160,7 +163,8 @@ def _base(body: str, manifest: Manifest, context: SelectionContext) -> set[str]:
 
 
 def _tags(test: Any) -> list[str]:
-    tags = getattr(test, "config", {}).get("tags") if hasattr(test, "config") else None
+    tags = getattr(test, "tags", None) or (test.config.get("tags") if isinstance(getattr(test, "config", None), dict)
+                                           else None)
     return [tags] if isinstance(tags, str) else list(tags or [])
 
 
