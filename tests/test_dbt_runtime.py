@@ -1,7 +1,7 @@
-"""dbt's runtime features on DuckDB and Postgres (and Snowflake and BigQuery through their stand-ins): dbt Python models (`def model(dbt, session)`,
-incremental ones with dbt.is_incremental and dbt.this) and unit tests with dbt's semantics, run by
-`pds build` before their model. The tables checked here are the ones dbt-duckdb builds from the same
-project (tests/dbt_runtime_project.py)."""
+"""dbt's runtime features on DuckDB and Postgres (and Snowflake and BigQuery through their stand-ins): dbt
+Python models (`def model(dbt, session)`, incremental ones with dbt.is_incremental and dbt.this) and unit
+tests with dbt's semantics, run by `pds build` before their model. The tables checked here are the ones
+dbt-duckdb builds from the same project (tests/dbt_runtime_project.py)."""
 
 from __future__ import annotations
 
