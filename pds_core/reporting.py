@@ -7,13 +7,13 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pds_core.not_acted_on import ProjectWarning
 from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, UNCHANGED, WARN, NodeResult, RunResult
+
+if TYPE_CHECKING:  # rich loads with the first Reporter, not with the CLI (start-up)
+    from rich.progress import Progress
 
 STYLE = {SUCCESS: "green", ERROR: "bold red", FAIL: "bold red", WARN: "yellow", SKIPPED: "dim", UNCHANGED: "cyan"}
 LABEL = {SUCCESS: "OK", ERROR: "ERROR", FAIL: "FAIL", WARN: "WARN", SKIPPED: "SKIP", UNCHANGED: "SAME"}
@@ -23,6 +23,8 @@ class Reporter:
     """Prints what happens; `json` format writes one event per line for CI logs instead."""
 
     def __init__(self, stream: TextIO | None = None, log_format: str = "text", quiet: bool = False) -> None:
+        from rich.console import Console
+
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.json = log_format == "json"
         self.quiet = quiet
@@ -50,6 +52,8 @@ class Reporter:
         if self.json:
             self._event("error", message=message)
         else:
+            from rich.console import Console
+
             Console(file=sys.stderr, highlight=False, soft_wrap=True).print(f"[bold red]Error:[/] {_escape(message)}")
 
     def _event(self, kind: str, **fields: Any) -> None:
@@ -66,6 +70,8 @@ class Reporter:
             return
         self.console.print(f"Running {command} of {total} node{'s' if total != 1 else ''} on target {target}")
         if self.console.is_terminal and total >= 10 and not self.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                                       MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
                                       transient=True)

@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlglot import exp
 
-from pds_adapters import frames, seeds
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError, did_you_mean
 from pds_adapters.relation import Relation, identifier
@@ -157,6 +156,8 @@ class Materializations:
         The portable way: CREATE TABLE, then INSERT ... VALUES through executemany. Engines override it
         with their bulk path (COPY, write_pandas, a load job).
         """
+        from pds_adapters import frames  # pandas: loaded by the commands that write frames, not by `pds ls`
+
         types = frames.column_types(df)
         self.execute(st.create_table(self.table(staged), {self.stored_name(n): t for n, t in types.items()}))
         insert = st.insert_values(self.table(staged), [self.stored_name(n) for n in types])
@@ -174,6 +175,8 @@ class Materializations:
     def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
         """A seed CSV read by the one seed reader (same types on every engine); column_types, in this
         target's SQL, are applied with CAST in the warehouse."""
+        from pds_adapters import seeds  # pandas, as above
+
         df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
         for name in column_types:
             if name not in df.columns:
