@@ -129,6 +129,23 @@ class Materializations:
         with self.begin_commit():
             return [self.execute(s) for s in statements][-1]
 
+    # ---- rows: results tables and fingerprints -----------------------------------------------------
+    rows_per_insert: int = 200
+
+    def insert_rows(self, relation: Relation, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+        """Append rows (tuples in the order of `columns`, (name, SQL type) pairs); every value travels as a
+        parameter. Portable: multi-row INSERT ... VALUES, each statement written once per chunk size. Engines
+        override it with a bulk path (DuckDB: one statement whatever the number of rows)."""
+        names = [name for name, _ in columns]
+        written: dict[int, str] = {}
+        for start in range(0, len(rows), self.rows_per_insert):
+            chunk = rows[start:start + self.rows_per_insert]
+            if len(chunk) not in written:
+                values = exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in names])
+                                                 for _ in chunk])
+                written[len(chunk)] = self.sql(exp.insert(values, self.table(relation), columns=names))
+            self.execute(written[len(chunk)], [value for row in chunk for value in row])
+
     # ---- DataFrames and seeds ------------------------------------------------------------------------
     def write_dataframe(self, relation: Relation, df: Any) -> int:
         """Replace the relation with a DataFrame's rows, atomically, through the engine's bulk path."""
