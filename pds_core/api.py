@@ -92,7 +92,9 @@ def source_freshness(project: Project, reporter: Reporter | None = None, adapter
     """The freshness of the selected sources (all by default), written to target/sources.json as dbt's
     `dbt source freshness` writes it (kwargs: select, exclude, threads)."""
     from pds_core.artifacts import write_json_atomic
+    from pds_core.commands import run_command
     from pds_core.dbt_artifacts import sources_v3
+    from pds_core.plan import parse_manifest
 
     options = _options(**kwargs)
     if not options.select:
