@@ -215,3 +215,13 @@ def test_fewer_packages_installed_than_listed_is_an_error_as_in_dbt(tmp_path: Pa
     result = pds(project, "ls", expect=2)
     assert "packages.yml lists 1 package(s), but 0 are installed in dbt_packages/" in result.stderr
     assert "run `pds deps`" in result.stderr
+
+
+def test_packages_installed_by_dbt_deps_are_used_as_they_are(tmp_path: Path) -> None:
+    """dbt_packages/ as `dbt deps` leaves it (folders named by project, no pds bookkeeping): pds builds with it."""
+    project = write(tmp_path / "shop", {
+        **PROJECT, "models/uses_packages.sql": "select * from {{ ref('util_numbers') }}\n",
+        "packages.yml": "packages:\n  - package: acme/util_pkg\n    version: [\">=1.0.0\"]\n"})
+    write(project / "dbt_packages" / "util_pkg", package("util_pkg", "1.0.0", "util_numbers", 10))
+    pds(project, "build", env={"DBT_PACKAGE_HUB_URL": "http://127.0.0.1:9/"})  # the hub is never asked
+    assert rows(project / "shop.duckdb", "select n, source from uses_packages") == [(10, "util_pkg 1.0.0")]
