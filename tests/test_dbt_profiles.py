@@ -95,3 +95,80 @@ def test_unknown_target_keys_and_motherduck_are_errors_naming_the_line(tmp_path:
     write(project, {"profiles.yml": profile("md:my_db")})
     result = pds(project, "run", env={"HOME": str(home)}, expect=2)
     assert "profiles.yml:6: target 'dev': MotherDuck paths (md:my_db) are not supported by pds" in result.stderr
+
+
+DBT_PROFILES = {  # targets as the dbt adapters' docs write them, every documented key
+    "postgres": """
+        type: postgres
+        host: 127.0.0.1
+        user: alice
+        pass: secret
+        port: 5432
+        dbname: analytics
+        schema: dbt_alice
+        threads: 4
+        keepalives_idle: 0
+        connect_timeout: 10
+        retries: 1
+        search_path: public
+        role: transformer
+        sslmode: prefer
+        sslcert: /tmp/cert
+        sslkey: /tmp/key
+        sslrootcert: /tmp/root
+        application_name: dbt
+        """,
+    "snowflake": """
+        type: snowflake
+        account: xy12345.eu-west-1
+        user: alice
+        password: secret
+        role: transformer
+        database: analytics
+        warehouse: transforming
+        schema: dbt_alice
+        threads: 8
+        client_session_keep_alive: false
+        query_tag: dbt
+        connect_retries: 0
+        connect_timeout: 10
+        retry_on_database_errors: false
+        retry_all: false
+        reuse_connections: true
+        """,
+    "bigquery": """
+        type: bigquery
+        method: oauth
+        project: my-project
+        dataset: dbt_alice
+        threads: 4
+        location: EU
+        priority: interactive
+        job_execution_timeout_seconds: 300
+        job_retries: 1
+        maximum_bytes_billed: 1000000000
+        execution_project: billing-project
+        impersonate_service_account: dbt@my-project.iam.gserviceaccount.com
+        """,
+}
+
+
+@pytest.mark.parametrize("engine", sorted(DBT_PROFILES))
+def test_dbt_adapter_profiles_load_with_their_keys_and_name_those_not_acted_on(tmp_path: Path, engine: str) -> None:
+    import textwrap
+    import warnings
+
+    from pds_core.profiles import load_target
+
+    body = textwrap.indent(textwrap.dedent(DBT_PROFILES[engine]).strip(), " " * 6)
+    write(tmp_path, {"profiles.yml": f"where:\n  target: prod\n  outputs:\n    prod:\n{body}\n"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        target = load_target(tmp_path, "where", None, tmp_path, {})
+    assert target.type == engine and target.name == "prod"
+    named = " ".join(str(w.message) for w in caught)
+    expected = {"postgres": ["role", "retries"], "snowflake": ["connect_retries", "reuse_connections"],
+                "bigquery": ["execution_project", "job_retries"]}[engine]
+    for key in expected:
+        assert f"'{key}' in target 'prod' is accepted but not acted on" in named, named
+    assert "secret" not in named
