@@ -78,9 +78,10 @@ class SchemaFiles:
     notes: list[str] = field(default_factory=list)  # said once before a run (the semantic layer's)
 
     @property
-    def snapshots(self) -> dict[str, Properties]:
-        """Snapshot entries for the snapshot builder: YAML-defined ones have `relation:` and `config:`."""
-        return self.kept["snapshots"]
+    def snapshots(self) -> list[Properties]:
+        """Snapshot entries for the snapshot builder (pds_core/snapshots/parser.py), in file order: YAML-defined
+        ones have `relation:` and `config:`; the others describe {% snapshot %} blocks."""
+        return list(self.kept["snapshots"].values())
 
     def to_manifest(self) -> dict[str, Any]:
         """What target/manifest.json keeps of it, under dbt's keys (dbt's metrics as semantic_metrics: pds's
