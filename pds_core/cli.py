@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -315,7 +317,15 @@ def docs_serve(project_dir: str, port: int, host: str) -> None:
 
 
 def main() -> None:
+    # SIGTERM (a CI job cancelled, `kill`, a container stopping) takes the Ctrl-C path: running statements
+    # are cancelled, the run is recorded as interrupted and the build lock is released.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="pds")
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
