@@ -9,13 +9,14 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from pds_core.errors import ProjectError, did_you_mean
 from pds_core.nodes import Node
 from pds_core.parser import Manifest
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _TERM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>[^+]+?)(?:\+(?P<down>\d*))?$")
 METHODS = ("tag", "path", "type", "resource_type", "state", "source", "config.materialized", "fqn", "test_type")
@@ -69,9 +70,9 @@ def _term(term: str, manifest: Manifest, graph: nx.DiGraph, context: SelectionCo
     result = set(base) | units
     if match["at"]:
         for uid in base:
-            result |= nx.descendants(graph, uid)
+            result |= _reach(graph, uid, None, graph.successors)
         for uid in list(result):
-            result |= nx.ancestors(graph, uid)
+            result |= _reach(graph, uid, None, graph.predecessors)
         return result
     if match["up"] is not None:
         depth = int(match["up"]) if match["up"] else None

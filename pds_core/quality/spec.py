@@ -6,8 +6,10 @@ relation; the build adds them to its execution graph right after the node they c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from pds_core.artifacts import plain
 
 BOUND_KINDS = ("min", "max", "max_change_pct", "max_zscore")
 DEFAULT_WINDOW = 10  # runs of history a max_zscore bound looks at
@@ -53,7 +55,7 @@ class TestNode:
         return "test"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = plain(self)
         data.pop("relation")
         return data
 
@@ -101,7 +103,7 @@ class MetricNode:
         return "metric"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass
@@ -143,7 +145,7 @@ class UnitTestNode:
         return [self.model]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass

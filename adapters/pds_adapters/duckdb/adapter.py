@@ -102,6 +102,17 @@ class DuckDBAdapter(Adapter):
             return None
         return path + ".pds-lock"
 
+    def insert_rows(self, relation: Relation, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+        """All the rows in one statement: each column travels as one list parameter, unnested in the
+        engine. Columnar like an Arrow batch (20 ms for 2,000 rows against 350 ms as VALUES), without
+        importing pyarrow, whose first conversion of Python objects also imports pandas (0.4 s)."""
+        if not rows:
+            return
+        lists = [exp.Unnest(expressions=[exp.cast(exp.Placeholder(), exp.DataType.build(f"{kind}[]", dialect="duckdb"))])
+                 for _, kind in columns]
+        self.execute(exp.insert(exp.select(*lists), self.table(relation), columns=[name for name, _ in columns]),
+                     [list(values) for values in zip(*rows, strict=True)])
+
     # ---- DataFrames: DuckDB reads them in place, no staging table -------------------------------
     @contextlib.contextmanager
     def _frame(self, df: Any) -> Iterator[exp.Select]:
