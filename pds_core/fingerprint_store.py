@@ -40,6 +40,13 @@ class FingerprintStore:
     def _table(self) -> exp.Table:
         return self.adapter.table(self.relation)
 
+    def ensure(self) -> None:
+        self.adapter.ensure_schema(self.relation.schema)
+        columns = [exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind, dialect=self.adapter.dialect))
+                   for name, kind in COLUMNS]
+        self.adapter.execute(exp.Create(this=exp.Schema(this=self._table(), expressions=columns), kind="TABLE",
+                                        exists=True))
+
     def read(self) -> dict[str, Recorded]:
         if self.adapter.relation_kind(self.relation) is None:
             return {}
@@ -47,22 +54,34 @@ class FingerprintStore:
         return {r[0]: Recorded(r[1], r[2], json.loads(r[3] or "{}")) for r in rows}
 
     def record(self, entries: list[tuple[Node, Fingerprint, dict[str, Any]]], built_at: str, invocation_id: str) -> None:
-        """Put the given relations' rows in place of their old ones: the small table (one row per relation)
-        is read, updated in memory and replaced with the adapter's atomic write_dataframe, so it needs no
-        row-level DELETE (a Spark parquet table has none). The build lock keeps two runs from racing."""
+        """Replace the rows of the given relations in one transaction (or, on an engine whose table has no
+        row-level DELETE, rewrite the small table: _rewrite)."""
         if not entries:
             return
+        rows = [(str(node.relation), node.unique_id, fp.full, built_at, json.dumps(inputs, default=str), invocation_id)
+                for node, fp, inputs in entries]
+        if not self.adapter.deletes_rows:
+            self._rewrite(rows)
+            return
+        self.ensure()
+        with self.adapter.transaction():
+            self.adapter.execute(exp.delete(self._table(), where=exp.column("relation").isin(
+                *[exp.Literal.string(row[0]) for row in rows])))
+            self.adapter.insert_rows(self.relation, list(COLUMNS), rows)
+
+    def _rewrite(self, rows: list[tuple[str, ...]]) -> None:
+        """On a table without row-level DELETE (Spark parquet): the small table (one row per relation) is read,
+        updated in memory and replaced with the adapter's atomic write_dataframe. The build lock keeps two
+        runs from racing."""
         import pandas as pd
 
         self.adapter.ensure_schema(self.relation.schema)
         names = [name for name, _ in COLUMNS]
         kept = {}
         if self.adapter.relation_kind(self.relation) is not None:
-            _cols, rows = self.adapter.fetch(exp.select(*names).from_(self._table()))
-            kept = {str(row[0]): tuple(None if v is None else str(v) for v in row) for row in rows}
-        for node, fp, inputs in entries:
-            kept[str(node.relation)] = (str(node.relation), node.unique_id, fp.full, built_at,
-                                        json.dumps(inputs, default=str), invocation_id)
+            _cols, found = self.adapter.fetch(exp.select(*names).from_(self._table()))
+            kept = {str(row[0]): tuple(None if v is None else str(v) for v in row) for row in found}
+        kept.update({row[0]: row for row in rows})
         frame = pd.DataFrame.from_records(sorted(kept.values(), key=lambda r: str(r[0])), columns=names)
         self.adapter.write_dataframe(self.relation, frame.astype(object))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pds_adapters.statements import rendered
 from pds_core.compiler import CompiledNode
 from pds_core.contracts import enforce as enforce_contract
 from pds_core.errors import ProjectError
@@ -53,7 +54,12 @@ class Materialization:
 
     @staticmethod
     def query(node: Node, ctx: BuildContext) -> Any:
-        return ctx.compiled[node.unique_id].ast
+        """The model's compiled SQL as the statement's query: as written by the compiler when it is in the
+        target's dialect (no second parse, no tree to copy), else parsed."""
+        compiled = ctx.compiled[node.unique_id]
+        if compiled.dialect == getattr(ctx.adapter, "dialect", None):
+            return rendered(compiled.sql)
+        return compiled.ast
 
 
 class View(Materialization):
@@ -112,6 +118,7 @@ class PythonModel(Materialization):
     name = "python"
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        from pds_core.dbt_python import DbtObject, DbtThis, column_names, runtime_for
         from pds_core.pymodels import ModelContext, run_python_model
 
         rel = node.relation
@@ -130,21 +137,22 @@ class PythonModel(Materialization):
             return ctx.adapter.read_chunks(ctx.resolve(kind, name), chunksize)
 
         model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), decision is not None, read_chunks)
-        model_ctx.engine, model_ctx.session = ctx.adapter.type, engine_session(ctx.adapter)
-        df = run_python_model(node.raw_code, node.path, model_ctx, accepts=ctx.adapter.is_frame)
-        columns = [str(c) for c in df.columns]  # recorded: what downstream SQL may select from it
+        runtime = runtime_for(ctx.adapter, ctx.resolve, Relation)  # what dbt.ref() returns on this engine
+        model_ctx.engine, model_ctx.session = ctx.adapter.type, runtime.session
+        this = DbtThis(rel.database, rel.schema, rel.identifier, ctx.adapter.relation_sql(rel))
+        dbt = DbtObject(runtime.read, node.config, this, decision is not None)
+        try:
+            df = run_python_model(node.raw_code, node.path, model_ctx, dbt, runtime.session, runtime.native,
+                                  accepts=ctx.adapter.is_frame)
+        finally:
+            runtime.close()
+        columns = column_names(df)  # recorded: what downstream SQL may select from it
         if decision is None:
             rows = ctx.adapter.write_dataframe(rel, df, options=ctx.options(node))
             return Outcome(rows, f"created table {rel} from Python", columns)
         rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key,
                                                  options=decision.options)
         return Outcome(rows, f"{decision.strategy} into {rel} from Python", columns)
-
-
-def engine_session(adapter: Any) -> Any:
-    """What a Python model may use to make frames of its engine (the SparkSession on Spark), else None."""
-    own = getattr(adapter, "session_object", None)
-    return own() if own is not None else None
 
 
 STRATEGIES: dict[str, type[Materialization]] = {

@@ -61,6 +61,11 @@ class SparkAdapter(Adapter):
         resolve_paths(settings, Path(project_root))
 
     # ---- the session ----------------------------------------------------------------------------
+    @property
+    def deletes_rows(self) -> bool:  # type: ignore[override]
+        """DELETE needs a row-level format (Delta, Iceberg): parquet tables are only ever replaced."""
+        return self.table_options().row_level
+
     def _describe_target(self) -> str:
         return self.settings.describe()
 
@@ -155,9 +160,13 @@ class SparkAdapter(Adapter):
     def is_frame(self, df: Any) -> bool:
         return dataframes.is_spark_frame(df) or dataframes.is_pandas_on_spark(df)
 
-    def session_object(self) -> Any:
-        """The SparkSession a Python model may use (dbt's `session` argument)."""
+    def python_session(self) -> Any:
+        """The SparkSession a Python model may use (dbt's `session` argument, pds's ctx.session)."""
         return self.session()
+
+    def python_read(self, source: Relation | str, session: Any = None) -> Any:
+        """What dbt.ref() returns: the same lazy Spark DataFrame as ctx.ref()."""
+        return self.frame(source)
 
     def query_names(self, query: exp.Expression) -> list[str]:
         """A query's column names from Spark's analysis alone: no job runs."""

@@ -47,6 +47,8 @@ def to_spark(adapter: SparkAdapter, df: Any) -> Any:
         return df
     if is_pandas_on_spark(df):
         return df.to_spark()
+    if type(df).__module__.startswith("pyarrow"):  # a dbt-style model's Arrow table
+        df = df.to_pandas()
     session = adapter.session()
     types = frames.column_types(df)
     schema = ", ".join(f"{exp.to_identifier(str(name), quoted=True).sql('spark')} {_spark_type(t)}"
