@@ -74,7 +74,10 @@ def packages_for(settings: SparkSettings, where: str | None) -> list[str]:
 
 def base_jvm_flags(settings: SparkSettings) -> list[str]:
     """JIT and GC flags that shorten a local JVM's start (C1 only: slower on hours-long local jobs)."""
-    return ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"] if settings.fast_start and settings.local else []
+    # C1 alone gets a 48 MB code cache, which a long build fills ("CodeCache is full. Compiler has been
+    # disabled"): the JVM then runs interpreted and queries fail; 256 MB is what tiered compilation reserves
+    return ["-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m", "-XX:+UseSerialGC"] \
+        if settings.fast_start and settings.local else []
 
 
 def _java_options(settings: SparkSettings, warehouse: Path | None) -> str:
