@@ -303,6 +303,9 @@ def docs_serve(project_dir: str, port: int, host: str) -> None:
 
 
 def main() -> None:
+    from pds_core import gctune
+
+    gctune.tune()
     cli(prog_name="pds")
 
 
