@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # each function imports what it runs: `pds ls` never loads th
     from pds_core.reporting import Reporter
     from pds_core.results import RunResult
 
-__all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
-           "parse", "publish", "retry", "run", "seed", "show", "test"]
+__all__ = ["build", "clean", "compile", "debug", "deps", "docs", "format_models", "init", "lineage", "load", "ls",
+           "metrics", "parse", "publish", "retry", "run", "seed", "show", "source_freshness", "test"]
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
@@ -85,6 +85,24 @@ def test(project: Project, reporter: Reporter | None = None, unit: bool = False,
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # a pds command, not a pytest test
+
+
+def source_freshness(project: Project, reporter: Reporter | None = None, adapter: Any = None,
+                     **kwargs: Any) -> RunResult:
+    """The freshness of the selected sources (all by default), written to target/sources.json as dbt's
+    `dbt source freshness` writes it (kwargs: select, exclude, threads)."""
+    from pds_core.artifacts import write_json_atomic
+    from pds_core.commands import run_command
+    from pds_core.dbt_artifacts import sources_v3
+    from pds_core.plan import parse_manifest
+
+    options = _options(**kwargs)
+    if not options.select:
+        options.select = ["source:*"]
+    run = run_command(project, "source freshness", options, reporter, adapter)
+    suite = parse_manifest(project).quality
+    write_json_atomic(project.target_dir / "sources.json", sources_v3(run, suite.tests if suite else {}))
+    return run
 
 
 def publish(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
@@ -251,6 +269,30 @@ def clean(project: Project) -> list[str]:
             shutil.rmtree(path)
             removed.append(name)
     return removed
+
+
+def deps(project_dir: str | Path = ".", vars: dict[str, Any] | None = None, upgrade: bool = False,
+         lock_only: bool = False, say: Any = None) -> list[dict[str, Any]]:
+    """Install the packages of packages.yml (or dependencies.yml) into packages-install-path, pinned in
+    package-lock.yml as `dbt deps` pins them (upgrade: resolve again; lock_only: write the lock only).
+    Needs no profile. Returns the installed packages (name, source, version)."""
+    from pds_core.packages.install import deps as install
+
+    root, install_path = packages_folder(project_dir, vars or {})
+    done = install(root, install_path, dict(vars or {}), upgrade, lock_only, say or (lambda _m: None))
+    return [{"name": p.name, "kind": p.spec.kind, "source": p.spec.source, "version": p.version}
+            for p in done.installed]
+
+
+def packages_folder(project_dir: str | Path, cli_vars: dict[str, Any]) -> tuple[Path, str]:
+    """The project folder and its packages-install-path (rendered: it may read env_var or --vars)."""
+    from pds_core.dbt_project import ValueRenderer, find_project_root, read_project_file
+
+    root, file = find_project_root(Path(project_dir))
+    data, _overlay = read_project_file(root, file)
+    value = ValueRenderer(cli_vars).render(data.get("packages-install-path") or "dbt_packages", file,
+                                           data.line_of("packages-install-path"))
+    return root, str(value)
 
 
 def template_dir() -> Path:

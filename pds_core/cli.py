@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -150,6 +152,21 @@ def test_command(project: Any, unit: bool, store_failures: bool, **kwargs: Any) 
     finish(api.test(project, reporter(), unit=unit, **run_kwargs(**kwargs)))
 
 
+@cli.group("source")
+def source_group() -> None:
+    """Commands on the project's sources."""
+
+
+@source_group.command("freshness")
+@options(*SELECT, "threads", "lock_timeout")
+@with_project
+def source_freshness_command(project: Any, **kwargs: Any) -> None:
+    """Check the freshness of the selected sources; write target/sources.json (dbt's sources v3)."""
+    from pds_core import api
+
+    finish(api.source_freshness(project, reporter(), **run_kwargs(**kwargs)))
+
+
 @cli.command("publish")
 @options(*SELECT, "threads", "lock_timeout")
 @with_project
@@ -263,6 +280,21 @@ def clean(project_dir: str) -> None:
 
 
 @cli.command()
+@click.option("--project-dir", default=".", show_default=True, help="Folder with the project file.")
+@click.option("--vars", "vars_", default=None, help="Variables for packages.yml, as YAML: '{key: value}'.")
+@click.option("--upgrade", is_flag=True, help="Resolve packages.yml again instead of installing package-lock.yml.")
+@click.option("--lock", "lock_only", is_flag=True, help="Write package-lock.yml only; install nothing.")
+@handle_errors
+def deps(project_dir: str, vars_: str | None, upgrade: bool, lock_only: bool) -> None:
+    """Install the packages of packages.yml into dbt_packages/ (as `dbt deps`; pinned in package-lock.yml)."""
+    from pds_core import api
+    from pds_core.loader import parse_cli_vars
+
+    done = api.deps(project_dir, parse_cli_vars(vars_), upgrade, lock_only, say=lambda m: click.echo(m))
+    click.echo(f"{'Locked' if lock_only else 'Installed'} {len(done)} package{'s' if len(done) != 1 else ''}")
+
+
+@cli.command()
 @click.argument("name")
 @handle_errors
 def init(name: str) -> None:
@@ -306,7 +338,15 @@ def main() -> None:
     from pds_core import gctune
 
     gctune.tune()
+    # SIGTERM (a CI job cancelled, `kill`, a container stopping) takes the Ctrl-C path: running statements
+    # are cancelled, the run is recorded as interrupted and the build lock is released.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="pds")
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def test_quality_doc_examples_run_on_the_template(template_project):
     build = run_pds("build", "--project-dir", str(template_project))
     assert build.returncode == 0, build.stdout + build.stderr
     out = build.stdout
-    for name in ("unique_combination_stg_orders__order_id__customer_id", "is_positive_stg_orders_amount__True",
+    for name in ("unique_combination_stg_orders_order_id__customer_id", "is_positive_stg_orders_True__amount",
                  "assert_no_negative_revenue", "relationships_stg_orders_customer_id"):
         assert lines_with(out, "OK", f"test {name}"), (name, out)
     for name in ("probabilities_are_probabilities", "few_high_risk"):
@@ -44,6 +44,8 @@ def test_quality_doc_examples_run_on_the_template(template_project):
     assert unit.returncode == 0, unit.stdout
     assert lines_with(unit.stdout, "OK", "unit test recent_frequent_customer_is_low_risk passed")
     assert lines_with(unit.stdout, "OK", "unit test long_gone_customer_is_high_risk passed")
+    assert lines_with(unit.stdout, "OK", "unit test revenue_counts_only_completed_orders passed")
+    assert lines_with(out, "OK", "unit test revenue_counts_only_completed_orders passed")  # in build, too
 
     for line in re.findall(r"^\$ (pds metrics[^#\n>]*)", text, re.M):  # the `pds metrics` examples
         result = run_pds(*shlex.split(line)[1:], "--project-dir", str(template_project))

@@ -22,7 +22,7 @@ class TestNode:
 
     __test__ = False  # not a pytest class
 
-    unique_id: str  # test.<project>.<name>
+    unique_id: str  # test.<package>.<name>.<hash> (generic, as dbt names them), test.<project>.<name> (singular)
     name: str
     test_type: str  # generic | singular | python
     test_name: str  # not_null, accepted_values, a user generic test, the SQL file stem, the Python function
@@ -40,6 +40,8 @@ class TestNode:
     resource_type: str = "test"
     language: str = "sql"
     relation: Any = None  # tests build nothing; `this` has no meaning in them
+    alias: str | None = None  # dbt's short name (for a relation or file named after the test) when name is long
+    namespace: str | None = None  # the package a generic test was named with (dbt_utils.expression_is_true)
 
     @property
     def severity(self) -> str:
@@ -110,9 +112,11 @@ class MetricNode:
 class GivenInput:
     """One input of a unit test: the rows a ref() or source() returns while the test runs."""
 
-    kind: str  # ref | source
-    name: str  # model or seed name, or 'source.table'
+    kind: str  # ref | source | this (the tested model's own table, for incremental unit tests)
+    name: str  # model or seed name, or 'source.table' ('' for this)
     rows: list[dict[str, Any]] | None = None
+    sql: str | None = None  # format: sql: a SELECT giving the rows, in the project's dialect
+    format: str = "dict"  # as written: dict | csv | sql
 
 
 @dataclass
@@ -132,6 +136,15 @@ class UnitTestNode:
     function: str | None = None  # a Python fixture returning (given, expect)
     description: str = ""
     resource_type: str = "unit_test"
+    expect_sql: str | None = None  # expect: with format: sql
+    macros: dict[str, Any] = field(default_factory=dict)  # overrides: macros: (is_incremental, ...)
+    env_vars: dict[str, str] = field(default_factory=dict)  # overrides: env_vars:
+    tags: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # tags, meta, enabled
+
+    @property
+    def depends_on(self) -> list[str]:
+        return [self.model]
 
     def to_dict(self) -> dict[str, Any]:
         return plain(self)

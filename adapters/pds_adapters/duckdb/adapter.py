@@ -28,7 +28,16 @@ class DuckDBAdapter(Adapter):
     supports_cancel: ClassVar[bool] = True  # connection.interrupt()
     lock_kind: ClassVar[str] = "file"
     connection_keys: ClassVar[tuple[str, ...]] = ("path", "schema", "database", "extensions", "settings",
-                                                  "read_only")
+                                                  "read_only", "config_options")
+    keys_not_acted_on: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(("secrets", "use_credential_provider", "filesystems"), "no secrets or file systems are set up"),
+        "attach": "no other databases are attached", "external_root": "external materializations are not built",
+        **dict.fromkeys(("plugins", "module_paths"), "dbt-duckdb plugins are not loaded"),
+        "disable_transactions": "each build runs in its transaction", "keep_open": "the file stays open for the run",
+        "retries": "a failed statement is not retried", "remote": "pds connects to the file itself",
+        "flights": "pds connects to the file itself", "is_ducklake": "DuckLake paths are not supported",
+        "motherduck_token": "MotherDuck is not supported",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,8 +59,10 @@ class DuckDBAdapter(Adapter):
                 if path != ":memory:" and not path.startswith("md:"):
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 try:
+                    config = {**(self.target.settings.get("config_options") or {}),
+                              **(self.target.settings.get("settings") or {})}
                     self._database = duckdb.connect(path, read_only=bool(self.target.settings.get("read_only")),
-                                                    config=dict(self.target.settings.get("settings") or {}))
+                                                    config=config)
                 except duckdb.IOException as exc:
                     hint = ("another process (a running `pds build`?) has the file open; wait for it or stop it"
                             if "lock" in str(exc).lower() else "check the path in profiles.yml")
@@ -142,6 +153,17 @@ class DuckDBAdapter(Adapter):
         conn = self.connection()
         with self.connections.running(conn):
             return conn.execute(self.sql(statement)).df()
+
+    # ---- dbt Python models (def model(dbt, session)): as dbt-duckdb gives them ---------------------
+    def python_session(self) -> Any:
+        """`session`: a DuckDB connection of the model's own (a cursor on the database), closed after it."""
+        return self.connection().cursor()
+
+    def python_read(self, source: Relation | str, session: Any = None) -> Any:
+        """What dbt.ref() returns: a lazy DuckDB relation on `session` (.df(), .arrow(), .pl(), SQL on it)."""
+        query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
+        self.count_statement()
+        return (session or self.connection()).sql(self.sql(query))
 
     def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
         """Arrow record batches of chunksize rows from a cursor of its own, each turned into a DataFrame."""
