@@ -19,6 +19,7 @@ ENTRY_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "description": (str,), "config": (dict,), "columns": (list,), "tests": (list,),
     "data_tests": (list,), "metrics": (list,), "exports": (list,), "docs": (dict,), "meta": (dict,),
     "unit_tests": (list,), "access": (str,), "latest_version": (int,), "versions": (list,),
+    "charts": (list,), "serve": (dict, str, bool),  # publish/chart_nodes.py, publish/serving.py
 }
 COLUMN_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "description": (str,), "data_type": (str,), "tests": (list,), "data_tests": (list,),

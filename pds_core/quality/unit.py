@@ -207,6 +207,30 @@ def _run_sql(con: Any, node: Node, manifest: Manifest, graph: Any, dialect: str)
     return con.execute(tree.sql("duckdb")).df()
 
 
+def run_python_on(node: Node, manifest: Manifest, frames: dict[str, Any], vars: dict[str, Any]) -> Any:
+    """Run a Python model's model(ctx) on given rows of its parents (uid -> DataFrame or Arrow table), each
+    loaded as a typed table of an in-memory DuckDB and read back as the build reads a parent: what a unit
+    test does, and what `pds serve` does for POST /score (the same code on the posted rows)."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        tables: dict[str, exp.Table] = {}
+        for uid, data in frames.items():
+            parent = manifest.all_nodes()[uid]
+            assert parent.relation is not None
+            table = exp.Table(this=identifier(parent.relation.identifier), db=identifier(parent.relation.schema))
+            con.execute(st.create_schema(identifier(parent.relation.schema)).sql("duckdb"))
+            con.register("pds_given", data)
+            con.execute(exp.Create(this=table, kind="TABLE", expression=exp.select("*").from_("pds_given"))
+                        .sql("duckdb"))
+            con.unregister("pds_given")
+            tables[uid] = table
+        return _run_python(con, node, manifest, tables, vars)
+    finally:
+        con.close()
+
+
 def _run_python(con: Any, node: Node, manifest: Manifest, tables: dict[str, exp.Table],
                 vars: dict[str, Any]) -> Any:
     from pds_core.pymodels import ModelContext, run_python_model
