@@ -33,6 +33,7 @@ def generate(project: Project, runs: int = DEFAULT_RUNS, warehouse: bool = True,
     """Compile the project (fresh manifest.json), read the warehouse's history, write target/docs/."""
     from pds_core.artifacts import read_json
     from pds_core.commands import compile_project
+    from pds_core.docs_site.published import add_publishing
     from pds_core.docs_site.sitedata import site_data
     from pds_core.docs_site.warehouse import WarehouseData, read_warehouse
 
@@ -47,6 +48,7 @@ def generate(project: Project, runs: int = DEFAULT_RUNS, warehouse: bool = True,
     else:
         data = WarehouseData(problem="history not read (--no-warehouse): showing the last run only")
     site = site_data(manifest, data, run_results, project.root)
+    add_publishing(site, manifest, project.target_dir)  # charts (last rendered) and serving, per model
     out = write_site(project.target_dir / DOCS_DIR, site)
     if reporter is not None and data.problem:
         reporter.info(f"Note: {data.problem}")
