@@ -55,7 +55,7 @@ def test_the_scheduling_guide_nightly_script_runs_on_the_template(template_proje
     done = subprocess.run([sys.executable, "nightly.py", "."], cwd=template_project, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "'exports': {'churn_scores_csv': 'success'}" in done.stdout
+    assert "'exports': {'churn_scores_csv': 'success', 'churn_scores_xlsx': 'success'}" in done.stdout
     workflow = (template_project / ".github" / "workflows" / "pds.yml").read_text()
     for line in ('cron: "30 5 * * *"', "PDS_PG_PASSWORD: ${{ secrets.PDS_PG_PASSWORD }}"):
         assert line in workflow and line in doc
