@@ -70,6 +70,8 @@ def limit_app(store_dir: Path) -> Any:
     once as numpy (text as codes into a dictionary); the key found by binary search; the filter as
     numpy comparisons over growing chunks; rows built from the arrays and written with orjson;
     a cursor is a bare position."""
+    from itertools import repeat
+
     import numpy as np
     import orjson
     import pyarrow as pa
@@ -103,7 +105,7 @@ def limit_app(store_dir: Path) -> Any:
     def rows_at(positions: Any) -> list[dict[str, Any]]:
         columns = [(dictionary_[values[positions]] if how == "text" else values[positions]).tolist()
                    for how, values, dictionary_ in arrays]
-        return [dict(zip(names, values)) for values in zip(*columns)]  # noqa: B905
+        return list(map(dict, map(zip, repeat(names), zip(*columns))))  # noqa: B905 (as pds builds rows)
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
