@@ -17,12 +17,13 @@ from pds_core.publish.serve_runner import ServeRunner
 from pds_core.publish.targets import TargetPool
 from pds_core.quality.pyexec import PythonFiles
 from pds_core.quality.runner import QualityContext, QualityRunner
+from pds_core.quality.unit_runner import UnitTestRunner, unit_env
 from pds_core.runners.base import RunContext, Runner
 from pds_core.runners.models import ModelRunner
 
 RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "test": QualityRunner,
                                     "metric": QualityRunner, "export": ExportRunner, "chart": ChartRunner,
-                                    "serve": ServeRunner}
+                                    "serve": ServeRunner, "unit_test": UnitTestRunner}
 
 
 def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHistory, targets: TargetPool,
@@ -39,7 +40,8 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
         is_built=(lambda n: catalog.get(n.relation.key()) is not None) if catalog is not None else None))
     publish = PublishContext(project, adapter, plan.invocation_id, timestamp(started) if started else _now(), targets,
                              on_retry=on_retry)
-    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality,
+    unit = UnitTestRunner(ctx, unit_env(plan, adapter, catalog))
+    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality, UnitTestRunner: unit,
                                         **{cls: cls(ctx, publish, plan) for cls in (ExportRunner, ChartRunner,
                                                                                     ServeRunner)}}
     return {kind: made[cls] for kind, cls in RUNNERS.items()}

@@ -65,14 +65,14 @@ class ScoringModels(Mapping[str, ScoringModel]):
 
 class ProjectScorer:
     """score(model, parent frames) -> the model's rows: its model(ctx) run on the posted rows in place of its
-    parents, through the machinery `pds test --unit` runs Python models with (quality/unit.py)."""
+    parents, through the machinery unit tests run Python models with (quality/unit_run.py)."""
 
     def __init__(self, project: Project, manifest: Any) -> None:
         self.project = project
         self.manifest = manifest
 
     def __call__(self, model: str, frames: dict[str, Any]) -> Any:
-        from pds_core.quality.unit import run_python_on
+        from pds_core.quality.unit_run import run_python_on
 
         manifest = self.manifest
         node = manifest.nodes[manifest.by_name[model]]
