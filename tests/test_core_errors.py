@@ -215,7 +215,7 @@ def test_python_model_returning_no_dataframe(tmp_path):
     project = write_project(tmp_path / "p", {
         **BASE, "models/scores.py": "def model(ctx):\n    ctx.ref('people')\n    return [1, 2, 3]\n"})
     result = pds(project, "build", "-s", "+scores", expect=1)
-    assert "models/scores.py: model() returned list, not a pandas DataFrame" in output(result)
+    assert "models/scores.py: model() returned list, not a DataFrame (pandas or polars)" in output(result)
     assert "scores" not in relations(project)
 
 
