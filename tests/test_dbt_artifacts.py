@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -120,7 +121,8 @@ def test_dbt_artifacts_on_postgres(tmp_path: Path) -> None:
     reason = engine_postgres.unavailable()
     if reason:
         pytest.skip(reason)
-    with engine_postgres.target("pds_dbt_artifacts") as target, engine_postgres.target("pds_dbt_artifacts_results"):
+    schema = f"pds_dbt_artifacts_{uuid.uuid4().hex[:6]}"  # its own: other runs on the same server leave it alone
+    with engine_postgres.target(schema) as target, engine_postgres.target(f"{schema}_results"):
         root = _built(tmp_path, target)
         _check_manifest_and_results(root)
         catalog = parse_catalog(_json(root / "target/catalog.json"))
