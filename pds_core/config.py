@@ -268,17 +268,34 @@ def _apply_level(level: Mapping[str, Any], result: dict[str, Any]) -> None:
 
 
 def merge_config(config: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply a more specific level of config, as dbt does: tags add up, meta merges, the rest replaces."""
+    """Apply a more specific level of config, as dbt does: tags add up; meta, docs, contract and column_types
+    merge key by key; grants replace per privilege, or add to it with a `+` (`{+select: [bi]}`); the rest
+    replaces."""
     for key, value in more.items():
         old = config.get(key)
         if key == "tags" and old and value:
             as_list = lambda v: [v] if isinstance(v, str) else list(v)  # noqa: E731
             config[key] = list(dict.fromkeys([*as_list(old), *as_list(value)]))
-        elif key == "meta" and isinstance(old, Mapping) and isinstance(value, Mapping):
+        elif key in ("meta", "docs", "contract", "column_types") and isinstance(old, Mapping) \
+                and isinstance(value, Mapping):
             config[key] = {**old, **value}
+        elif key == "grants" and isinstance(old, Mapping) and isinstance(value, Mapping):
+            config[key] = merge_grants(old, value)
         else:
             config[key] = value
     return config
+
+
+def merge_grants(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """dbt's DictKeyAppend for grants: a privilege's grantees replace the inherited ones, or, written
+    `+privilege`, are added to them."""
+    as_list = lambda v: [] if v is None else [v] if isinstance(v, str) else list(v)  # noqa: E731
+    merged = {str(k).lstrip("+"): as_list(v) for k, v in old.items()}
+    for key, value in new.items():
+        name = str(key).lstrip("+")
+        merged[name] = [*merged[name], *as_list(value)] if str(key).startswith("+") and name in merged \
+            else as_list(value)
+    return merged
 
 
 def validate_folder_config(tree: Any, path: str, what: str) -> None:

@@ -17,10 +17,7 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
     "config": {
         "pre_hook": "no hook runs before the node",
         "post_hook": "no hook runs after the node",
-        "grants": "no grants are given",
-        "persist_docs": "descriptions are not written to the warehouse",
         "on_schema_change": "an incremental model behaves as with on_schema_change: ignore",
-        "quote_columns": "seed columns are quoted only where their names need it",
         "packages": "the Python model runs with the packages installed where pds runs",
     },
     "pds_project.yml": {
@@ -34,10 +31,7 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
         "access": "models are not grouped or access-checked", "versions": "model versions are not built",
         "latest_version": "model versions are not built",
     },
-    "column": {
-        "constraints": "constraints are not created (a contract checks names and types)",
-        "quote": "column names are quoted where they need it",
-    },
+    "column": {},
     "source": {"config": "source config is not applied (tags: and meta: on the source are)",
                "overrides": "package sources are not overridden"},
     "source table": {"external": "external tables are not created",

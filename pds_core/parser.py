@@ -9,6 +9,7 @@ from typing import Any
 
 from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import folder_config, merge_config, validate_node_config
+from pds_core.contracts import constraint_refs
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Node, Relation
@@ -223,6 +224,12 @@ class Parser:
         node.columns = columns_of(entry)
         node.tests = list(entry.get("data_tests") or entry.get("tests") or [])
         node.patch_path, node.patch_line = props.path, props.line
+        node.constraints = list(entry.get("constraints") or [])
+        if isinstance(entry.get("docs"), dict):  # docs: as a property (dbt); config's keys win
+            node.config["docs"] = {**entry["docs"], **(node.config.get("docs") or {})}
+        refs, sources = constraint_refs(node)  # a foreign key's `to: ref(...)` is built first
+        node.refs += [r for r in refs if r not in node.refs]
+        node.sources += [s for s in sources if s not in node.sources]
 
     def _add(self, manifest: Manifest, node: Node) -> None:
         if node.name in manifest.by_name:

@@ -19,6 +19,7 @@ ENTRY_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "description": (str,), "config": (dict,), "columns": (list,), "tests": (list,),
     "data_tests": (list,), "metrics": (list,), "exports": (list,), "docs": (dict,), "meta": (dict,),
     "unit_tests": (list,), "access": (str,), "latest_version": (int,), "versions": (list,),
+    "constraints": (list,),
 }
 COLUMN_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "description": (str,), "data_type": (str,), "tests": (list,), "data_tests": (list,),
@@ -113,7 +114,8 @@ def columns_of(entry: dict[str, Any]) -> dict[str, Column]:
         cols[col["name"]] = Column(
             name=col["name"], description=col.get("description") or "", data_type=col.get("data_type"),
             tests=list(col.get("data_tests") or col.get("tests") or []), meta=dict(col.get("meta") or {}),
-            line=items.line_of(i) if hasattr(items, "line_of") else None)
+            line=items.line_of(i) if hasattr(items, "line_of") else None, quote=col.get("quote"),
+            constraints=list(col.get("constraints") or []))
     return cols
 
 

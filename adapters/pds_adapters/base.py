@@ -23,6 +23,7 @@ from sqlglot import exp
 from pds_adapters import locks
 from pds_adapters import statements as st
 from pds_adapters.connections import Connections
+from pds_adapters.constraints import DEFAULT_SUPPORT
 from pds_adapters.errors import ConnectionFailed, ProjectError, did_you_mean
 from pds_adapters.materialize import Materializations
 from pds_adapters.relation import Quoting, Relation, identifier, render_relation, render_schema
@@ -51,6 +52,12 @@ class Adapter(Materializations):
     supports_cancel: ClassVar[bool] = False  # cancel() can stop running statements (_cancel_running)
     lock_kind: ClassVar[str] = "none"  # the build lock: "file", "advisory", "table" or "none" (locks.py)
     max_identifier_bytes: ClassVar[int | None] = None  # a longer name is an error, never silently cut
+    grants_style: ClassVar[str | None] = None  # how grants are read and sent (grants.py); None: no grants
+    comment_style: ClassVar[str] = "comment_on"  # how descriptions are written (comments.py)
+    constraint_support: ClassVar[dict[str, str]] = DEFAULT_SUPPORT  # per constraint type (constraints.py)
+    foreign_keys_block_replace: ClassVar[bool] = False  # a table a foreign key references cannot be replaced
+    quote_seed_columns: ClassVar[bool] = True  # seed column names quoted when quote_columns is not set (seeds)
+    unquoted_case: ClassVar[str | None] = None  # how an unquoted name is stored: "lower", "upper" or as written
     connection_keys: ClassVar[tuple[str, ...]] = ()
     required_keys: ClassVar[tuple[str, ...]] = ()
 

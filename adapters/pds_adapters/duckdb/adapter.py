@@ -27,6 +27,10 @@ class DuckDBAdapter(Adapter):
     qualify_database: ClassVar[bool] = True  # `pds.pds.pds_runs`: never ambiguous with a schema named pds
     supports_cancel: ClassVar[bool] = True  # connection.interrupt()
     lock_kind: ClassVar[str] = "file"
+    grants_style: ClassVar[str | None] = None  # DuckDB has no grants (pds warns, as dbt-duckdb does)
+    constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("check", "not_null", "unique", "primary_key", "foreign_key"), "enforced")
+    foreign_keys_block_replace: ClassVar[bool] = True
     connection_keys: ClassVar[tuple[str, ...]] = ("path", "schema", "database", "extensions", "settings",
                                                   "read_only")
 
