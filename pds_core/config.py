@@ -67,9 +67,17 @@ NODE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "pre_hook": (list, str),
     "post_hook": (list, str),
     "packages": (list,),
+    # dbt-duckdb's external materialization (external.py)
+    "location": (str,),
+    "format": (str,),
+    "options": (dict,),
+    "partition_by": (str, list),
+    "parquet_read_options": (dict,),
+    "csv_read_options": (dict,),
+    "json_read_options": (dict,),
 }
 
-MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
+MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral", "external")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
 
 

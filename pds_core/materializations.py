@@ -92,6 +92,19 @@ class Incremental(Materialization):
         return Outcome(rows, f"{decision.strategy} into {rel}")
 
 
+class External(Materialization):
+    """dbt-duckdb's external: the rows written to Parquet/CSV/JSON files, a view over them (external.py)."""
+
+    name = "external"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        from pds_core.external import build
+
+        enforce_contract(node, ctx.adapter, self.query(node, ctx))
+        rows = build(node, ctx, self.query(node, ctx))
+        return Outcome(rows, f"wrote external files of {node.relation} and created a view over them")
+
+
 class Ephemeral(Materialization):
     name = "ephemeral"
 
@@ -158,7 +171,7 @@ def replace(node: Node, ctx: BuildContext, query: Any) -> int | None:
 
 
 STRATEGIES: dict[str, type[Materialization]] = {
-    cls.name: cls for cls in (View, Table, Incremental, Ephemeral, Seed)
+    cls.name: cls for cls in (View, Table, Incremental, Ephemeral, Seed, External)
 }
 
 

@@ -7,10 +7,12 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pds_adapters import adapter_class
 from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import folder_config, merge_config, validate_node_config
 from pds_core.contracts import constraint_refs
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
+from pds_core.external_sources import warn_unread
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Node, Relation
 from pds_core.not_acted_on import warn_not_acted_on
@@ -63,6 +65,7 @@ class Parser:
         schema = read_schema_files(project.root, files.schema_yml, project.name, project.target.schema,
                                    self.database, self._yaml)
         manifest.schema, manifest.sources = schema, schema.sources
+        warn_unread(schema.sources, adapter_class(project.target.type).writes_external_files, project.target.type)
         errors: list[ProjectError] = []
         for path in files.models_sql + files.models_py:
             try:

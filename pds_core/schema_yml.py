@@ -9,6 +9,8 @@ from typing import Any
 
 from pds_core.config import check_keys, validate_node_config
 from pds_core.errors import ProjectError
+from pds_core.external_sources import CONFIG_KEYS as EXTERNAL_CONFIG_KEYS
+from pds_core.external_sources import external_location
 from pds_core.nodes import Column, Node, Relation
 from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.yamlio import LineDict, load_yaml_file
@@ -86,7 +88,7 @@ def read_schema_files(root: Path, paths: list[str], project: str, default_schema
                     warn_not_acted_on(col, path, f"column {col['name']!r}", kind="column")
                 target[entry["name"]] = Properties(entry, path, line)
         for entry, line in _entries(data, "sources", path):
-            for node in _source_nodes(entry, line, path, project, default_schema, default_database):
+            for node in _source_nodes(entry, line, path, project, default_schema, default_database, root):
                 if node.unique_id in result.sources:
                     raise ProjectError(f"source {node.name!r} is declared twice", path, line)
                 result.sources[node.unique_id] = node
@@ -119,10 +121,19 @@ def columns_of(entry: dict[str, Any]) -> dict[str, Column]:
     return cols
 
 
+def _unacted_config(entry: LineDict) -> dict[str, Any]:
+    """The entry as far as the not-acted-on warning goes: a config holding only keys pds acts on is fine."""
+    config = entry.get("config")
+    if isinstance(config, dict) and not set(config) - set(EXTERNAL_CONFIG_KEYS):
+        return {k: v for k, v in entry.items() if k != "config"}
+    return dict(entry)
+
+
 def _source_nodes(entry: LineDict, line: int | None, path: str, project: str, default_schema: str,
-                  default_database: str | None) -> list[Node]:
+                  default_database: str | None, root: Path) -> list[Node]:
     check_keys(entry, SOURCE_KEYS, path, f"source {entry['name']!r}")
-    warn_not_acted_on(entry, path, f"source {entry['name']!r}", kind="source")
+    warn_not_acted_on(_unacted_config(entry), path, f"source {entry['name']!r}", kind="source",
+                      line_of=entry.line_of)
     nodes = []
     tables = entry.get("tables") or []
     for i, table in enumerate(tables):
@@ -130,7 +141,8 @@ def _source_nodes(entry: LineDict, line: int | None, path: str, project: str, de
         if not isinstance(table, dict) or not table.get("name"):
             raise ProjectError("each source table needs a 'name:'", path, tline)
         check_keys(table, SOURCE_TABLE_KEYS, path, f"source table {table['name']!r}")
-        warn_not_acted_on(table, path, f"source table {table['name']!r}", kind="source table")
+        warn_not_acted_on(_unacted_config(table), path, f"source table {table['name']!r}", kind="source table",
+                          line_of=table.line_of)
         for col in table.get("columns") or []:
             if isinstance(col, dict):
                 warn_not_acted_on(col, path, f"column {col.get('name')!r}", kind="column")
@@ -141,7 +153,8 @@ def _source_nodes(entry: LineDict, line: int | None, path: str, project: str, de
             language="yaml", fqn=[project, entry["name"], table["name"]],
             relation=Relation(schema=entry.get("schema") or entry["name"],
                               identifier=table.get("identifier") or table["name"],
-                              database=entry.get("database") or default_database),
+                              database=entry.get("database") or default_database,
+                              external=external_location(entry, table, root, path, tline)),
             description=table.get("description") or entry.get("description") or "",
             columns=columns_of(table), tests=list(table.get("data_tests") or table.get("tests") or []),
             patch_path=path, patch_line=tline,

@@ -58,6 +58,7 @@ class Adapter(Materializations):
     foreign_keys_block_replace: ClassVar[bool] = False  # a table a foreign key references cannot be replaced
     quote_seed_columns: ClassVar[bool] = True  # seed column names quoted when quote_columns is not set (seeds)
     unquoted_case: ClassVar[str | None] = None  # how an unquoted name is stored: "lower", "upper" or as written
+    writes_external_files: ClassVar[bool] = False  # the external materialization (dbt-duckdb's) works here
     connection_keys: ClassVar[tuple[str, ...]] = ()
     required_keys: ClassVar[tuple[str, ...]] = ()
 
@@ -235,7 +236,10 @@ class Adapter(Materializations):
         return None
 
     def qualify(self, relation: Relation) -> Relation:
-        """The relation with every part this engine names it by (the database where qualify_database)."""
+        """The relation with every part this engine names it by (the database where qualify_database); a
+        source's external location only where the engine reads files (DuckDB), else its table."""
+        if relation.external is not None and not self.writes_external_files:
+            relation = Relation(relation.schema, relation.identifier, relation.database)
         return relation.in_database(self.default_database()) if self.qualify_database else relation
 
     def table(self, relation: Relation, dialect: str | None = None, quoting: Quoting = False) -> exp.Table:

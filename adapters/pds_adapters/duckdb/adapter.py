@@ -31,8 +31,9 @@ class DuckDBAdapter(Adapter):
     constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(
         ("check", "not_null", "unique", "primary_key", "foreign_key"), "enforced")
     foreign_keys_block_replace: ClassVar[bool] = True
+    writes_external_files: ClassVar[bool] = True  # the external materialization (pds_core/external.py)
     connection_keys: ClassVar[tuple[str, ...]] = ("path", "schema", "database", "extensions", "settings",
-                                                  "read_only")
+                                                  "read_only", "external_root")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
