@@ -115,7 +115,7 @@ def build(node: Node, ctx: Any, query: exp.Expression) -> int:
             columns = adapter.fetch(exp.select("*").from_(exp.Table(this=temp.copy())).limit(0))[0]
             rows = int(adapter.fetch(exp.select(exp.Count(this=exp.Star())).from_(exp.Table(this=temp.copy())))[1][0][0])
             if rows == 0:  # a row of NULLs keeps the column types in the files; the view filters it out
-                adapter.execute(exp.insert(exp.Tuple(expressions=[exp.null() for _ in columns]),
+                adapter.execute(exp.insert(exp.values([tuple(exp.null() for _ in columns)]),
                                            exp.Table(this=temp.copy())))
             adapter.execute(copy_statement(temp, swap.write_path, options))
             adapter.execute(st.drop(exp.Table(this=temp.copy())))
