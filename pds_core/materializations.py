@@ -117,9 +117,15 @@ class Seed(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         types = {str(k): str(v) for k, v in (node.config.get("column_types") or {}).items()}
-        with building(node, ctx, "table"):
-            rows = ctx.adapter.load_seed(node.relation, str(ctx.project_root / node.path), types,
-                                         node.config.get("delimiter") or ",", node.config.get("quote_columns"))
+        full_path = str(ctx.project_root / node.path)
+        try:
+            with building(node, ctx, "table"):
+                rows = ctx.adapter.load_seed(node.relation, full_path, types, node.config.get("delimiter") or ",",
+                                             node.config.get("quote_columns"))
+        except ProjectError as exc:  # the adapter names the file it read: name it as the project does
+            if str(exc.location.path) == full_path:
+                exc.location.path = node.path
+            raise
         return Outcome(rows, f"loaded seed {node.relation}")
 
 

@@ -127,14 +127,14 @@ def seed_column_names(adapter: Any, names: list[str], quote_columns: bool | None
     - true: quoted, so kept exactly as in the CSV header;
     - false: unquoted, so stored as the engine folds an unquoted name (Postgres lower-cases it,
       Snowflake upper-cases it, DuckDB and BigQuery keep it); a name that cannot be written unquoted
-      (a space, a keyword) is an error naming it;
+      (a space, a dash) is an error naming it;
     - not set: the engine's dbt default (adapter.quote_seed_columns: quoted everywhere but on
       Snowflake, where dbt-snowflake leaves them unquoted); pds quotes the names that need it anyway.
     """
     quote = adapter.quote_seed_columns if quote_columns is None else bool(quote_columns)
     out = []
     for name in names:
-        plain = bool(_UNQUOTED.match(name)) and name.upper() not in _keywords(adapter.dialect)
+        plain = bool(_UNQUOTED.match(name))  # (a reserved word is stored folded too: pds quotes what it sends)
         if quote or (not plain and quote_columns is None):
             out.append(name)
         elif not plain:
@@ -149,8 +149,3 @@ def seed_column_names(adapter: Any, names: list[str], quote_columns: bool | None
                            hint="rename one of them in the CSV header")
     return out
 
-
-def _keywords(dialect: str) -> frozenset[str]:
-    from pds_adapters.relation import _keywords as keywords
-
-    return keywords(dialect)
