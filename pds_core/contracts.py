@@ -76,6 +76,11 @@ def check_declarations(nodes: list[Node]) -> list[ProjectError]:
                 _parse_constraint(raw, node, column, line)
             except ProjectError as exc:
                 errors.append(exc)
+            if column is not None and isinstance(raw, dict) and raw.get("name"):
+                warnings.warn(ProjectWarning(f"the name of a column-level constraint of {node.name}.{column} is not "
+                                             "used (as in dbt): the warehouse names it", node.patch_path or node.path,
+                                             line, hint="declare it at the model level (constraints: with "
+                                                        "columns:) to name it"), stacklevel=2)
         if any(True for _ in _all_constraints(node)) and not builds_declared(node):
             why = ("its contract is not enforced" if not is_enforced(node)
                    else f"a {node.materialized} has no constraints")
