@@ -50,6 +50,18 @@ def diff(wanted: GrantMap, current: GrantMap) -> GrantMap:
     return out
 
 
+def merge(old: Any, new: Any) -> GrantMap:
+    """dbt's DictKeyAppend for grants in config: a privilege's grantees replace the inherited ones, or,
+    written `+privilege`, are added to them."""
+    as_list = lambda v: [] if v is None else [v] if isinstance(v, str) else list(v)  # noqa: E731
+    merged = {str(k).lstrip("+"): as_list(v) for k, v in old.items()}
+    for key, value in new.items():
+        name = str(key).lstrip("+")
+        merged[name] = [*merged[name], *as_list(value)] if str(key).startswith("+") and name in merged \
+            else as_list(value)
+    return merged
+
+
 def normalize(config: Any, where: str | None = None) -> GrantMap:
     """The `grants` config as privilege -> list of grantees (a single grantee may be a string);
     a privilege with no grantees means "nobody": its current grantees are revoked."""
