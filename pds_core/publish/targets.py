@@ -4,14 +4,12 @@ connected once per run, its schemas created once, all closed at the run's end.""
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from pds_core.errors import ProjectError
 from pds_core.loader import Project
-from pds_core.render import Renderer
 
 
 class TargetPool:
@@ -34,7 +32,7 @@ class TargetPool:
     def _open(self, name: str) -> Any:
         from pds_adapters import get_adapter
         from pds_core.locking import locked
-        from pds_core.profiles import load_target
+        from pds_core.profiles import load_target, resolve_duckdb_path
 
         project = self.project
         shown = project.target.profile_path
@@ -42,12 +40,10 @@ class TargetPool:
             raise ProjectError(f"an export writes to target {name!r}, but the project has no profiles.yml",
                                hint="add profiles.yml with that target (see docs/publish.md)")
         folder = project.root if Path(shown).name == shown else Path(shown).parent
-        renderer = Renderer(project.name, project.vars, {})
-        target = load_target(project.root, project.config.profile, name, folder, renderer.render_string)
-        path = str(target.settings.get("path") or "")
-        if target.type == "duckdb" and path and path != ":memory:" and not path.startswith("md:") \
-                and not os.path.isabs(path):
-            target.settings["path"] = str(project.root / path)
+        target = load_target(project.root, project.config.profile, name, folder, project.cli_vars,
+                             project.config.file)
+        if target.type == "duckdb":  # a relative path as the project's own target resolves it
+            resolve_duckdb_path(target, project.root, project.name, project.config.is_dbt)
         adapter = get_adapter(target)
         if _lock_place(adapter) != _lock_place(self.main):  # another warehouse: hold its build lock while writing
             self._open_ones.enter_context(locked(adapter, name, "export", self.invocation_id, self.lock_timeout))
