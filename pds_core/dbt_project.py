@@ -184,9 +184,10 @@ def has_jinja(data: Any) -> bool:
 
 
 _NO_RENDER = ("tests", "data_tests", "description", "loaded_at_query")
-
-
-_PDS_OWN = ("exports", "metrics", "unit_tests")  # pds's keys in a dbt entry: rendered when they run (secrets)
+# pds's own keys rendered when they run, not at parse time: an export's env_var() secrets (tokens,
+# URLs, sheet ids) stay out of the manifest and logs, which show the variable's name (docs/publish.md)
+RENDERED_WHEN_RUN = ("exports",)
+_PDS_OWN = (*RENDERED_WHEN_RUN, "metrics", "unit_tests")  # pds's keys in a dbt entry: not dbt's to render
 
 
 def _pds_own(kind: str, k: tuple[Any, ...]) -> bool:

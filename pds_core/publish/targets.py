@@ -4,6 +4,7 @@ connected once per run, its schemas created once, all closed at the run's end.""
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ class TargetPool:
     def _open(self, name: str) -> Any:
         from pds_adapters import get_adapter
         from pds_core.locking import locked
-        from pds_core.profiles import load_target, resolve_duckdb_path
+        from pds_core.profiles import load_target
 
         project = self.project
         shown = project.target.profile_path
@@ -40,10 +41,12 @@ class TargetPool:
             raise ProjectError(f"an export writes to target {name!r}, but the project has no profiles.yml",
                                hint="add profiles.yml with that target (see docs/publish.md)")
         folder = project.root if Path(shown).name == shown else Path(shown).parent
-        target = load_target(project.root, project.config.profile, name, folder, project.cli_vars,
-                             project.config.file)
-        if target.type == "duckdb":  # a relative path as the project's own target resolves it
-            resolve_duckdb_path(target, project.root, project.name, project.config.is_dbt)
+        # the profile rendered as the build's own target is (env_var(), --vars), with the same project file
+        target = load_target(project.root, project.config.profile, name, folder, project.cli_vars, project.config.file)
+        path = str(target.settings.get("path") or "")
+        if target.type == "duckdb" and path and path != ":memory:" and not path.startswith("md:") \
+                and not os.path.isabs(path):
+            target.settings["path"] = str(project.root / path)
         adapter = get_adapter(target)
         if _lock_place(adapter) != _lock_place(self.main):  # another warehouse: hold its build lock while writing
             self._open_ones.enter_context(locked(adapter, name, "export", self.invocation_id, self.lock_timeout))
