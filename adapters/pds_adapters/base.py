@@ -26,13 +26,15 @@ from pds_adapters.connections import Connections
 from pds_adapters.errors import ConnectionFailed, ProjectError, did_you_mean
 from pds_adapters.materialize import Materializations
 from pds_adapters.relation import Quoting, Relation, identifier, render_relation, render_schema
+from pds_adapters.schema_change import SchemaChanges
+from pds_adapters.snapshots import Snapshots
 from pds_adapters.target import Target
 
 # what temp_relation() names look like: <identifier>__pds_<purpose>_<8 hex digits>
 STAGING_NAME = re.compile(r"__pds_[a-z]+_[0-9a-f]{8}$", re.IGNORECASE)
 
 
-class Adapter(Materializations):
+class Adapter(Materializations, SchemaChanges, Snapshots):
     """A connection to one warehouse target, safe to use from several threads (one connection each)."""
 
     type: ClassVar[str] = "base"

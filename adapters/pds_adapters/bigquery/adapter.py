@@ -36,6 +36,7 @@ class BigQueryAdapter(Adapter):
     drop_cascade: ClassVar[frozenset[str]] = frozenset()  # drops go through the API (execute())
     supports_cancel: ClassVar[bool] = True  # jobs.cancel for the running jobs
     lock_kind: ClassVar[str] = "table"  # no session lock on BigQuery: pds_build_lock (locks.py)
+    snapshot_time_sql: ClassVar[str] = "current_timestamp()"  # dbt-bigquery's snapshot_get_time()
     connection_keys: ClassVar[tuple[str, ...]] = (
         "project", "dataset", "schema", "location", "method", "keyfile", "keyfile_json", "priority",
         "job_timeout_seconds", "maximum_bytes_billed", "api_endpoint")
@@ -167,6 +168,12 @@ class BigQueryAdapter(Adapter):
     def columns(self, relation: Relation) -> list[str]:
         table = self._get_table(relation)
         return [f.name for f in table.schema] if table is not None else []
+
+    def column_types(self, relation: Relation) -> list[tuple[str, str]]:
+        """From the table's schema through the REST API (free, where INFORMATION_SCHEMA is billed)."""
+        table = self._get_table(relation)
+        return [(f.name, f"ARRAY<{f.field_type}>" if f.mode == "REPEATED" else f.field_type)
+                for f in table.schema] if table is not None else []
 
     def count(self, relation: Relation) -> int:
         """A table's row count from its metadata (free); a view's by a query."""
