@@ -17,7 +17,7 @@ from pds_core.reporting import Reporter
 from pds_core.results import RunResult
 
 __all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
-           "parse", "publish", "retry", "run", "seed", "show", "test"]
+           "parse", "publish", "retry", "run", "seed", "show", "snapshot", "test"]
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
@@ -51,6 +51,12 @@ def run(project: Project, reporter: Reporter | None = None, adapter: Any = None,
 def seed(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
     """Seeds only (kwargs as for build)."""
     return run_command(project, "seed", _options(**kwargs), reporter, adapter)
+
+
+def snapshot(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
+    """Snapshots only: record what changed in each one's query since its last run (kwargs: select, exclude,
+    threads, lock_timeout, debug). See docs/snapshots.md."""
+    return run_command(project, "snapshot", _options(**kwargs), reporter, adapter)
 
 
 def retry(project: Project, reporter: Reporter | None = None, follow_target: bool = True, **kwargs: Any) -> RunResult:

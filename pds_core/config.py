@@ -36,6 +36,10 @@ PROJECT_KEYS: dict[str, tuple[type, ...]] = {
     "on_warn": (list, dict, str),
     "require-pds-version": (str, list),
     "results-schema": (str,),
+    "on-run-start": (list, str),  # hooks.py
+    "on-run-end": (list, str),
+    "snapshot-paths": (list,),  # snapshots/
+    "snapshots": (dict,),
 }
 
 # config keys a model, seed or test may set (in pds_project.yml, schema YAML or config())
@@ -64,11 +68,14 @@ NODE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "limit": (int,),
     "persist_docs": (dict,),
     "grants": (dict,),
-    "pre_hook": (list, str),
-    "post_hook": (list, str),
+    "pre_hook": (list, str, dict),  # hooks.py; `pre-hook` is the same key, as in dbt
+    "post_hook": (list, str, dict),
+    "pre-hook": (list, str, dict),
+    "post-hook": (list, str, dict),
     "packages": (list,),
 }
 
+HOOK_ALIASES = {"pre-hook": "pre_hook", "post-hook": "post_hook", "pre_hook": "pre_hook", "post_hook": "post_hook"}
 MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
 
@@ -270,8 +277,12 @@ def _apply_level(level: Mapping[str, Any], result: dict[str, Any]) -> None:
 def merge_config(config: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
     """Apply a more specific level of config, as dbt does: tags add up, meta merges, the rest replaces."""
     for key, value in more.items():
+        key = HOOK_ALIASES.get(key, key)
         old = config.get(key)
-        if key == "tags" and old and value:
+        if key in HOOK_ALIASES.values() and old and value:  # hooks add up, outer levels first (dbt's order)
+            as_hooks = lambda v: list(v) if isinstance(v, list) else [v]  # noqa: E731
+            config[key] = [*as_hooks(old), *as_hooks(value)]
+        elif key == "tags" and old and value:
             as_list = lambda v: [v] if isinstance(v, str) else list(v)  # noqa: E731
             config[key] = list(dict.fromkeys([*as_list(old), *as_list(value)]))
         elif key == "meta" and isinstance(old, Mapping) and isinstance(value, Mapping):

@@ -15,11 +15,8 @@ from typing import Any
 # written -> key -> what happens instead.
 NOT_ACTED_ON: dict[str, dict[str, str]] = {
     "config": {
-        "pre_hook": "no hook runs before the node",
-        "post_hook": "no hook runs after the node",
         "grants": "no grants are given",
         "persist_docs": "descriptions are not written to the warehouse",
-        "on_schema_change": "an incremental model behaves as with on_schema_change: ignore",
         "quote_columns": "seed columns are quoted only where their names need it",
         "packages": "the Python model runs with the packages installed where pds runs",
     },

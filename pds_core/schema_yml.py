@@ -13,7 +13,8 @@ from pds_core.nodes import Column, Node, Relation
 from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.yamlio import LineDict, load_yaml_file
 
-TOP_KEYS = {k: (list,) for k in ("models", "seeds", "sources", "unit_tests", "exposures", "macros", "metrics")}
+TOP_KEYS = {k: (list,) for k in ("models", "seeds", "sources", "unit_tests", "exposures", "macros", "metrics",
+                                  "snapshots")}
 TOP_KEYS["version"] = (int, str)
 ENTRY_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "description": (str,), "config": (dict,), "columns": (list,), "tests": (list,),
@@ -53,6 +54,7 @@ class SchemaFiles:
     seeds: dict[str, Properties] = field(default_factory=dict)
     sources: dict[str, Node] = field(default_factory=dict)
     unit_tests: list[Properties] = field(default_factory=list)
+    snapshots: list[Properties] = field(default_factory=list)  # read by pds_core/snapshots/parser.py
 
 
 def read_schema_files(root: Path, paths: list[str], project: str, default_schema: str,
@@ -91,6 +93,8 @@ def read_schema_files(root: Path, paths: list[str], project: str, default_schema
                 result.sources[node.unique_id] = node
         for entry, line in _entries(data, "unit_tests", path):
             result.unit_tests.append(Properties(entry, path, line))
+        for entry, line in _entries(data, "snapshots", path):
+            result.snapshots.append(Properties(entry, path, line))
     return result
 
 

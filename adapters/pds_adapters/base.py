@@ -42,6 +42,7 @@ class Adapter(Materializations, SchemaChanges, Snapshots):
     # ---- capability flags: the base (and Materializations) branch on these; see docs/adapters.md ----
     supports_transactional_ddl: ClassVar[bool] = True  # BEGIN..COMMIT wraps DDL (swaps, staging, incrementals)
     supports_merge: ClassVar[bool] = True  # MERGE exists; otherwise merge runs as delete+insert
+    supports_schema_change: ClassVar[bool] = True  # incremental() takes schema= (on_schema_change)
     supports_create_or_replace_table: ClassVar[bool] = True  # tables are replaced by CREATE OR REPLACE TABLE AS
     replaces_views_in_place: ClassVar[bool] = True  # CREATE OR REPLACE VIEW may change a view's columns
     dml_transaction: ClassVar[str] = "statements"  # without transactional DDL, DML is made atomic by

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pds_core.history import ResultsHistory, timestamp, utcnow
+from pds_core.hooks import HookedRunner
 from pds_core.materializations import BuildContext
 from pds_core.plan import Plan
 from pds_core.publish.destinations import PublishContext
@@ -17,9 +18,10 @@ from pds_core.quality.pyexec import PythonFiles
 from pds_core.quality.runner import QualityContext, QualityRunner
 from pds_core.runners.base import RunContext, Runner
 from pds_core.runners.models import ModelRunner
+from pds_core.snapshots.runner import SnapshotRunner
 
-RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "test": QualityRunner,
-                                    "metric": QualityRunner, "export": ExportRunner}
+RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "snapshot": SnapshotRunner,
+                                    "test": QualityRunner, "metric": QualityRunner, "export": ExportRunner}
 
 
 def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHistory, targets: TargetPool,
@@ -37,7 +39,9 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
     export = ExportRunner(ctx, PublishContext(project, adapter, plan.invocation_id,
                                               timestamp(started) if started else _now(), targets,
                                               on_retry=on_retry), plan)
-    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality, ExportRunner: export}
+    snapshot = SnapshotRunner(ctx, plan.decisions, plan.compiled, catalog)
+    made: dict[type[Runner], Runner] = {ModelRunner: HookedRunner(model, plan), SnapshotRunner: HookedRunner(snapshot, plan),
+                                        QualityRunner: quality, ExportRunner: export}
     return {kind: made[cls] for kind, cls in RUNNERS.items()}
 
 
