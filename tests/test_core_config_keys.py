@@ -21,14 +21,12 @@ sources:
 """
 HOOKED = """\
 {{ config(materialized='incremental', unique_key='id',
-          pre_hook="create table hooked as select 1 as x") }}
+          grants={'select': ['reporter']}) }}
 select 1 as id
 """
 SCHEMA = """\
 models:
   - name: hooked
-    config:
-      on_schema_change: fail
     columns:
       - name: id
         constraints: [{type: not_null}]
@@ -42,15 +40,13 @@ EXPECTED = [
     "descriptions are not written to the warehouse",
     "Warning: pds_project.yml:6: 'sources' in pds_project.yml is accepted but not acted on yet: "
     "configure sources in schema YAML (sources: in models/*.yml)",
-    "Warning: models/marts/hooked.sql:2: 'pre_hook' in config of model 'hooked' is accepted but not acted on "
-    "yet: no hook runs before the node",
+    "Warning: models/marts/hooked.sql:2: 'grants' in config of model 'hooked' is accepted but not acted on "
+    "yet: no grants are given",
     "Warning: models/marts/py.py:2: 'packages' in config of model 'py' is accepted but not acted on yet: "
     "the Python model runs with the packages installed where pds runs",
-    "Warning: models/schema.yml:4: 'on_schema_change' in config of 'hooked' is accepted but not acted on yet: "
-    "an incremental model behaves as with on_schema_change: ignore",
-    "Warning: models/schema.yml:7: 'constraints' in column 'id' is accepted but not acted on yet: "
+    "Warning: models/schema.yml:5: 'constraints' in column 'id' is accepted but not acted on yet: "
     "constraints are not created (a contract checks names and types)",
-    "Warning: models/schema.yml:8: 'exposures' in a schema file is accepted but not acted on yet: "
+    "Warning: models/schema.yml:6: 'exposures' in a schema file is accepted but not acted on yet: "
     "exposures are not read",
 ]
 
@@ -64,7 +60,7 @@ def test_keys_not_acted_on_warn_once_each_with_file_and_line(tmp_path):
         warnings = [line for line in stderr.splitlines() if line.startswith("Warning:")]
         assert sorted(warnings) == sorted(EXPECTED), stderr
         assert stderr.count("hint: remove it to silence this warning") == len(EXPECTED)
-    # nothing was acted on: the hook never ran; the models were built as without those keys
+    # nothing was acted on: the models were built as without those keys
     assert relations(project) == {"hooked": "BASE TABLE", "py": "BASE TABLE"}
     assert query(project, "select id from hooked") == [(1,)]
     listed = pds(project, "--log-format", "json", "ls").stdout.splitlines()  # events, then the names
@@ -83,11 +79,11 @@ def test_keys_not_acted_on_change_no_fingerprint(tmp_path):
     })
     pds(project, "build")
     (project / "models/a.sql").write_text(
-        "{{ config(materialized='table', pre_hook='select 1', post_hook=['select 2'], grants={'select': ['r']},"
-        " persist_docs={'relation': true}, on_schema_change='fail', quote_columns=true) }}\nselect 1 as x")
+        "{{ config(materialized='table', grants={'select': ['r']},"
+        " persist_docs={'relation': true}, quote_columns=true) }}\nselect 1 as x")
     (project / "models/schema.yml").write_text("models:\n  - name: b\n    config:\n      grants: {select: [r]}\n")
     listed = pds(project, "ls", "-s", "state:modified")
-    assert listed.stdout == "" and "'pre_hook' in config of model 'a'" in listed.stderr
+    assert listed.stdout == "" and "'grants' in config of model 'a'" in listed.stderr
     rebuilt = pds(project, "build", "--skip-unchanged").stdout
     assert "Completed successfully" in rebuilt and "2 unchanged" in rebuilt, rebuilt
     # a key pds does act on still counts
