@@ -17,7 +17,7 @@ from pds_core.reporting import Reporter
 from pds_core.results import RunResult
 
 __all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
-           "parse", "publish", "retry", "run", "seed", "show", "snapshot", "test"]
+           "parse", "publish", "retry", "run", "seed", "show", "snapshot", "source_freshness", "test"]
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
@@ -78,6 +78,22 @@ def test(project: Project, reporter: Reporter | None = None, unit: bool = False,
 
 
 test.__test__ = False  # type: ignore[attr-defined]  # a pds command, not a pytest test
+
+
+def source_freshness(project: Project, reporter: Reporter | None = None, adapter: Any = None,
+                     **kwargs: Any) -> RunResult:
+    """The freshness of the selected sources (all by default), written to target/sources.json as dbt's
+    `dbt source freshness` writes it (kwargs: select, exclude, threads)."""
+    from pds_core.artifacts import write_json_atomic
+    from pds_core.dbt_artifacts import sources_v3
+
+    options = _options(**kwargs)
+    if not options.select:
+        options.select = ["source:*"]
+    run = run_command(project, "source freshness", options, reporter, adapter)
+    suite = parse_manifest(project).quality
+    write_json_atomic(project.target_dir / "sources.json", sources_v3(run, suite.tests if suite else {}))
+    return run
 
 
 def publish(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -149,6 +151,21 @@ def test_command(project: Any, unit: bool, store_failures: bool, **kwargs: Any) 
     if not unit:
         kwargs["store_failures"] = store_failures
     finish(api.test(project, reporter(), unit=unit, **run_kwargs(**kwargs)))
+
+
+@cli.group("source")
+def source_group() -> None:
+    """Commands on the project's sources."""
+
+
+@source_group.command("freshness")
+@options(*SELECT, "threads", "lock_timeout")
+@with_project
+def source_freshness_command(project: Any, **kwargs: Any) -> None:
+    """Check the freshness of the selected sources; write target/sources.json (dbt's sources v3)."""
+    from pds_core import api
+
+    finish(api.source_freshness(project, reporter(), **run_kwargs(**kwargs)))
 
 
 @cli.command("publish")
@@ -302,7 +319,15 @@ def docs_serve(project_dir: str, port: int, host: str) -> None:
 
 
 def main() -> None:
+    # SIGTERM (a CI job cancelled, `kill`, a container stopping) takes the Ctrl-C path: running statements
+    # are cancelled, the run is recorded as interrupted and the build lock is released.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="pds")
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

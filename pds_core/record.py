@@ -20,6 +20,7 @@ from typing import Any
 from pds_core import __version__
 from pds_core.artifacts import MANIFEST_SCHEMA, RUN_RESULTS_SCHEMA, now_iso, read_json, write_json_atomic
 from pds_core.compiler import CompiledNode
+from pds_core.dbt_artifacts import run_results_v6, write_dbt_artifacts
 from pds_core.fingerprint_store import FingerprintStore, source_inputs
 from pds_core.history import SCHEMA_VERSION, ResultsHistory, timestamp, utcnow
 from pds_core.loader import Project
@@ -55,6 +56,7 @@ def record(plan: Any, run: RunResult | None, adapter: Any = None, statements: di
     if statements:
         write_compiled(project, manifest, statements, folder="run")
     write_manifest(project, manifest, plan.compiled, plan.invocation_id, paths, plan.fingerprints)
+    write_dbt_artifacts(project, manifest, plan.compiled, plan.invocation_id)  # dbt's shapes, target/dbt/
     if plan.cache is not None:
         files = project.files
         plan.cache.save(set(files.models_sql + files.models_py + files.tests_sql))
@@ -62,8 +64,10 @@ def record(plan: Any, run: RunResult | None, adapter: Any = None, statements: di
         return
     options = plan.options
     select = options.select if options.retry is None else sorted(plan.name_of(u) for u in plan.chosen)
-    write_run_results(project, run, {"select": select, "exclude": options.exclude,
-                                     "full_refresh": options.full_refresh, "target": project.target.name})
+    args = {"select": select, "exclude": options.exclude, "full_refresh": options.full_refresh,
+            "target": project.target.name}
+    write_run_results(project, run, args)
+    write_json_atomic(project.target_dir / "dbt" / "run_results.json", run_results_v6(run, args, plan.compiled))
     built_ok = {r.unique_id for r in run.results if r.status in OK_STATUSES and r.unique_id in plan.fingerprints}
     folder = project.target_dir / STATE_DIR
     write_state(folder, merged_state(SavedState.read(folder), plan.fingerprints, built_ok | set(manifest.sources)),
@@ -108,7 +112,7 @@ def result_rows(plan: Any, run: RunResult) -> dict[str, list[dict[str, Any]]]:
         executed = timestamp(r.completed_at) or finished
         common = {"run_id": run.invocation_id, "unique_id": r.unique_id, "name": r.name,
                   "node_id": r.extra.get("attached_to"), "target": target.name, "executed_at": executed}
-        if r.resource_type == "test":
+        if r.resource_type in ("test", "unit_test"):
             out["pds_test_results"].append({
                 **common, "test_type": r.extra.get("test_type"), "test_name": r.extra.get("test_name"),
                 "column_name": r.extra.get("column"), "group_key": "",

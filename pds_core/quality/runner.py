@@ -228,6 +228,8 @@ class QualityRunner(Runner):
                 break
         result.status, result.failures, result.message = STATUS[status], int(status != "pass"), said
         result.extra["test_status"] = status
+        if age is not None:  # for sources.json (dbt_artifacts.sources_v3)
+            result.extra.update(max_loaded_at=latest.isoformat(), snapshotted_at=now.isoformat(), age_seconds=age)
         if status == "pass":
             result.message = f"freshness {test.name}: {said}"
 

@@ -108,9 +108,11 @@ class MetricNode:
 class GivenInput:
     """One input of a unit test: the rows a ref() or source() returns while the test runs."""
 
-    kind: str  # ref | source
-    name: str  # model or seed name, or 'source.table'
+    kind: str  # ref | source | this (the tested model's own table, for incremental unit tests)
+    name: str  # model or seed name, or 'source.table' ('' for this)
     rows: list[dict[str, Any]] | None = None
+    sql: str | None = None  # format: sql: a SELECT giving the rows, in the project's dialect
+    format: str = "dict"  # as written: dict | csv | sql
 
 
 @dataclass
@@ -130,6 +132,15 @@ class UnitTestNode:
     function: str | None = None  # a Python fixture returning (given, expect)
     description: str = ""
     resource_type: str = "unit_test"
+    expect_sql: str | None = None  # expect: with format: sql
+    macros: dict[str, Any] = field(default_factory=dict)  # overrides: macros: (is_incremental, ...)
+    env_vars: dict[str, str] = field(default_factory=dict)  # overrides: env_vars:
+    tags: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # tags, meta, enabled
+
+    @property
+    def depends_on(self) -> list[str]:
+        return [self.model]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,12 +16,14 @@ from pds_core.publish.runner import ExportRunner
 from pds_core.publish.targets import TargetPool
 from pds_core.quality.pyexec import PythonFiles
 from pds_core.quality.runner import QualityContext, QualityRunner
+from pds_core.quality.unit_runner import UnitTestRunner, unit_env
 from pds_core.runners.base import RunContext, Runner
 from pds_core.runners.models import ModelRunner
 from pds_core.snapshots.runner import SnapshotRunner
 
 RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "snapshot": SnapshotRunner,
-                                    "test": QualityRunner, "metric": QualityRunner, "export": ExportRunner}
+                                    "test": QualityRunner, "metric": QualityRunner, "export": ExportRunner,
+                                    "unit_test": UnitTestRunner}
 
 
 def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHistory, targets: TargetPool,
@@ -40,8 +42,9 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
                                               timestamp(started) if started else _now(), targets,
                                               on_retry=on_retry), plan)
     snapshot = SnapshotRunner(ctx, plan.decisions, plan.compiled, catalog)
+    unit = UnitTestRunner(ctx, unit_env(plan, adapter, catalog))
     made: dict[type[Runner], Runner] = {ModelRunner: HookedRunner(model, plan), SnapshotRunner: HookedRunner(snapshot, plan),
-                                        QualityRunner: quality, ExportRunner: export}
+                                        QualityRunner: quality, ExportRunner: export, UnitTestRunner: unit}
     return {kind: made[cls] for kind, cls in RUNNERS.items()}
 
 

@@ -135,6 +135,17 @@ class DuckDBAdapter(Adapter):
         with self.connections.running(conn):
             return conn.execute(self.sql(statement)).df()
 
+    # ---- dbt Python models (def model(dbt, session)): as dbt-duckdb gives them ---------------------
+    def python_session(self) -> Any:
+        """`session`: a DuckDB connection of the model's own (a cursor on the database), closed after it."""
+        return self.connection().cursor()
+
+    def python_read(self, source: Relation | str, session: Any = None) -> Any:
+        """What dbt.ref() returns: a lazy DuckDB relation on `session` (.df(), .arrow(), .pl(), SQL on it)."""
+        query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
+        self.count_statement()
+        return (session or self.connection()).sql(self.sql(query))
+
     def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
         """Arrow record batches of chunksize rows from a cursor of its own, each turned into a DataFrame."""
         query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
