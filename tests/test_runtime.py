@@ -160,10 +160,27 @@ def test_on_schema_change_as_dbt(engine_name: str, tmp_path: Path) -> None:
         second = run_pds("build", "--project-dir", str(folder))
         assert second.returncode == 1, second.stdout + second.stderr
         text = second.stdout + second.stderr
-        assert "on_schema_change: fail" in text and "--full-refresh" in text and "new in the query: c" in text, text
+        assert "on_schema_change: fail" in text and "--full-refresh" in text and "new in the query: c" in text.lower(), text
         for name, (columns, rows) in EXPECTED_SCHEMA_CHANGES.items():
             got_columns, got_rows = table(engine, settings, schema, name)
             assert (got_columns, sorted(got_rows)) == (columns, rows), name
         pds_ok(folder, "build", "--full-refresh", "-s", "inc_fail")
         assert table(engine, settings, schema, "inc_fail") == (
             ["id", "a", "b", "c"], [(1.0, 10.0, "x", "p"), (2.0, 20.0, "y", "q"), (3.0, 30.0, "z", "r")])
+
+
+def test_failing_on_run_start_fails_the_run_as_dbt(tmp_path: Path) -> None:
+    """dbt-core 1.11: the failing hook is an error, the hooks after it are skipped, the nodes still run,
+    on-run-end runs, and the run exits 1 (run_results.json as dbt-duckdb wrote it for the same project)."""
+    folder = write_project(tmp_path / "hf", {
+        "pds_project.yml": "name: hf\non-run-start:\n  - \"select * from no_such_table\"\n  - \"select 1\"\n"
+                           "on-run-end:\n  - \"select 2\"\n",
+        "models/m.sql": "select 1 as x\n"})
+    result = run_pds("run", "--project-dir", str(folder))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "hf.on-run-start.0 failed: " in result.stdout and "no_such_table" in result.stdout, result.stdout
+    results = json.loads((folder / "target" / "run_results.json").read_text())["results"]
+    assert [(r["unique_id"], r["status"]) for r in results] == [
+        ("operation.hf.hf-on-run-start-0", "error"), ("operation.hf.hf-on-run-start-1", "skipped"),
+        ("model.hf.m", "success"), ("operation.hf.hf-on-run-end-0", "success")]
+    assert results[1]["message"] == "hf.on-run-start.1 skipped" and results[3]["message"] == "hf.on-run-end.0 passed"

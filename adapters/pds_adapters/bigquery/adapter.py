@@ -189,11 +189,16 @@ class BigQueryAdapter(Adapter):
 
     # ---- what differs in the operations ----------------------------------------------------------------
     def swap_in(self, staged: Relation, relation: Relation, kind: str | None) -> None:
-        """A copy job with WRITE_TRUNCATE: atomic, not billed, and it takes the staged table's schema."""
+        """A copy job with WRITE_TRUNCATE: atomic and not billed. When the columns change (a seed or a
+        snapshot that gained one, sync_all_columns), one CREATE OR REPLACE TABLE ... AS SELECT instead,
+        as atomic: a copy job there fails on bqemulator (500, retried without end)."""
         from google.cloud import bigquery
 
         if kind == "view":
             self.drop_relation(relation)  # a copy cannot overwrite a view
+        elif kind == "table" and self.column_types(staged) != self.column_types(relation):
+            self.execute(st.create_table_as(self.table(relation), st.select_star(self.table(staged)), replace=True))
+            return
         config = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
         self._job(self.connection().copy_table(self._table_id(staged), self._table_id(relation), job_config=config))
 
