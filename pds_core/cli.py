@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from pds_core import __version__
 from pds_core import cli_output as out
 from pds_core.cli_options import PROJECT, RUN, SELECT, options
 from pds_core.errors import ProjectError
@@ -101,7 +102,7 @@ def run_kwargs(select: tuple[str, ...] = (), exclude: tuple[str, ...] = (), **kw
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pds", prog_name="pds")
+@click.version_option(__version__, prog_name="pds")
 @click.option("--debug", is_flag=True, help="Show tracebacks and extra detail.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one event per line.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
@@ -250,10 +251,12 @@ def ls_command(project: Any, output: str, resource_type: tuple[str, ...], **kwar
 @with_project
 def show(project: Any, name: str, limit: int, output: str) -> None:
     """Preview the rows of a built model, seed or source."""
-    from pds_core import api
-    from pds_core.showformat import print_rows
+    from pds_core import api, showformat
 
-    print_rows(api.show(project, name, limit), name, limit, output)
+    if output == "table":  # from the driver's rows: no pandas to import (start-up)
+        showformat.print_table(*api.show_rows(project, name, limit), name, limit)
+    else:
+        showformat.print_rows(api.show(project, name, limit), name, limit, output)
 
 
 @cli.command()
@@ -276,6 +279,21 @@ def clean(project_dir: str) -> None:
 
     removed = api.clean(api.load(project_dir))
     click.echo(f"Removed {', '.join(removed)}" if removed else "Nothing to clean")
+
+
+@cli.command()
+@click.option("--project-dir", default=".", show_default=True, help="Folder with the project file.")
+@click.option("--vars", "vars_", default=None, help="Variables for packages.yml, as YAML: '{key: value}'.")
+@click.option("--upgrade", is_flag=True, help="Resolve packages.yml again instead of installing package-lock.yml.")
+@click.option("--lock", "lock_only", is_flag=True, help="Write package-lock.yml only; install nothing.")
+@handle_errors
+def deps(project_dir: str, vars_: str | None, upgrade: bool, lock_only: bool) -> None:
+    """Install the packages of packages.yml into dbt_packages/ (as `dbt deps`; pinned in package-lock.yml)."""
+    from pds_core import api
+    from pds_core.loader import parse_cli_vars
+
+    done = api.deps(project_dir, parse_cli_vars(vars_), upgrade, lock_only, say=lambda m: click.echo(m))
+    click.echo(f"{'Locked' if lock_only else 'Installed'} {len(done)} package{'s' if len(done) != 1 else ''}")
 
 
 @cli.command()

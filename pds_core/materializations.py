@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pds_adapters.statements import rendered
 from pds_core.compiler import CompiledNode
 from pds_core.contracts import enforce as enforce_contract
 from pds_core.errors import ProjectError
@@ -48,7 +49,12 @@ class Materialization:
 
     @staticmethod
     def query(node: Node, ctx: BuildContext) -> Any:
-        return ctx.compiled[node.unique_id].ast
+        """The model's compiled SQL as the statement's query: as written by the compiler when it is in the
+        target's dialect (no second parse, no tree to copy), else parsed."""
+        compiled = ctx.compiled[node.unique_id]
+        if compiled.dialect == getattr(ctx.adapter, "dialect", None):
+            return rendered(compiled.sql)
+        return compiled.ast
 
 
 class View(Materialization):

@@ -20,26 +20,42 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
         "quote_columns": "seed columns are quoted only where their names need it",
         "packages": "the Python model runs with the packages installed where pds runs",
     },
-    "pds_project.yml": {
-        "sources": "configure sources in schema YAML (sources: in models/*.yml)",
+    "pds_project.yml": {  # the project file's own keys (pds_project.yml or dbt_project.yml)
+        "analyses": "analyses are not compiled yet",
+        "asset-paths": "assets are not copied into the docs site", "log-path": "pds writes no log file",
+        "dbt-cloud": "dbt Cloud settings are not used", "quoting": "relation names are quoted where they need it",
+        "query-comment": "no comment is added to the SQL sent",
+        "flags": "dbt's behaviour flags do not apply (docs/dbt-compatibility.md says how pds behaves)",
+        "unit_tests": "unit tests take their config from their own YAML only",
+        "metrics": "the semantic layer is kept in the manifest, not executed",
+        "semantic-models": "the semantic layer is kept in the manifest, not executed",
+        "saved-queries": "the semantic layer is kept in the manifest, not executed",
+        "exposures": "exposures are not read", "restrict-access": "model access is not checked",
+        "functions": "user-defined functions are not created", "function-paths": "user-defined functions are not created",
+        "sync": "nothing is synced",
+    },
+    "files": {  # files found in the project's folders that pds does not build yet
+        "analyses": "analyses (analysis-paths) are not compiled yet",
     },
     "schema file": {
-        "exposures": "exposures are not read", "macros": "macro properties are not read",
-        "metrics": "dbt semantic-layer metrics are not read (pds metrics go under a model's metrics:)",
+        "functions": "user-defined functions are not created",
     },
     "model entry": {
-        "access": "models are not grouped or access-checked", "versions": "model versions are not built",
-        "latest_version": "model versions are not built",
+        "access": "models are not access-checked (any model may ref any other)",
+        "group": "models are not access-checked (any model may ref any other)",
+        "versions": "model versions are not built", "latest_version": "model versions are not built",
+        "deprecation_date": "referring to a deprecated model gives no warning",
+        "constraints": "constraints are not created (a contract checks names and types)",
     },
     "column": {
         "constraints": "constraints are not created (a contract checks names and types)",
         "quote": "column names are quoted where they need it",
+        "policy_tags": "no policy tags are set", "column_mask": "no column masks are set",
+        "databricks_tags": "no tags are set",
     },
-    "source": {"config": "source config is not applied (tags: and meta: on the source are)",
-               "overrides": "package sources are not overridden"},
+    "source": {"overrides": "package sources are not overridden"},
     "unit test": {"versions": "model versions are not built: the unit test applies to the model's one definition"},
-    "source table": {"external": "external tables are not created",
-                     "config": "source config is not applied (tags: and meta: on the table are)"},
+    "source table": {"external": "external tables are not created"},
 }
 
 

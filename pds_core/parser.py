@@ -8,14 +8,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pds_core.cache import CACHE_FILE, ParseCache, digest
-from pds_core.config import folder_config, merge_config, validate_node_config
+from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
+from pds_core.dbt_project import ValueRenderer
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
-from pds_core.loader import Project
+from pds_core.loader import Package, Project, target_context
 from pds_core.nodes import Manifest, Node, Relation
-from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.pymodels import inspect_python_model
 from pds_core.render import Renderer
-from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
+from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files, seed_properties
 from pds_core.seedcheck import check_seed
 from pds_core.yamlio import load_yaml_text, read_text
 
@@ -56,28 +56,33 @@ class Parser:
         self.database = project.target.settings.get("database") or project.target.settings.get("project")
 
     def parse(self) -> Manifest:
-        project, files = self.project, self.project.files
+        project = self.project
         manifest = Manifest(project_name=project.name)
         if self.cache is not None and "macro_names" in self.cache.misc:
             manifest.macros = dict(self.cache.misc["macro_names"])
         else:
             manifest.macros = self.load_macros()
-        schema = read_schema_files(project.root, files.schema_yml, project.name, project.target.schema,
-                                   self.database, self._yaml)
+        schema = SchemaFiles()
+        values = ValueRenderer(project.vars, target_context(project.target, project.config.profile))
+        for pkg in project.all_projects():  # the root project's schema files, then each package's
+            schema.update(read_schema_files(project.root, pkg.files.schema_yml, pkg.name, project.target.schema,
+                                            self.database, self._yaml, pkg.config.strict_keys, pkg.config.sources,
+                                            values))
         manifest.schema, manifest.sources = schema, schema.sources
         errors: list[ProjectError] = []
-        for path in files.models_sql + files.models_py:
-            try:
-                node = self._model(path, schema.models.get(PurePosixPath(path).stem))
-            except ProjectError as exc:
-                errors.append(exc)
-                continue
-            if node is not None:
-                self._add(manifest, node)
-        for path in files.seeds:
-            node = self._seed(path, schema.seeds.get(PurePosixPath(path).stem))
-            if node is not None:
-                self._add(manifest, node)
+        for pkg in project.all_projects():
+            for path in pkg.files.models_sql + pkg.files.models_py:
+                try:
+                    node = self._model(path, schema.models.get(PurePosixPath(path).stem), pkg)
+                except ProjectError as exc:
+                    errors.append(exc)
+                    continue
+                if node is not None:
+                    self._add(manifest, node)
+            for path in pkg.files.seeds:
+                node = self._seed(path, seed_properties(schema, PurePosixPath(path).stem), pkg)
+                if node is not None:
+                    self._add(manifest, node)
         if errors:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
         for more in self.node_parsers:
@@ -139,26 +144,33 @@ class Parser:
         return str(self._render(node, node.raw_code, incremental=True)["rendered"])
 
     # ---- nodes -----------------------------------------------------------------------------
-    def _base_config(self, section: dict[str, Any], path: str, props: Properties | None, root_folder: str) -> dict:
+    def _base_config(self, section: str, path: str, props: Properties | None, root_folder: str, pkg: Package) -> dict:
+        """dbt_project.yml's folder config (a package's own, then the root project's over it), then the
+        schema file's config: block."""
         parts = list(PurePosixPath(path).relative_to(root_folder).parts)
         parts[-1] = PurePosixPath(parts[-1]).stem
-        config = folder_config(section, self.project.name, parts)
+        config = folder_config(getattr(pkg.config, section), pkg.name, parts)
+        if pkg.config is not self.project.config:
+            merge_config(config, folder_config(getattr(self.project.config, section), pkg.name, parts, named_only=True))
         if props and isinstance(props.entry.get("config"), dict):
             merge_config(config, props.entry["config"])
         return config
 
-    def _root_folder(self, path: str, folders: list[str]) -> str:
+    def _root_folder(self, path: str, folders: list[str], pkg: Package | None = None) -> str:
+        if pkg is not None and pkg.root != self.project.root:
+            prefix = pkg.root.relative_to(self.project.root).as_posix()
+            folders = [f"{prefix}/{f}" for f in folders]
         return next((f for f in folders if path.startswith(f.rstrip("/") + "/")), folders[0])
 
-    def _model(self, path: str, props: Properties | None) -> Node | None:
+    def _model(self, path: str, props: Properties | None, pkg: Package) -> Node | None:
         project = self.project
         text = read_text(project.root / path, path)
         name = PurePosixPath(path).stem
-        folder = self._root_folder(path, project.config.model_paths)
-        config = self._base_config(project.config.models, path, props, folder)
-        node = Node(unique_id=f"model.{project.name}.{name}", resource_type="model", name=name, path=path,
+        folder = self._root_folder(path, pkg.config.model_paths, pkg)
+        config = self._base_config("models", path, props, folder, pkg)
+        node = Node(unique_id=f"model.{pkg.name}.{name}", resource_type="model", name=name, path=path,
                     raw_code=text, checksum=checksum(text),
-                    fqn=[project.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts])
+                    fqn=[pkg.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts])
         if path.endswith(".py"):
             node.language = "python"
             info = inspect_python_model(text, path)
@@ -177,10 +189,10 @@ class Parser:
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
         file_config = info.config if node.language == "python" else entry["config"]
-        warn_not_acted_on(file_config, path, f"config of model {name!r}", line=line, text=text)
+        config_warnings(file_config, path, f"config of model {name!r}", pkg.config.strict_keys, line=line, text=text)
         try:
             node.config = validate_node_config(config, path if line else (props.path if props else path),
-                                               f"config of model {name!r}")
+                                               f"config of model {name!r}", pkg.config.strict_keys)
         except ProjectError as exc:  # config() in the file itself: point at the call
             exc.location.line = exc.location.line or line
             raise
@@ -193,16 +205,17 @@ class Parser:
         self._apply_properties(node, props)
         return node
 
-    def _seed(self, path: str, props: Properties | None) -> Node | None:
+    def _seed(self, path: str, props: Properties | None, pkg: Package) -> Node | None:
         project = self.project
         raw = (project.root / path).read_bytes()
         name = PurePosixPath(path).stem
-        folder = self._root_folder(path, project.config.seed_paths)
-        config = self._base_config(project.config.seeds, path, props, folder)
-        node = Node(unique_id=f"seed.{project.name}.{name}", resource_type="seed", name=name, path=path,
+        folder = self._root_folder(path, pkg.config.seed_paths, pkg)
+        config = self._base_config("seeds", path, props, folder, pkg)
+        node = Node(unique_id=f"seed.{pkg.name}.{name}", resource_type="seed", name=name, path=path,
                     language="csv", checksum=checksum(raw),
-                    fqn=[project.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts],
-                    config=validate_node_config(config, props.path if props else path, f"config of seed {name!r}"))
+                    fqn=[pkg.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts],
+                    config=validate_node_config(config, props.path if props else path, f"config of seed {name!r}",
+                                                pkg.config.strict_keys))
         if node.config.get("enabled") is False:
             return None
         checked = self.cache.misc.setdefault("checked_seeds", {}) if self.cache is not None else {}
@@ -243,6 +256,8 @@ class Parser:
         for kind, entries in (("model", schema.models), ("seed", schema.seeds)):
             for name, props in entries.items():
                 uid = manifest.by_name.get(name)
+                if kind == "model" and uid is not None and manifest.nodes[uid].resource_type == "seed":
+                    continue  # a seed described under models: (warned, applied: seed_properties)
                 if uid is None or manifest.nodes[uid].resource_type != kind:
                     candidates = [n.name for n in manifest.nodes.values() if n.resource_type == kind]
                     disabled = uid is None and self._is_disabled(name)
@@ -252,8 +267,8 @@ class Parser:
                                        props.line, hint=did_you_mean(name, candidates))
 
     def _is_disabled(self, name: str) -> bool:
-        files = self.project.files
-        return any(PurePosixPath(p).stem == name for p in files.models_sql + files.models_py + files.seeds)
+        return any(PurePosixPath(p).stem == name for pkg in self.project.all_projects()
+                   for p in pkg.files.models_sql + pkg.files.models_py + pkg.files.seeds)
 
     def _resolve_dependencies(self, manifest: Manifest) -> None:
         errors: list[ProjectError] = []
@@ -289,7 +304,8 @@ def cache_key(project: Project, macro_texts: dict[str, str]) -> str:
     from pds_core import __version__
 
     target = project.target
-    return digest(__version__, project.config.raw, project.vars, target.name, target.type, target.schema,
+    return digest(__version__, project.config.raw, [p.config.raw for p in project.packages], project.vars,
+                  target.name, target.type, target.schema,
                   target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()))
 
 

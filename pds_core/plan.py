@@ -129,7 +129,7 @@ class Plan:
     compiled: dict[str, CompiledNode]  # SQL models (and, once planned, SQL tests)
     validation: Validation | None
     fingerprints: dict[str, Fingerprint]
-    chosen: set[str]  # everything the selection named, sources too: decides the tests that run
+    chosen: set[str]  # everything the selection named, sources and tests too: decides the tests that run
     selected: set[str]  # the models and seeds the command builds
     target_dialect: str
     cache: ParseCache | None = None
@@ -143,6 +143,7 @@ class Plan:
     blocked: dict[str, list[str]] = field(default_factory=dict)  # uid -> why it must not run
     retry_exports: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # said to the user before the run starts
+    excluded: set[str] = field(default_factory=set)  # what --exclude names (a test named there never runs)
     namer: Any = None  # the target adapter's table(): how every relation is named in SQL
     renderer: Any = None  # the parse's Jinja renderer: hooks render with it at run time (hooks.py)
 
@@ -237,7 +238,9 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     result = Plan(project=project, options=options, command=spec, invocation_id=str(uuid.uuid4()),
                   manifest=manifest, graph=graph, compiled=compiled, validation=validation,
                   fingerprints=fingerprints, chosen=set(), selected=set(), target_dialect=adapter_cls.dialect,
-                  cache=parser.cache, built_columns=built_columns, namer=namer, renderer=parser.renderer)
+                  cache=parser.cache, built_columns=built_columns, namer=namer,
+                  renderer=parser.renderer)
+    result.notes += list(getattr(manifest.schema, "notes", None) or [])  # e.g. dbt's semantic layer, kept
     _select(result)
     result.run_graph = graph
     result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}
@@ -260,7 +263,10 @@ def _select(plan: Plan) -> None:
         if gone:
             plan.notes.append(f"Not retried (no longer in the project): {', '.join(gone)}")
     else:
-        plan.chosen = select_nodes(manifest, plan.graph, options.select, options.exclude, _selection_context(plan))
+        context = _selection_context(plan)
+        plan.chosen = select_nodes(manifest, plan.graph, options.select, options.exclude, context)
+        if options.exclude:
+            plan.excluded = select_nodes(manifest, plan.graph, options.exclude, None, context)
     plan.selected = {uid for uid in plan.chosen if uid in nodes and nodes[uid].resource_type in plan.command.resource_types}
 
 

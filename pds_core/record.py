@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pds_core import __version__
-from pds_core.artifacts import MANIFEST_SCHEMA, RUN_RESULTS_SCHEMA, now_iso, read_json, write_json_atomic
+from pds_core.artifacts import (
+    MANIFEST_SCHEMA,
+    RUN_RESULTS_SCHEMA,
+    now_iso,
+    plain,
+    read_json,
+    write_json_atomic,
+)
 from pds_core.compiler import CompiledNode
 from pds_core.dbt_artifacts import run_results_v6, write_dbt_artifacts
 from pds_core.fingerprint_store import FingerprintStore, source_inputs
@@ -170,7 +176,7 @@ def node_dict(node: Node, compiled: CompiledNode | None, compiled_path: str | No
         "depends_on": node.depends_on,
         "relation": str(node.relation) if node.relation else None,
         "description": node.description,
-        "columns": {name: asdict(col) for name, col in node.columns.items()},
+        "columns": {name: plain(col) for name, col in node.columns.items()},
         "patch_path": node.patch_path,
     }
     if node.resource_type == "model":
@@ -222,7 +228,7 @@ def write_manifest(project: Project, manifest: Manifest, compiled: dict[str, Com
     def entry(uid: str, node: Node) -> dict[str, Any]:
         data = node_dict(node, compiled.get(uid), compiled_paths.get(uid))
         if uid in fingerprints:
-            data["fingerprint"] = asdict(fingerprints[uid])
+            data["fingerprint"] = plain(fingerprints[uid])
         return data
 
     data = {
@@ -232,6 +238,8 @@ def write_manifest(project: Project, manifest: Manifest, compiled: dict[str, Com
         "macros": manifest.macros,
         "parent_map": {uid: n.depends_on for uid, n in manifest.nodes.items()},
     }
+    if manifest.schema is not None and hasattr(manifest.schema, "to_manifest"):  # dbt's semantic layer, exposures...
+        data.update(manifest.schema.to_manifest())
     if manifest.quality is not None:  # tests, metrics and unit tests, with what each depends on
         data.update(manifest.quality.to_manifest())
         data["parent_map"].update({uid: q.depends_on for uid, q in manifest.quality.runnable().items()})
@@ -263,7 +271,7 @@ def write_state(folder: Path, fingerprints: dict[str, Any], invocation_id: str) 
     """target/state/manifest.json: the fingerprint each node had when it was last built successfully."""
     data = {"metadata": {"schema_version": MANIFEST_SCHEMA, "pds_version": __version__, "generated_at": now_iso(),
                          "invocation_id": invocation_id, "kind": "state"},
-            "nodes": {uid: {"fingerprint": asdict(fp)} for uid, fp in sorted(fingerprints.items())}}
+            "nodes": {uid: {"fingerprint": plain(fp)} for uid, fp in sorted(fingerprints.items())}}
     path = folder / "manifest.json"
     write_json_atomic(path, data)
     return path

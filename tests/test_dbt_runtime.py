@@ -1,18 +1,21 @@
-"""dbt's runtime features on DuckDB and Postgres: dbt Python models (`def model(dbt, session)`,
-incremental ones with dbt.is_incremental and dbt.this) and unit tests with dbt's semantics, run by
-`pds build` before their model. The tables checked here are the ones dbt-duckdb builds from the same
-project (tests/dbt_runtime_project.py)."""
+"""dbt's runtime features on DuckDB and Postgres (and Snowflake and BigQuery through their stand-ins): dbt
+Python models (`def model(dbt, session)`, incremental ones with dbt.is_incremental and dbt.this) and unit
+tests with dbt's semantics, run by `pds build` before their model. The tables checked here are the ones
+dbt-duckdb builds from the same project (tests/dbt_runtime_project.py)."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import uuid
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from tests import engine_postgres
-from tests.conftest import run_pds
+from tests.conftest import engine_params, run_pds
 from tests.dbt_runtime_project import CRM_CUSTOMERS, write_project
 
 UNIT_TESTS = {"missing_columns_are_null_of_their_type", "csv_rows_and_a_fixture_file", "sql_rows",
@@ -157,3 +160,67 @@ def test_dbt_python_models_and_unit_tests_on_postgres(tmp_path: Path) -> None:
         with engine_postgres.connect() as conn:
             conn.execute("set search_path to pds_dbt_runtime")
             _check_tables(lambda sql: conn.execute(sql).fetchall())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine_name", engine_params(["snowflake", "bigquery"]))
+def test_dbt_python_models_and_unit_tests_on_the_stand_ins(engine_name: str, tmp_path: Path) -> None:
+    """Snowflake and BigQuery (their stand-ins): ref() gives pandas and `session.sql()` reads the
+    warehouse into pandas; the same tables as on DuckDB, the unit tests typed from the warehouse."""
+    engine = importlib.import_module(f"tests.engine_{engine_name}")
+    reason = engine.unavailable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"pds_dbt_runtime_{uuid.uuid4().hex[:6]}"
+    with engine.target(schema) as target:
+        root = write_project(tmp_path, target)
+        _first, second = _build_twice(root)
+        units = {n: r for n, r in second.items() if r["resource_type"] == "unit_test"}
+        assert set(units) == UNIT_TESTS and all(r["status"] == "success" for r in units.values()), units
+        assert units["missing_columns_are_null_of_their_type"]["extra"]["input_types"] == {
+            "ref('raw_customers')": "warehouse", "ref('stg_orders')": "warehouse"}
+
+        def query(sql: str) -> list[tuple]:  # "select COLUMNS from TABLE order by ..." read with the engine's driver
+            columns, table = sql.removeprefix("select ").split(" from ")[0], sql.split(" from ")[1].split()[0]
+            frame = engine.read_table(target, schema, table)[[c.strip() for c in columns.split(",")]]
+            return sorted(tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False))
+
+        _check_tables(query)
+
+
+MORE = {
+    "macros/label.sql": "{% macro label(column) %}upper({{ column }}){% endmacro %}",
+    "models/labelled.sql": "select customer_id, {{ label('name') }} as label from {{ ref('raw_customers') }}",
+    "models/py_packages.py": '''
+        def model(dbt, session):
+            dbt.config(materialized="table", packages=["numpy"])
+            orders = dbt.ref("stg_orders")
+            frame = orders.df() if hasattr(orders, "df") else orders
+            return frame[["order_id"]].sort_values("order_id")
+    ''',
+    "models/more_unit_tests.yml": """
+        unit_tests:
+          - name: a_macro_overridden
+            model: labelled
+            overrides:
+              macros: {label: "'someone'"}
+            given:
+              - input: ref('raw_customers')
+                rows: [{customer_id: 1, name: Ann}]
+            expect:
+              rows: [{customer_id: 1, label: someone}]
+    """,
+}
+
+
+def test_macro_overrides_and_packages(tmp_path: Path) -> None:
+    """A project macro replaced by a unit test's `overrides: macros:` (dbt-duckdb passes the same test);
+    `dbt.config(packages=...)` warns, naming the file, and the model runs."""
+    root = write_project(tmp_path, {"type": "duckdb", "path": "shop.duckdb", "schema": "main"}, extra=MORE)
+    done = run_pds("build", "-s", "+labelled", "+py_packages", "--project-dir", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _results(root)["a_macro_overridden"]["status"] == "success"
+    assert "models/py_packages.py" in done.stdout + done.stderr and "'packages'" in done.stdout + done.stderr
+    with duckdb.connect(str(root / "shop.duckdb"), read_only=True) as con:
+        assert con.execute("select * from labelled order by 1").fetchall() == [(1, "ANN"), (2, "BOB"), (3, "CY")]
+        assert con.execute("select order_id from py_packages order by 1").fetchall() == [(1,), (2,), (3,), (4,)]

@@ -117,7 +117,7 @@ def builtin_query(test_name: str, args: dict[str, Any], model: exp.Expression, d
 
     column = args.get("column_name")
     if test_name == "not_null":
-        return exp.select("*").from_(model).where(exp.Is(this=col(column), expression=exp.Null()))
+        return exp.select(exp.Star()).from_(model).where(exp.Is(this=col(column), expression=exp.Null()))
     if test_name == "unique":
         return (exp.select(col(column).as_("unique_field"), count().as_("n_records")).from_(model)
                 .where(exp.Not(this=exp.Is(this=col(column), expression=exp.Null())))
@@ -140,7 +140,7 @@ def builtin_query(test_name: str, args: dict[str, Any], model: exp.Expression, d
         if column:
             text = f"{col(column).sql(dialect=source_dialect)} {text}"
         condition = parse_sql_expression(text, source_dialect, "expression")
-        return exp.select("*").from_(model).where(exp.Not(this=exp.Paren(this=condition)))
+        return exp.select(exp.Star()).from_(model).where(exp.Not(this=exp.Paren(this=condition)))
     if test_name == "row_count":
         n = exp.column("row_count")
         outside = [exp.LT(this=n, expression=_number(args["min"]))] if args.get("min") is not None else []
@@ -160,7 +160,7 @@ def filtered(model: exp.Expression, where: str | None, source_dialect: str) -> e
     if not where:
         return model
     condition = parse_sql_expression(where, source_dialect, "where")
-    return exp.select("*").from_(model).where(condition).subquery("pds_where")
+    return exp.select(exp.Star()).from_(model).where(condition).subquery("pds_where")
 
 
 def _number(value: Any) -> exp.Literal:
@@ -189,9 +189,10 @@ def check_condition(text: Any, path: str | None, line: int | None, key: str) -> 
                            path, line, hint="operators: > >= < <= = !=")
 
 
-def test_config(config: dict[str, Any], path: str, line: int | None, what: str) -> dict[str, Any]:
-    """A test's config, checked: known keys, severity, and warn_if/error_if conditions."""
-    config = validate_node_config(config, path, what)
+def test_config(config: dict[str, Any], path: str, line: int | None, what: str,
+                strict: bool = True) -> dict[str, Any]:
+    """A test's config, checked: known keys (`strict`: unknown ones are errors), severity, warn_if/error_if."""
+    config = validate_node_config(config, path, what, strict)
     for key in ("warn_if", "error_if"):
         if config.get(key) is not None:
             check_condition(config[key], path, line, key)

@@ -6,8 +6,10 @@ relation; the build adds them to its execution graph right after the node they c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from pds_core.artifacts import plain
 
 BOUND_KINDS = ("min", "max", "max_change_pct", "max_zscore")
 DEFAULT_WINDOW = 10  # runs of history a max_zscore bound looks at
@@ -20,7 +22,7 @@ class TestNode:
 
     __test__ = False  # not a pytest class
 
-    unique_id: str  # test.<project>.<name>
+    unique_id: str  # test.<package>.<name>.<hash> (generic, as dbt names them), test.<project>.<name> (singular)
     name: str
     test_type: str  # generic | singular | python
     test_name: str  # not_null, accepted_values, a user generic test, the SQL file stem, the Python function
@@ -38,6 +40,8 @@ class TestNode:
     resource_type: str = "test"
     language: str = "sql"
     relation: Any = None  # tests build nothing; `this` has no meaning in them
+    alias: str | None = None  # dbt's short name (for a relation or file named after the test) when name is long
+    namespace: str | None = None  # the package a generic test was named with (dbt_utils.expression_is_true)
 
     @property
     def severity(self) -> str:
@@ -53,7 +57,7 @@ class TestNode:
         return "test"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = plain(self)
         data.pop("relation")
         return data
 
@@ -101,7 +105,7 @@ class MetricNode:
         return "metric"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass
@@ -143,7 +147,7 @@ class UnitTestNode:
         return [self.model]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass

@@ -7,6 +7,7 @@ the model and its children back, as dbt does; `pds test` runs them with the data
 
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Any
 
@@ -18,6 +19,8 @@ from pds_core.quality.unit import UnitTestFailed
 from pds_core.quality.unit_run import UnitEnv, run_unit_test
 from pds_core.results import FAIL, SUCCESS, NodeResult
 from pds_core.runners.base import NodeFailed, RunContext, Runner
+
+FOLDED = re.compile(r"^[A-Z_][A-Z0-9_]*$")  # a name Snowflake folded to upper case
 
 
 class UnitTestRunner(Runner):
@@ -77,6 +80,9 @@ def warehouse_columns(adapter: Any, is_built: Any) -> Any:
         if node.relation is None or not is_built(node):
             return None
         text = adapter.relation_sql(node.relation)
-        return read_catalog(adapter, [text]).get(text)
+        found = read_catalog(adapter, [text]).get(text)
+        if found and getattr(adapter, "folds_to_upper", False):  # Snowflake: CUSTOMER_ID is customer_id,
+            found = [(c.lower() if FOLDED.match(c) else c, t) for c, t in found]  # as Python models read it
+        return found
 
     return read

@@ -8,6 +8,7 @@ from typing import Any
 
 from pds_adapters.snapshot_sql import MetaColumns, SnapshotSpec
 from pds_core.config import NODE_CONFIG_KEYS, check_keys
+from pds_core.dbt_keys import DBT_CONFIG_KEYS
 from pds_core.errors import ProjectError, did_you_mean
 
 SNAPSHOT_KEYS: dict[str, tuple[type, ...]] = {
@@ -31,7 +32,7 @@ META_KEYS = {"dbt_scd_id": "scd_id", "dbt_updated_at": "updated_at", "dbt_valid_
 def validate_snapshot_config(config: Mapping[str, Any], path: str | None, what: str,
                              line: int | None = None) -> dict[str, Any]:
     """Check a snapshot's merged config as dbt does; returns a plain dict with materialized: snapshot."""
-    check_keys(config, CONFIG_KEYS, path, what)
+    check_keys({k: v for k, v in config.items() if k in CONFIG_KEYS or k not in DBT_CONFIG_KEYS}, CONFIG_KEYS, path, what)
     line_of = getattr(config, "line_of", lambda _k: None)
 
     def fail(message: str, key: str | None = None, hint: str | None = None) -> ProjectError:

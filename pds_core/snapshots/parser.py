@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pds_core.config import check_keys, folder_config, merge_config
+from pds_core.config import check_keys, config_warnings, folder_config, merge_config
+from pds_core.dbt_keys import CONFIG_ALIASES, DBT_CONFIG_KEYS
 from pds_core.errors import ProjectError, did_you_mean
 from pds_core.nodes import Manifest, Node, Relation
 from pds_core.not_acted_on import warn_not_acted_on
@@ -192,11 +193,14 @@ def _validate_tree(tree: Any, path: str, what: str) -> None:
     line_of = getattr(tree, "line_of", lambda _k: None)
     for key, value in tree.items():
         key = str(key)
-        if key.startswith("+") and key[1:] not in CONFIG_KEYS:
+        name = CONFIG_ALIASES.get(key[1:], key[1:])
+        if key.startswith("+") and name in CONFIG_KEYS:
+            check_keys({name: value}, CONFIG_KEYS, path, what)
+        elif key.startswith("+") and name in DBT_CONFIG_KEYS:  # a dbt key pds does not act on: warned
+            config_warnings({key: value}, path, what, line=line_of(key))
+        elif key.startswith("+"):
             raise ProjectError(f"unknown config key {key!r} in {what}", path, line_of(key),
                                hint=did_you_mean(key[1:], CONFIG_KEYS))
-        if key.startswith("+"):
-            check_keys({key[1:]: value}, CONFIG_KEYS, path, what)
         elif isinstance(value, Mapping):
             _validate_tree(value, path, f"{what}.{key}")
 

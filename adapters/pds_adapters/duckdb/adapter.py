@@ -30,7 +30,16 @@ class DuckDBAdapter(Adapter):
     lock_kind: ClassVar[str] = "file"
     snapshot_time_sql: ClassVar[str] = "now()::timestamp"  # dbt-duckdb's snapshot_get_time()
     connection_keys: ClassVar[tuple[str, ...]] = ("path", "schema", "database", "extensions", "settings",
-                                                  "read_only")
+                                                  "read_only", "config_options")
+    keys_not_acted_on: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(("secrets", "use_credential_provider", "filesystems"), "no secrets or file systems are set up"),
+        "attach": "no other databases are attached", "external_root": "external materializations are not built",
+        **dict.fromkeys(("plugins", "module_paths"), "dbt-duckdb plugins are not loaded"),
+        "disable_transactions": "each build runs in its transaction", "keep_open": "the file stays open for the run",
+        "retries": "a failed statement is not retried", "remote": "pds connects to the file itself",
+        "flights": "pds connects to the file itself", "is_ducklake": "DuckLake paths are not supported",
+        "motherduck_token": "MotherDuck is not supported",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,8 +61,10 @@ class DuckDBAdapter(Adapter):
                 if path != ":memory:" and not path.startswith("md:"):
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 try:
+                    config = {**(self.target.settings.get("config_options") or {}),
+                              **(self.target.settings.get("settings") or {})}
                     self._database = duckdb.connect(path, read_only=bool(self.target.settings.get("read_only")),
-                                                    config=dict(self.target.settings.get("settings") or {}))
+                                                    config=config)
                 except duckdb.IOException as exc:
                     hint = ("another process (a running `pds build`?) has the file open; wait for it or stop it"
                             if "lock" in str(exc).lower() else "check the path in profiles.yml")
@@ -103,6 +114,17 @@ class DuckDBAdapter(Adapter):
         if path == ":memory:" or path.startswith("md:") or self.target.settings.get("read_only"):
             return None
         return path + ".pds-lock"
+
+    def insert_rows(self, relation: Relation, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+        """All the rows in one statement: each column travels as one list parameter, unnested in the
+        engine. Columnar like an Arrow batch (20 ms for 2,000 rows against 350 ms as VALUES), without
+        importing pyarrow, whose first conversion of Python objects also imports pandas (0.4 s)."""
+        if not rows:
+            return
+        lists = [exp.Unnest(expressions=[exp.cast(exp.Placeholder(), exp.DataType.build(f"{kind}[]", dialect="duckdb"))])
+                 for _, kind in columns]
+        self.execute(exp.insert(exp.select(*lists), self.table(relation), columns=[name for name, _ in columns]),
+                     [list(values) for values in zip(*rows, strict=True)])
 
     # ---- DataFrames: DuckDB reads them in place, no staging table -------------------------------
     @contextlib.contextmanager
