@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from pds_adapters import statements as st
@@ -99,6 +100,8 @@ class Materializations:
         if strategy == "append" and policy.mode == "ignore":  # nothing to compare: no staging needed
             with self.transaction():
                 names = [n for n, _ in policy.existing] if policy.existing is not None else self.columns(relation)
+                if isinstance(query, exp.Var):  # rendered SQL (st.rendered): wrapped in a SELECT, it is parsed
+                    query = sqlglot.parse_one(query.this, read=self.dialect)
                 return self.execute(st.insert_select(self.table(relation), st.select_columns(query, names), names))
         staged = self.temp_relation(relation, "incr")
         # where DDL is transactional, the staging table lives and dies inside the transaction: a killed
