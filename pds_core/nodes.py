@@ -74,7 +74,7 @@ class Node:
 class Manifest:
     """Every node of the project by unique id, plus lookups by name.
 
-    `quality` (a quality.spec.QualitySuite) and `exports` (publish.exports.Export by uid) are filled
+    `quality` (a quality.spec.QualitySuite), `exports`, `charts` and `served` (publish/) are filled
     by their own parsers after the models, seeds and sources: this module knows none of them.
     """
 
@@ -86,6 +86,8 @@ class Manifest:
     by_name: dict[str, str] = field(default_factory=dict)
     quality: Any = None  # tests, checks, metrics and unit tests
     exports: dict[str, Any] = field(default_factory=dict)  # export uid -> publish.exports.Export
+    charts: dict[str, Any] = field(default_factory=dict)  # chart uid -> publish.chart_nodes.ChartNode
+    served: dict[str, Any] = field(default_factory=dict)  # serve uid -> publish.serving.ServeNode
 
     def all_nodes(self) -> dict[str, Node]:
         return {**self.nodes, **self.sources}

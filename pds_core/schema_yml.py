@@ -34,6 +34,7 @@ ENTRY_KEYS: dict[str, tuple[type, ...]] = {
     "columns": (list,), "tests": (list,), "data_tests": (list,), "versions": (list,), "docs": (dict,),
     "meta": (dict,), "access": (str,), "latest_version": (int, float, str),
     "metrics": (list,), "exports": (list,), "unit_tests": (list,),  # pds's own, under a model
+    "charts": (list,), "serve": (dict, str, bool),  # publish/chart_nodes.py, publish/serving.py
 }
 COLUMN_KEYS: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(DBT_COLUMN_KEYS, _ANY), "name": (str,), "description": (str,), "data_type": (str,),

@@ -11,8 +11,10 @@ from pds_core.history import ResultsHistory, timestamp, utcnow
 from pds_core.hooks import HookedRunner
 from pds_core.materializations import BuildContext
 from pds_core.plan import Plan
+from pds_core.publish.chart_runner import ChartRunner
 from pds_core.publish.destinations import PublishContext
 from pds_core.publish.runner import ExportRunner
+from pds_core.publish.serve_runner import ServeRunner
 from pds_core.publish.targets import TargetPool
 from pds_core.quality.pyexec import PythonFiles
 from pds_core.quality.runner import QualityContext, QualityRunner
@@ -23,7 +25,7 @@ from pds_core.snapshots.runner import SnapshotRunner
 
 RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "snapshot": SnapshotRunner,
                                     "test": QualityRunner, "metric": QualityRunner, "export": ExportRunner,
-                                    "unit_test": UnitTestRunner}
+                                    "chart": ChartRunner, "serve": ServeRunner, "unit_test": UnitTestRunner}
 
 
 def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHistory, targets: TargetPool,
@@ -38,13 +40,14 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
         source_dialect=project.config.dialect, results_schema=history.schema, target=project.target.name,
         files=PythonFiles(project.root), history=history, store_failures=plan.options.store_failures,
         is_built=(lambda n: catalog.get(n.relation.key()) is not None) if catalog is not None else None))
-    export = ExportRunner(ctx, PublishContext(project, adapter, plan.invocation_id,
-                                              timestamp(started) if started else _now(), targets,
-                                              on_retry=on_retry), plan)
+    publish = PublishContext(project, adapter, plan.invocation_id, timestamp(started) if started else _now(), targets,
+                             on_retry=on_retry)
     snapshot = SnapshotRunner(ctx, plan.decisions, plan.compiled, catalog)
     unit = UnitTestRunner(ctx, unit_env(plan, adapter, catalog))
     made: dict[type[Runner], Runner] = {ModelRunner: HookedRunner(model, plan), SnapshotRunner: HookedRunner(snapshot, plan),
-                                        QualityRunner: quality, ExportRunner: export, UnitTestRunner: unit}
+                                        QualityRunner: quality, UnitTestRunner: unit,
+                                        **{cls: cls(ctx, publish, plan) for cls in (ExportRunner, ChartRunner,
+                                                                                    ServeRunner)}}
     return {kind: made[cls] for kind, cls in RUNNERS.items()}
 
 
