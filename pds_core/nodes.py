@@ -21,6 +21,8 @@ class Column:
     tests: list[Any] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
+    quote: bool | None = None  # `quote: true`: the name is matched and written exactly (dbt's column quote)
+    constraints: list[Any] = field(default_factory=list)  # column-level constraints, as declared (contracts.py)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Node:
     env_vars: dict[str, str | None] = field(default_factory=dict)  # read while rendering (for the cache key)
     vars_used: list[str] | None = field(default_factory=list)  # Python models: vars read (None: any)
     uses_is_incremental: bool = False  # its SQL differs between the first and later builds
+    constraints: list[Any] = field(default_factory=list)  # model-level constraints, as declared (contracts.py)
 
     @property
     def materialized(self) -> str:

@@ -7,10 +7,13 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pds_adapters import adapter_class
 from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
+from pds_core.contracts import constraint_refs
 from pds_core.dbt_project import ValueRenderer
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
+from pds_core.external_sources import warn_unread
 from pds_core.loader import Package, Project, target_context
 from pds_core.nodes import Manifest, Node, Relation
 from pds_core.pymodels import inspect_python_model
@@ -69,6 +72,7 @@ class Parser:
                                             self.database, self._yaml, pkg.config.strict_keys, pkg.config.sources,
                                             values))
         manifest.schema, manifest.sources = schema, schema.sources
+        warn_unread(schema.sources, adapter_class(project.target.type).writes_external_files, project.target.type)
         errors: list[ProjectError] = []
         for pkg in project.all_projects():
             for path in pkg.files.models_sql + pkg.files.models_py:
@@ -242,6 +246,12 @@ class Parser:
         node.columns = columns_of(entry)
         node.tests = list(entry.get("data_tests") or entry.get("tests") or [])
         node.patch_path, node.patch_line = props.path, props.line
+        node.constraints = list(entry.get("constraints") or [])
+        if isinstance(entry.get("docs"), dict):  # docs: as a property (dbt); config's keys win
+            node.config["docs"] = {**entry["docs"], **(node.config.get("docs") or {})}
+        refs, sources = constraint_refs(node)  # a foreign key's `to: ref(...)` is built first
+        node.refs += [r for r in refs if r not in node.refs]
+        node.sources += [s for s in sources if s not in node.sources]
 
     def _add(self, manifest: Manifest, node: Node) -> None:
         if node.name in manifest.by_name:

@@ -33,7 +33,7 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
     """The runners of one run, sharing its context; each gets the plain data it needs from the plan."""
     project, adapter = plan.project, ctx.adapter
     build = BuildContext(adapter=adapter, project_root=project.root, vars=project.vars, decisions=plan.decisions,
-                         compiled=plan.compiled, resolve=plan.resolve)
+                         compiled=plan.compiled, resolve=plan.resolve, manifest=plan.manifest)
     model = ModelRunner(ctx, build, catalog)
     quality = QualityRunner(ctx, QualityContext(
         adapter=adapter, nodes=plan.manifest.all_nodes(), compiled=plan.compiled, dialect=plan.target_dialect,
