@@ -40,9 +40,12 @@ def schema_for(target_schema: str, custom: str | None) -> str:
 class Parser:
     """Turns a loaded Project into a Manifest. One instance per command; rendering happens here, once."""
 
-    def __init__(self, project: Project, use_cache: bool = True, extensions: list[Any] | None = None) -> None:
+    def __init__(self, project: Project, use_cache: bool = True, extensions: list[Any] | None = None,
+                 node_parsers: list[Any] | None = None) -> None:
         """`extensions`: Jinja extensions the macro files need (quality's {% test %} blocks), given by the
-        caller so that parsing knows nothing of what they are for."""
+        caller so that parsing knows nothing of what they are for. `node_parsers`: more kinds of node,
+        each a callable (parser, manifest) -> nodes (snapshots), added before dependencies are resolved."""
+        self.node_parsers = list(node_parsers or [])
         self.project = project
         self.macro_texts = {p: read_text(project.root / p, p) for p in project.files.macros}
         self.cache = ParseCache(project.target_dir / CACHE_FILE, cache_key(project, self.macro_texts)) \
@@ -86,6 +89,9 @@ class Parser:
                     self._add(manifest, node)
         if errors:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
+        for more in self.node_parsers:
+            for node in more(self, manifest):
+                self._add(manifest, node)
         self._check_properties(manifest, schema)
         self._resolve_dependencies(manifest)
         return manifest
