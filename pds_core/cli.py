@@ -113,9 +113,9 @@ def cli(debug: bool, log_format: str, quiet: bool) -> None:
     route_warnings(log_format)
 
 
-def _run_command(name: str, help_text: str) -> None:
+def _run_command(name: str, help_text: str, names: tuple[str, ...] = RUN) -> None:
     @cli.command(name, help=help_text)
-    @options(*RUN)
+    @options(*names)
     @with_project
     def command(project: Any, **kwargs: Any) -> None:
         from pds_core import api
@@ -126,6 +126,8 @@ def _run_command(name: str, help_text: str) -> None:
 _run_command("build", "Build seeds and models in DAG order, with their tests, metrics and exports.")
 _run_command("run", "Build the selected models.")
 _run_command("seed", "Load seeds/*.csv into tables.")
+_run_command("snapshot", "Record what changed in each snapshot's query since its last run (docs/snapshots.md).",
+             (*SELECT, "threads", "lock_timeout", "no_validate", "validate_sources"))
 
 
 @cli.command()
@@ -175,6 +177,19 @@ def publish_command(project: Any, **kwargs: Any) -> None:
     from pds_core import api
 
     finish(api.publish(project, reporter(), **run_kwargs(**kwargs)))
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (others need tokens).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("-s", "--select", "models", multiple=True, help="Serve only these models (default: every served one).")
+@click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+@with_project
+def serve_command(project: Any, host: str, port: int, models: tuple[str, ...], no_access_log: bool) -> None:
+    """Serve the last published snapshot of each served model over HTTP (docs/serve.md), until Ctrl-C."""
+    from pds_core.serve.command import serve
+
+    serve(project, host, port, list(models), access_log=not no_access_log, announce=lambda s: click.echo(s))
 
 
 @cli.command("metrics")
@@ -335,6 +350,9 @@ def docs_serve(project_dir: str, port: int, host: str) -> None:
 
 
 def main() -> None:
+    from pds_core import gctune
+
+    gctune.tune()
     # SIGTERM (a CI job cancelled, `kill`, a container stopping) takes the Ctrl-C path: running statements
     # are cancelled, the run is recorded as interrupted and the build lock is released.
     if threading.current_thread() is threading.main_thread():

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pds_adapters.statements import rendered
+from pds_adapters.statements import rendered, wraps_rendered
 from pds_core.compiler import CompiledNode
+from pds_core.contracts import build_declared, builds_declared
 from pds_core.contracts import enforce as enforce_contract
 from pds_core.errors import ProjectError
 from pds_core.nodes import Node, Relation
+from pds_core.post_build import building
 
 
 @dataclass
@@ -25,6 +27,8 @@ class BuildContext:
     decisions: dict[str, Any] = field(default_factory=dict)  # uid -> plan.BuildDecision
     compiled: dict[str, CompiledNode] = field(default_factory=dict)
     resolve: Callable[[str, str], Relation | str] | None = None  # (kind, name) -> relation or SQL
+    manifest: Any = None  # the project's nodes (a foreign key's dependents are looked up there)
+    warned: set[str] = field(default_factory=set)  # warnings about the whole target said in this run
 
     def incremental(self, node: Node) -> Any:
         """The node's decision when its rows go into the existing table, else None (a full build)."""
@@ -57,7 +61,7 @@ class Materialization:
         """The model's compiled SQL as the statement's query: as written by the compiler when it is in the
         target's dialect (no second parse, no tree to copy), else parsed."""
         compiled = ctx.compiled[node.unique_id]
-        if compiled.dialect == getattr(ctx.adapter, "dialect", None):
+        if compiled.dialect == getattr(ctx.adapter, "dialect", None) and wraps_rendered(compiled.dialect):
             return rendered(compiled.sql)
         return compiled.ast
 
@@ -67,7 +71,8 @@ class View(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         enforce_contract(node, ctx.adapter, self.query(node, ctx))
-        ctx.adapter.create_view(node.relation, self.query(node, ctx))
+        with building(node, ctx, "view"):
+            ctx.adapter.create_view(node.relation, self.query(node, ctx))
         return Outcome(None, f"created view {node.relation}")
 
 
@@ -76,7 +81,8 @@ class Table(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         enforce_contract(node, ctx.adapter, self.query(node, ctx))  # before the old table is touched
-        rows = ctx.adapter.replace_table(node.relation, self.query(node, ctx), options=ctx.options(node))
+        with building(node, ctx, "table"):
+            rows = replace(node, ctx, self.query(node, ctx))
         return Outcome(rows, f"created table {node.relation}")
 
 
@@ -87,12 +93,28 @@ class Incremental(Materialization):
         enforce_contract(node, ctx.adapter, self.query(node, ctx))
         rel = node.relation
         decision = ctx.incremental(node)
+        with building(node, ctx, "table"):
+            if decision is None:
+                rows = replace(node, ctx, self.query(node, ctx))
+            else:
+                rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key,
+                                               **_schema_change(ctx.adapter, node, decision), options=decision.options)
         if decision is None:
-            rows = ctx.adapter.replace_table(rel, self.query(node, ctx), options=ctx.options(node))
             return Outcome(rows, f"created table {rel} (full build)")
-        rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key,
-                                       options=decision.options)
         return Outcome(rows, f"{decision.strategy} into {rel}")
+
+
+class External(Materialization):
+    """dbt-duckdb's external: the rows written to Parquet/CSV/JSON files, a view over them (external.py)."""
+
+    name = "external"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        from pds_core.external import build
+
+        enforce_contract(node, ctx.adapter, self.query(node, ctx))
+        rows = build(node, ctx, self.query(node, ctx))
+        return Outcome(rows, f"wrote external files of {node.relation} and created a view over them")
 
 
 class Ephemeral(Materialization):
@@ -107,8 +129,15 @@ class Seed(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         types = {str(k): str(v) for k, v in (node.config.get("column_types") or {}).items()}
-        rows = ctx.adapter.load_seed(node.relation, str(ctx.project_root / node.path), types,
-                                     node.config.get("delimiter") or ",", options=ctx.options(node))
+        full_path = str(ctx.project_root / node.path)
+        try:
+            with building(node, ctx, "table"):
+                rows = ctx.adapter.load_seed(node.relation, full_path, types, node.config.get("delimiter") or ",",
+                                             node.config.get("quote_columns"), options=ctx.options(node))
+        except ProjectError as exc:  # the adapter names the file it read: name it as the project does
+            if str(exc.location.path) == full_path:
+                exc.location.path = node.path
+            raise
         return Outcome(rows, f"loaded seed {node.relation}")
 
 
@@ -147,16 +176,42 @@ class PythonModel(Materialization):
         finally:
             runtime.close()
         columns = column_names(df)  # recorded: what downstream SQL may select from it
+        with building(node, ctx, "table"):
+            if decision is None:
+                rows = ctx.adapter.write_dataframe(rel, df, options=ctx.options(node))
+            else:
+                rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key,
+                                                         **_schema_change(ctx.adapter, node, decision),
+                                                         options=decision.options)
         if decision is None:
-            rows = ctx.adapter.write_dataframe(rel, df, options=ctx.options(node))
             return Outcome(rows, f"created table {rel} from Python", columns)
-        rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key,
-                                                 options=decision.options)
         return Outcome(rows, f"{decision.strategy} into {rel} from Python", columns)
 
 
+def replace(node: Node, ctx: BuildContext, query: Any) -> int | None:
+    """A table's full build: from its declared columns and constraints with an enforced contract, else
+    the query's own columns."""
+    if builds_declared(node):
+        return build_declared(node, ctx, query)
+    return ctx.adapter.replace_table(node.relation, query, options=ctx.options(node))
+
+
+def _schema_change(adapter: Any, node: Node, decision: Any) -> dict[str, Any]:
+    """on_schema_change for the adapter (schema_change.py); an engine that cannot apply it says so."""
+    from pds_core.schema_change import policy_of
+
+    policy = policy_of(decision)
+    if getattr(adapter, "supports_schema_change", True):
+        return {"schema": policy}
+    if policy.mode != "ignore":
+        raise ProjectError(f"on_schema_change: {policy.mode} is not supported on {adapter.type} yet", node.path,
+                           hint="remove it (the default, ignore, loads the table's columns), or rebuild with "
+                                "--full-refresh when the columns change")
+    return {}
+
+
 STRATEGIES: dict[str, type[Materialization]] = {
-    cls.name: cls for cls in (View, Table, Incremental, Ephemeral, Seed)
+    cls.name: cls for cls in (View, Table, Incremental, Ephemeral, Seed, External)
 }
 
 

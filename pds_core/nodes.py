@@ -21,6 +21,8 @@ class Column:
     tests: list[Any] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
+    quote: bool | None = None  # `quote: true`: the name is matched and written exactly (dbt's column quote)
+    constraints: list[Any] = field(default_factory=list)  # column-level constraints, as declared (contracts.py)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Node:
     env_vars: dict[str, str | None] = field(default_factory=dict)  # read while rendering (for the cache key)
     vars_used: list[str] | None = field(default_factory=list)  # Python models: vars read (None: any)
     uses_is_incremental: bool = False  # its SQL differs between the first and later builds
+    constraints: list[Any] = field(default_factory=list)  # model-level constraints, as declared (contracts.py)
 
     @property
     def materialized(self) -> str:
@@ -74,7 +77,7 @@ class Node:
 class Manifest:
     """Every node of the project by unique id, plus lookups by name.
 
-    `quality` (a quality.spec.QualitySuite) and `exports` (publish.exports.Export by uid) are filled
+    `quality` (a quality.spec.QualitySuite), `exports`, `charts` and `served` (publish/) are filled
     by their own parsers after the models, seeds and sources: this module knows none of them.
     """
 
@@ -86,6 +89,8 @@ class Manifest:
     by_name: dict[str, str] = field(default_factory=dict)
     quality: Any = None  # tests, checks, metrics and unit tests
     exports: dict[str, Any] = field(default_factory=dict)  # export uid -> publish.exports.Export
+    charts: dict[str, Any] = field(default_factory=dict)  # chart uid -> publish.chart_nodes.ChartNode
+    served: dict[str, Any] = field(default_factory=dict)  # serve uid -> publish.serving.ServeNode
 
     def all_nodes(self) -> dict[str, Node]:
         return {**self.nodes, **self.sources}

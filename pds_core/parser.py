@@ -7,10 +7,13 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pds_adapters import adapter_class
 from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
+from pds_core.contracts import constraint_refs
 from pds_core.dbt_project import ValueRenderer
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
+from pds_core.external_sources import warn_unread
 from pds_core.loader import Package, Project, target_context
 from pds_core.nodes import Manifest, Node, Relation
 from pds_core.pymodels import inspect_python_model
@@ -37,9 +40,12 @@ def schema_for(target_schema: str, custom: str | None) -> str:
 class Parser:
     """Turns a loaded Project into a Manifest. One instance per command; rendering happens here, once."""
 
-    def __init__(self, project: Project, use_cache: bool = True, extensions: list[Any] | None = None) -> None:
+    def __init__(self, project: Project, use_cache: bool = True, extensions: list[Any] | None = None,
+                 node_parsers: list[Any] | None = None) -> None:
         """`extensions`: Jinja extensions the macro files need (quality's {% test %} blocks), given by the
-        caller so that parsing knows nothing of what they are for."""
+        caller so that parsing knows nothing of what they are for. `node_parsers`: more kinds of node,
+        each a callable (parser, manifest) -> nodes (snapshots), added before dependencies are resolved."""
+        self.node_parsers = list(node_parsers or [])
         self.project = project
         self.macro_texts = {p: read_text(project.root / p, p) for p in project.files.macros}
         self.cache = ParseCache(project.target_dir / CACHE_FILE, cache_key(project, self.macro_texts)) \
@@ -66,6 +72,7 @@ class Parser:
                                             self.database, self._yaml, pkg.config.strict_keys, pkg.config.sources,
                                             values))
         manifest.schema, manifest.sources = schema, schema.sources
+        warn_unread(schema.sources, adapter_class(project.target.type).writes_external_files, project.target.type)
         errors: list[ProjectError] = []
         for pkg in project.all_projects():
             for path in pkg.files.models_sql + pkg.files.models_py:
@@ -82,6 +89,9 @@ class Parser:
                     self._add(manifest, node)
         if errors:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
+        for more in self.node_parsers:
+            for node in more(self, manifest):
+                self._add(manifest, node)
         self._check_properties(manifest, schema)
         self._resolve_dependencies(manifest)
         return manifest
@@ -236,6 +246,12 @@ class Parser:
         node.columns = columns_of(entry)
         node.tests = list(entry.get("data_tests") or entry.get("tests") or [])
         node.patch_path, node.patch_line = props.path, props.line
+        node.constraints = list(entry.get("constraints") or [])
+        if isinstance(entry.get("docs"), dict):  # docs: as a property (dbt); config's keys win
+            node.config["docs"] = {**entry["docs"], **(node.config.get("docs") or {})}
+        refs, sources = constraint_refs(node)  # a foreign key's `to: ref(...)` is built first
+        node.refs += [r for r in refs if r not in node.refs]
+        node.sources += [s for s in sources if s not in node.sources]
 
     def _add(self, manifest: Manifest, node: Node) -> None:
         if node.name in manifest.by_name:

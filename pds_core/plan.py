@@ -24,6 +24,7 @@ from typing import Any
 
 import networkx as nx
 
+from pds_core import hooks
 from pds_core.cache import ParseCache
 from pds_core.compiler import CompiledNode, Compiler
 from pds_core.dbt_state import DbtState
@@ -34,11 +35,15 @@ from pds_core.graph import build_graph
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Relation
 from pds_core.parser import Parser, cache_key
+from pds_core.publish.chart_nodes import check_columns, known_columns, parse_model_charts
 from pds_core.publish.exports import parse_exports
 from pds_core.publish.notify import webhooks
+from pds_core.publish.serving import parse_served
 from pds_core.quality.definitions import parse_quality
 from pds_core.quality.generic import TestBlockExtension
+from pds_core.schema_change import check_modes, mode_of
 from pds_core.selector import SelectionContext, select_nodes
+from pds_core.snapshots.parser import parse_snapshots
 from pds_core.state import STATE_DIR, Fingerprint, SavedState, compute_fingerprints, read_built_columns
 from pds_core.validate import Validation, validate_compiled
 
@@ -82,18 +87,20 @@ class Command:
     quality_kinds: tuple[str, ...] = ()  # the quality nodes that run with the selected ones
     runs_exports: bool = False  # exports of the selected models run after their gating checks
     connects: bool = True
+    run_hooks: bool = True  # the project's on-run-start / on-run-end hooks run around it (run_hooks.py)
 
 
 COMMANDS = {c.name: c for c in (
-    Command("build", quality_kinds=("test", "metric", "unit_test"), runs_exports=True),
+    Command("build", ("model", "seed", "snapshot"), quality_kinds=("test", "metric", "unit_test"), runs_exports=True),
     Command("run", ("model",)),
     Command("seed", ("seed",)),
+    Command("snapshot", ("snapshot",)),
     Command("test", (), ("test", "unit_test")),
     Command("source freshness", (), ("freshness",)),
-    Command("publish"),
-    Command("compile", ("model",), connects=False),
+    Command("publish", run_hooks=False),
+    Command("compile", ("model", "snapshot"), connects=False),
     Command("lineage", ("model",), connects=False),
-    Command("ls", ("model", "seed", "source"), connects=False),
+    Command("ls", ("model", "seed", "snapshot", "source"), connects=False),
 )}
 
 
@@ -109,6 +116,8 @@ class BuildDecision:
     unique_key: list[str] = field(default_factory=list)
     options: Any = None  # the adapter's storage options for the table (Spark: format, partitions, ...)
     unchanged: bool = False  # --skip-unchanged: its relation already holds this definition's result
+    on_schema_change: str = "ignore"  # incremental models: what a change of the query's columns does
+    existing_columns: list[tuple[str, str]] | None = None  # the existing table's (name, type), read once
 
 
 @dataclass
@@ -141,6 +150,7 @@ class Plan:
     excluded: set[str] = field(default_factory=set)  # what --exclude names (a test named there never runs)
     namer: Any = None  # the target adapter's table(): how every relation is named in SQL
     table_options: dict[str, Any] = field(default_factory=dict)  # uid -> the adapter's options (engine_config.py)
+    renderer: Any = None  # the parse's Jinja renderer: hooks render with it at run time (hooks.py)
 
     def node(self, uid: str) -> Any:
         """Any node of the run: a model, seed or source, or one a planner added."""
@@ -192,10 +202,14 @@ def parse(project: Project, use_cache: bool = False) -> Parsed:
     """Models, seeds and sources (parser.py), then tests, checks, metrics (quality) and exports (publish);
     the notification hooks of pds_project.yml are checked too, so `pds compile` reports them."""
     webhooks(project)
-    parser = Parser(project, use_cache=use_cache, extensions=[TestBlockExtension])
+    parser = Parser(project, use_cache=use_cache, extensions=[TestBlockExtension], node_parsers=[parse_snapshots])
+    hooks.install(parser.renderer)
     manifest = parser.parse()
+    check_modes(manifest)
     manifest.quality = parse_quality(project, manifest, parser.renderer, parser.load_macros, parser.cache)
     manifest.exports = parse_exports(project, manifest)
+    manifest.charts = parse_model_charts(project, manifest)
+    manifest.served = parse_served(project, manifest)
     return Parsed(manifest, parser)
 
 
@@ -218,7 +232,8 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     manifest, parser = parsed.manifest, parsed.parser
     adapter_cls.check_names(manifest.all_nodes().values())
     graph = build_graph(manifest)
-    sql_models = [uid for uid, n in manifest.nodes.items() if n.resource_type == "model" and n.language == "sql"]
+    sql_models = [uid for uid, n in manifest.nodes.items()
+                  if n.resource_type in ("model", "snapshot") and n.language == "sql"]
     compiler = Compiler(manifest, graph, project.config.dialect, adapter_cls.dialect, parser.cache, namer)
     compiled = compiler.compile(sql_models)
     built_columns = read_built_columns(project.target_dir / STATE_DIR)
@@ -226,12 +241,14 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     if options.validate:
         validation = validate_compiled(manifest, graph, project.config.dialect, compiler, project.root, compiled,
                                        parser.cache, source_columns, built_columns)
+    check_columns(manifest, lambda node: known_columns(node, validation, built_columns))  # charts, serve keys
     fingerprints = compute_fingerprints(manifest, graph, compiled, project.target.type,
                                         cache_key(project, parser.macro_texts), project.vars)
     result = Plan(project=project, options=options, command=spec, invocation_id=str(uuid.uuid4()),
                   manifest=manifest, graph=graph, compiled=compiled, validation=validation,
                   fingerprints=fingerprints, chosen=set(), selected=set(), target_dialect=adapter_cls.dialect,
-                  cache=parser.cache, built_columns=built_columns, namer=namer)
+                  cache=parser.cache, built_columns=built_columns, namer=namer,
+                  renderer=parser.renderer)
     result.notes += list(getattr(manifest.schema, "notes", None) or [])  # e.g. dbt's semantic layer, kept
     _select(result)
     result.run_graph = graph
@@ -251,8 +268,9 @@ def _select(plan: Plan) -> None:
         wanted = [uid for uid in options.retry if uid in nodes]
         checked = {dep for uid in options.retry if uid in quality for dep in quality[uid].depends_on}
         plan.chosen = set(wanted) | checked
-        plan.retry_exports = {uid for uid in options.retry if uid in manifest.exports}
-        gone = [uid for uid in options.retry if uid not in nodes and uid not in quality and uid not in manifest.exports]
+        published = {**manifest.exports, **manifest.charts, **manifest.served}
+        plan.retry_exports = {uid for uid in options.retry if uid in published}
+        gone = [uid for uid in options.retry if uid not in nodes and uid not in quality and uid not in published]
         if gone:
             plan.notes.append(f"Not retried (no longer in the project): {', '.join(gone)}")
     else:
@@ -297,6 +315,11 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
         if node.materialized == "incremental":
             decision.incremental = not full and existing == "table"  # a view there is rebuilt as a table
             decision.strategy, decision.unique_key = strategy_of(node, catalog.supports_merge)
+            decision.on_schema_change = mode_of(node)
+        if node.resource_type == "snapshot":  # never rebuilt from scratch: its history is in the table
+            decision.full_refresh = False
+        if existing == "table" and (decision.incremental or node.resource_type == "snapshot"):
+            decision.existing_columns = catalog.columns(node.relation)
         plan.decisions[uid] = decision
     again = [uid for uid, d in plan.decisions.items()
              if d.incremental and manifest.nodes[uid].uses_is_incremental and manifest.nodes[uid].language == "sql"]
@@ -313,7 +336,8 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
         plan.freshness = catalog.freshness(manifest, upstream)
         for uid in skippable(manifest, plan.graph, plan.runnable, plan.fingerprints, catalog.recorded_fingerprints(),
                              catalog.get, plan.freshness):
-            plan.decisions[uid].unchanged = True
+            if manifest.nodes[uid].resource_type != "snapshot":  # its query's rows may change at any time
+                plan.decisions[uid].unchanged = True
     elif upstream:
         plan.freshness = catalog.freshness(manifest, upstream)
 

@@ -14,6 +14,7 @@ is not checked, and an info message says so.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from pds_core.contracts import check_declarations
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.lineage import ColumnRef, model_lineage
 from pds_core.nodes import Manifest, Node
+from pds_core.snapshots.config import snapshot_columns
 from pds_core.sourcemap import SourceMap
 
 EPHEMERAL_PREFIX = "__pds_ephemeral__"
@@ -124,6 +126,12 @@ class Validator:
             if found:
                 return Analysis({self._norm(c): UNKNOWN_TYPE for c in found})
             return Analysis(None, "a source without columns in YAML")
+        if node.resource_type == "snapshot":  # its table has dbt's meta columns after its query's
+            analysis = self._sql_model(node, report)
+            if analysis.columns is None:
+                return analysis
+            meta = {self._norm(c): UNKNOWN_TYPE for c in snapshot_columns(node.config)}
+            return dataclasses.replace(analysis, columns={**analysis.columns, **meta})
         if node.language == "python":  # what it returns is known only once it ran: never refuse what may exist
             declared = [c.name for c in node.columns.values()]
             built = self.built_columns.get(node.unique_id)

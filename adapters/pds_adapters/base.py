@@ -23,16 +23,19 @@ from sqlglot import exp
 from pds_adapters import locks
 from pds_adapters import statements as st
 from pds_adapters.connections import Connections
+from pds_adapters.constraints import DEFAULT_SUPPORT
 from pds_adapters.errors import ConnectionFailed, ProjectError, did_you_mean
 from pds_adapters.materialize import Materializations
 from pds_adapters.relation import Quoting, Relation, identifier, render_relation, render_schema
+from pds_adapters.schema_change import SchemaChanges
+from pds_adapters.snapshots import Snapshots
 from pds_adapters.target import Target
 
 # what temp_relation() names look like: <identifier>__pds_<purpose>_<8 hex digits>
 STAGING_NAME = re.compile(r"__pds_[a-z]+_[0-9a-f]{8}$", re.IGNORECASE)
 
 
-class Adapter(Materializations):
+class Adapter(Materializations, SchemaChanges, Snapshots):
     """A connection to one warehouse target, safe to use from several threads (one connection each)."""
 
     type: ClassVar[str] = "base"
@@ -40,6 +43,7 @@ class Adapter(Materializations):
     # ---- capability flags: the base (and Materializations) branch on these; see docs/adapters.md ----
     supports_transactional_ddl: ClassVar[bool] = True  # BEGIN..COMMIT wraps DDL (swaps, staging, incrementals)
     supports_merge: ClassVar[bool] = True  # MERGE exists; otherwise merge runs as delete+insert
+    supports_schema_change: ClassVar[bool] = True  # incremental() takes schema= (on_schema_change)
     supports_create_or_replace_table: ClassVar[bool] = True  # tables are replaced by CREATE OR REPLACE TABLE AS
     replaces_views_in_place: ClassVar[bool] = True  # CREATE OR REPLACE VIEW may change a view's columns
     dml_transaction: ClassVar[str] = "statements"  # without transactional DDL, DML is made atomic by
@@ -52,6 +56,13 @@ class Adapter(Materializations):
     supports_cancel: ClassVar[bool] = False  # cancel() can stop running statements (_cancel_running)
     lock_kind: ClassVar[str] = "none"  # the build lock: "file", "advisory", "table" or "none" (locks.py)
     max_identifier_bytes: ClassVar[int | None] = None  # a longer name is an error, never silently cut
+    grants_style: ClassVar[str | None] = None  # how grants are read and sent (grants.py); None: no grants
+    comment_style: ClassVar[str] = "comment_on"  # how descriptions are written (comments.py)
+    constraint_support: ClassVar[dict[str, str]] = DEFAULT_SUPPORT  # per constraint type (constraints.py)
+    foreign_keys_block_replace: ClassVar[bool] = False  # a table a foreign key references cannot be replaced
+    quote_seed_columns: ClassVar[bool] = True  # seed column names quoted when quote_columns is not set (seeds)
+    unquoted_case: ClassVar[str | None] = None  # how an unquoted name is stored: "lower", "upper" or as written
+    writes_external_files: ClassVar[bool] = False  # the external materialization (dbt-duckdb's) works here
     connection_keys: ClassVar[tuple[str, ...]] = ()
     required_keys: ClassVar[tuple[str, ...]] = ()
     # a dbt profile's name for a setting -> pds's (profiles.py renames it before the target is built)
@@ -240,7 +251,10 @@ class Adapter(Materializations):
         return None
 
     def qualify(self, relation: Relation) -> Relation:
-        """The relation with every part this engine names it by (the database where qualify_database)."""
+        """The relation with every part this engine names it by (the database where qualify_database); a
+        source's external location only where the engine reads files (DuckDB), else its table."""
+        if relation.external is not None and not self.writes_external_files:
+            relation = Relation(relation.schema, relation.identifier, relation.database)
         return relation.in_database(self.default_database()) if self.qualify_database else relation
 
     def table(self, relation: Relation, dialect: str | None = None, quoting: Quoting = False) -> exp.Table:

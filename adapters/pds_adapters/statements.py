@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlglot import exp
@@ -21,6 +22,19 @@ def rendered(sql: str) -> exp.Var:
 def subquery(query: exp.Expression, alias: str) -> exp.Subquery:
     """(query) AS alias, for a rendered query as for a parsed one."""
     return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+@functools.cache
+def wraps_rendered(dialect: str) -> bool:
+    """Whether this dialect's generator can put rendered SQL inside a SELECT: some (Snowflake, BigQuery)
+    rewrite every SELECT through the optimizer's scopes, which need a parsed subquery. Asked of sqlglot
+    itself, once per dialect, so a new sqlglot or dialect is judged by what it does."""
+    probe = exp.select(exp.Count(this=exp.Star())).from_(subquery(rendered("SELECT 1 AS x"), "probe"), copy=False)
+    try:
+        probe.sql(dialect=dialect)
+    except Exception:  # noqa: BLE001 - any failure means: give this dialect parsed trees
+        return False
+    return True
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -67,6 +81,12 @@ def select_star(table: exp.Table, limit: int | None = None) -> exp.Select:
     return query.limit(limit) if limit is not None else query
 
 
+def select_columns(query: exp.Expression, columns: list[str]) -> exp.Select:
+    """SELECT the named columns (quoted as given) of a query: rows go into a table by name, not position."""
+    sub = exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier("__pds_rows")))
+    return exp.select(*[col(c) for c in columns]).from_(sub)
+
+
 def count_rows(table: exp.Table) -> exp.Select:
     return exp.select(exp.Count(this=exp.Star())).from_(table.copy())
 
@@ -104,23 +124,25 @@ def merge(table: exp.Table, staged: exp.Table, keys: list[str], columns: list[st
 
 
 def select_cast(table: exp.Table, columns: list[str], types: dict[str, str], dialect: str,
-                where: str | None = None) -> exp.Select:
-    """Every column of table, cast to its declared SQL type where there is one (a seed's column_types)."""
+                where: str | None = None, aliases: list[str] | None = None) -> exp.Select:
+    """Every column of table, cast to its declared SQL type where there is one (a seed's column_types), and
+    named as `aliases` says where given (types are keyed by those names)."""
+    names = aliases or columns
     exprs: list[exp.Expression] = []
     for name in types:
-        if name not in columns:
+        if name not in names:
             raise ProjectError(f"column_types names {name!r}, which is not a column", where,
-                               hint=did_you_mean(name, columns) or f"columns: {', '.join(columns)}")
-    for name in columns:
-        if name not in types:
-            exprs.append(col(name))
-            continue
-        try:
-            dtype = exp.DataType.build(str(types[name]), dialect=dialect)
-        except Exception:
-            raise ProjectError(f"column_types: {types[name]!r} (column {name!r}) is not a SQL type", where,
-                               hint="write a type such as varchar, integer, date, decimal(10,2)") from None
-        exprs.append(exp.cast(col(name), dtype).as_(exp.to_identifier(name, quoted=True)))
+                               hint=did_you_mean(name, names) or f"columns: {', '.join(names)}")
+    for column, name in zip(columns, names, strict=True):
+        value: exp.Expression = col(column)
+        if name in types:
+            try:
+                dtype = exp.DataType.build(str(types[name]), dialect=dialect)
+            except Exception:
+                raise ProjectError(f"column_types: {types[name]!r} (column {name!r}) is not a SQL type", where,
+                                   hint="write a type such as varchar, integer, date, decimal(10,2)") from None
+            value = exp.cast(value, dtype)
+        exprs.append(value.as_(exp.to_identifier(name, quoted=True)) if name != column or name in types else value)
     return exp.select(*exprs).from_(table.copy())
 
 

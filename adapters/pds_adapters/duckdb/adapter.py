@@ -14,6 +14,7 @@ from pds_adapters import statements as st
 from pds_adapters.base import Adapter
 from pds_adapters.errors import ConnectionFailed
 from pds_adapters.relation import Relation
+from pds_adapters.schema_change import SchemaPolicy
 
 
 class DuckDBAdapter(Adapter):
@@ -27,11 +28,17 @@ class DuckDBAdapter(Adapter):
     qualify_database: ClassVar[bool] = True  # `pds.pds.pds_runs`: never ambiguous with a schema named pds
     supports_cancel: ClassVar[bool] = True  # connection.interrupt()
     lock_kind: ClassVar[str] = "file"
+    snapshot_time_sql: ClassVar[str] = "now()::timestamp"  # dbt-duckdb's snapshot_get_time()
+    grants_style: ClassVar[str | None] = None  # DuckDB has no grants (pds warns, as dbt-duckdb does)
+    constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("check", "not_null", "unique", "primary_key", "foreign_key"), "enforced")
+    foreign_keys_block_replace: ClassVar[bool] = True
+    writes_external_files: ClassVar[bool] = True  # the external materialization (pds_core/external.py)
     connection_keys: ClassVar[tuple[str, ...]] = ("path", "schema", "database", "extensions", "settings",
-                                                  "read_only", "config_options")
+                                                  "read_only", "config_options", "external_root")
     keys_not_acted_on: ClassVar[dict[str, str]] = {
         **dict.fromkeys(("secrets", "use_credential_provider", "filesystems"), "no secrets or file systems are set up"),
-        "attach": "no other databases are attached", "external_root": "external materializations are not built",
+        "attach": "no other databases are attached",
         **dict.fromkeys(("plugins", "module_paths"), "dbt-duckdb plugins are not loaded"),
         "disable_transactions": "each build runs in its transaction", "keep_open": "the file stays open for the run",
         "retries": "a failed statement is not retried", "remote": "pds connects to the file itself",
@@ -141,9 +148,9 @@ class DuckDBAdapter(Adapter):
             return self.replace_table(relation, query) or 0
 
     def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
-                              options: Any = None) -> int | None:
+                              schema: SchemaPolicy | None = None, options: Any = None) -> int | None:
         with self._frame(df) as query:
-            return self.incremental(relation, query, strategy, unique_key)
+            return self.incremental(relation, query, strategy, unique_key, schema)
 
     def _bulk_load(self, staged: Relation, df: Any) -> int:
         with self._frame(df) as query:

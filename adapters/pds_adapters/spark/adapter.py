@@ -35,6 +35,7 @@ class SparkAdapter(Adapter):
     dialect: ClassVar[str] = "spark"
     supports_transactional_ddl: ClassVar[bool] = False  # no BEGIN/COMMIT: formats give atomicity instead
     supports_merge: ClassVar[bool] = True  # on Delta/Iceberg; on Parquet a clear error, never a silent fallback
+    supports_schema_change: ClassVar[bool] = False  # its incremental() takes no on_schema_change yet
     supports_create_or_replace_table: ClassVar[bool] = True  # Delta/Iceberg; Parquet: versioned view swap
     supports_cancel: ClassVar[bool] = True  # job tags: interruptTag (cancel() below)
     lock_kind: ClassVar[str] = "file"  # a local warehouse; elsewhere a lock table (build_lock() below)
@@ -251,7 +252,9 @@ class SparkAdapter(Adapter):
         return tables.replace_table(self, relation, query, options or self.table_options())
 
     def incremental(self, relation: Relation, query: exp.Expression, strategy: str, unique_key: list[str],
-                    options: Any = None) -> int | None:
+                    schema: Any = None, options: Any = None) -> int | None:
+        """`schema` (on_schema_change) is never passed: supports_schema_change is False, so the core refuses
+        any mode but ignore with a clear error before this runs."""
         return tables.incremental(self, relation, query, strategy, unique_key, options or self.table_options())
 
     def drop_relation(self, relation: Relation) -> None:
@@ -261,7 +264,7 @@ class SparkAdapter(Adapter):
         return dataframes.write(self, relation, df, options or self.table_options())
 
     def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
-                              options: Any = None) -> int | None:
+                              schema: Any = None, options: Any = None) -> int | None:
         return dataframes.incremental(self, relation, df, strategy, unique_key, options or self.table_options())
 
     def stage_dataframe(self, relation: Relation, df: Any) -> Relation:
@@ -275,8 +278,9 @@ class SparkAdapter(Adapter):
         return dataframes.chunks(self, source, chunksize)
 
     def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",",
-                  options: Any = None) -> int:
-        return dataframes.load_seed(self, relation, path, column_types, delimiter, options or self.table_options())
+                  quote_columns: bool | None = None, options: Any = None) -> int:
+        return dataframes.load_seed(self, relation, path, column_types, delimiter, options or self.table_options(),
+                                    quote_columns)
 
     # ---- the build lock ---------------------------------------------------------------------------
     def build_lock(self, owner: dict[str, Any]) -> Any:

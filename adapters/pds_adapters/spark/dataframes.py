@@ -134,11 +134,19 @@ def chunks(adapter: SparkAdapter, source: Relation | str, chunksize: int) -> Ite
 
 
 def load_seed(adapter: SparkAdapter, relation: Relation, path: str, column_types: dict[str, str],
-              delimiter: str, options: TableOptions) -> int:
+              delimiter: str, options: TableOptions, quote_columns: bool | None = None) -> int:
     """The one seed reader (pds_adapters.seeds: the same inferred types as every engine), cast to
-    column_types in Spark SQL where given, then swapped in like a model's table."""
+    column_types in Spark SQL where given, then swapped in like a model's table; column names as
+    quote_columns says (seeds.seed_column_names: Spark keeps an unquoted name's case)."""
     df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
+    csv_names = [str(c) for c in df.columns]
+    for name in column_types:
+        if name not in csv_names:
+            raise ProjectError(f"column_types names {name!r}, which is not a column of the seed", path,
+                               hint=f"columns: {', '.join(csv_names)}")
+    wanted = seeds.seed_column_names(adapter, csv_names, quote_columns, path)
+    df = df.set_axis(wanted, axis=1)
+    types = {wanted[csv_names.index(k)]: v for k, v in column_types.items()}
     with as_view(adapter, df) as view:
-        query = st.select_cast(view, [str(c) for c in df.columns], column_types, adapter.dialect, path)
+        query = st.select_cast(view, wanted, types, adapter.dialect, path)
         return tables.replace_table(adapter, relation, query, options)
-
