@@ -288,6 +288,8 @@ def build_declared(node: Node, ctx: Any, query: exp.Expression) -> int | None:
 
     columns, model = declared_table(node, relation_of)
     warn_unsupported(node, ctx.adapter, columns, model)
+    if not ctx.adapter.declares_tables:  # (Spark) the checked query's own table: its types are the contract's
+        return ctx.adapter.replace_table(node.relation, query, options=ctx.options(node))
     check_dependents(node, ctx, foreign_key_dependents(ctx.adapter, node.relation))
     return replace_declared(ctx.adapter, node.relation, query, columns, model)
 

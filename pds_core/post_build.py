@@ -44,7 +44,15 @@ def finish(node: Node, adapter: Any, kind: str, existed: bool, warned: set[str] 
     if node.relation is None:
         return
     relation_docs, column_docs = persist_docs(node)
-    if relation_docs or column_docs:
+    if (relation_docs or column_docs) and adapter.comment_style is None:
+        if warned is None or "persist_docs" not in warned:
+            warnings.warn(ProjectWarning(f"persist_docs is set but pds does not write descriptions on {adapter.type} "
+                                         "yet: they are not persisted", node.patch_path or node.path, node.patch_line,
+                                         hint="they are written on DuckDB, Postgres, Snowflake and BigQuery targets"),
+                          stacklevel=2)
+        if warned is not None:
+            warned.add("persist_docs")
+    elif relation_docs or column_docs:
         missing = comments.persist(adapter, node.relation, kind, descriptions(node, relation_docs, column_docs))
         if missing:
             warnings.warn(ProjectWarning(

@@ -93,8 +93,18 @@ def test_a_local_parquet_warehouse_persists_and_ctrl_c_cancels_its_job(tmp_path:
     (project / "pds_project.yml").write_text("name: sparkling\nprofile: sparkling\ndialect: spark\n")
     (project / "models" / "daily.sql").write_text(SHOP["daily.sql"].replace("monthname(placed_on)",
                                                                             "date_format(placed_on, 'MMMM')"))
+    (project / "models" / "typed.sql").write_text("select cast(order_id as int) as order_id from {{ ref('orders') }}\n")
+    (project / "models" / "schema.yml").write_text(  # an enforced contract, descriptions and grants on Spark
+        "models:\n  - name: typed\n    config: {materialized: table, contract: {enforced: true}, "
+        "persist_docs: {relation: true}, grants: {select: [reporter]}}\n    columns:\n"
+        "      - {name: order_id, data_type: int, constraints: [{type: not_null}]}\n")
     built = run_pds("build", "--project-dir", str(project), timeout=900)
     assert built.returncode == 0, built.stdout + built.stderr
+    said = built.stdout + built.stderr  # each thing Spark does not do is said, never silently dropped
+    assert "not_null constraints are not supported on spark" in said, said
+    assert "persist_docs is set but pds does not write descriptions on spark" in said, said
+    assert "grants are set but spark has no grants" in said, said
+    assert sorted(r["order_id"] for r in show(project, "typed")) == [1, 2, 3]
     assert (project / "spark-warehouse" / "metastore_db").is_dir() and (project / "spark-warehouse" / "shop.db").is_dir()
     got = {r["placed_on"][:10]: (r["orders"], r["amount"], r["month"]) for r in show(project, "daily")}
     assert got == {"2024-01-01": (1, 10.5, "January"), "2024-01-02": (2, 11.25, "January")}

@@ -57,8 +57,9 @@ class Adapter(Materializations, SchemaChanges, Snapshots):
     lock_kind: ClassVar[str] = "none"  # the build lock: "file", "advisory", "table" or "none" (locks.py)
     max_identifier_bytes: ClassVar[int | None] = None  # a longer name is an error, never silently cut
     grants_style: ClassVar[str | None] = None  # how grants are read and sent (grants.py); None: no grants
-    comment_style: ClassVar[str] = "comment_on"  # how descriptions are written (comments.py)
+    comment_style: ClassVar[str | None] = "comment_on"  # comments.py; None: persist_docs warns
     constraint_support: ClassVar[dict[str, str]] = DEFAULT_SUPPORT  # per constraint type (constraints.py)
+    declares_tables: ClassVar[bool] = True  # an enforced contract's table is created from its declared columns
     foreign_keys_block_replace: ClassVar[bool] = False  # a table a foreign key references cannot be replaced
     quote_seed_columns: ClassVar[bool] = True  # seed column names quoted when quote_columns is not set (seeds)
     unquoted_case: ClassVar[str | None] = None  # how an unquoted name is stored: "lower", "upper" or as written

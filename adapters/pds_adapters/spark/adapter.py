@@ -38,6 +38,11 @@ class SparkAdapter(Adapter):
     supports_schema_change: ClassVar[bool] = False  # its incremental() takes no on_schema_change yet
     supports_create_or_replace_table: ClassVar[bool] = True  # Delta/Iceberg; Parquet: versioned view swap
     supports_cancel: ClassVar[bool] = True  # job tags: interruptTag (cancel() below)
+    comment_style: ClassVar[str | None] = None  # persist_docs warns (post_build.py)
+    grants_style: ClassVar[str | None] = None  # Spark has no GRANT of its own: grants warn, as on DuckDB
+    declares_tables: ClassVar[bool] = False  # an enforced contract: its checked query's table, replaced as any
+    constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(  # dbt-spark's: none created (each warns)
+        ("check", "not_null", "unique", "primary_key", "foreign_key"), "not_supported")
     lock_kind: ClassVar[str] = "file"  # a local warehouse; elsewhere a lock table (build_lock() below)
     incremental_strategies: ClassVar[tuple[str, ...]] = STRATEGIES
     model_config_keys: ClassVar[tuple[str, ...]] = TABLE_CONFIG  # node config keys only this engine reads
@@ -173,7 +178,7 @@ class SparkAdapter(Adapter):
         """A query's column names from Spark's analysis alone: no job runs."""
         return list(self.session().sql(self.sql(query)).columns)
 
-    def query_columns(self, relation: Relation, query: exp.Expression) -> list[tuple[str, str]]:
+    def query_column_types(self, relation: Relation, query: exp.Expression) -> list[tuple[str, str]]:
         """A query's columns and Spark types from its analysis alone (what a contract is checked against)."""
         return [(f.name, f.dataType.simpleString()) for f in self.session().sql(self.sql(query)).schema.fields]
 
@@ -204,6 +209,12 @@ class SparkAdapter(Adapter):
 
     def columns(self, relation: Relation) -> list[str]:
         return list(self.session().table(self.table(relation).sql(self.dialect)).columns)
+
+    def column_types(self, relation: Relation) -> list[tuple[str, str]]:
+        """(name, Spark type) of a table's (or its view's) columns, from its schema: Spark has no
+        information_schema.columns (what the plan and snapshots read, schema_change.py)."""
+        fields = self.session().table(self.table(relation).sql(self.dialect)).schema.fields
+        return [(f.name, f.dataType.simpleString()) for f in fields]
 
     # ---- materializations ----------------------------------------------------------------------
     def table_options(self, config: Mapping[str, Any] | None = None, where: str | None = None) -> TableOptions:
@@ -256,6 +267,16 @@ class SparkAdapter(Adapter):
         """`schema` (on_schema_change) is never passed: supports_schema_change is False, so the core refuses
         any mode but ignore with a clear error before this runs."""
         return tables.incremental(self, relation, query, strategy, unique_key, options or self.table_options())
+
+    def snapshot(self, relation: Relation, query: exp.Expression, spec: Any, existing: Any,
+                 node: str | None = None) -> Any:
+        """A snapshot's later builds MERGE into its table: a row-level format only (parquet: a clear error)."""
+        options = self.table_options()
+        if existing is not None and not options.row_level:
+            raise ProjectError(f"a snapshot on Spark needs a row-level file format (delta or iceberg), and this "
+                               f"target's is {options.file_format}", node,
+                               hint="set file_format: delta in the target's profile")
+        return super().snapshot(relation, query, spec, existing, node)
 
     def drop_relation(self, relation: Relation) -> None:
         tables.drop(self, relation)
