@@ -24,6 +24,7 @@ class BuildContext:
     decisions: dict[str, Any] = field(default_factory=dict)  # uid -> plan.BuildDecision
     compiled: dict[str, CompiledNode] = field(default_factory=dict)
     resolve: Callable[[str, str], Relation | str] | None = None  # (kind, name) -> relation or SQL
+    render_at_run: Callable[[Node, Any], None] | None = None  # (node, adapter): its connected render (plan.decide)
 
     def incremental(self, node: Node) -> Any:
         """The node's decision when its rows go into the existing table, else None (a full build)."""
@@ -48,7 +49,8 @@ class Materialization:
 
     @staticmethod
     def query(node: Node, ctx: BuildContext) -> Any:
-        return ctx.compiled[node.unique_id].ast
+        """The model's query as DDL embeds it: as written where the project is in the target's dialect."""
+        return ctx.compiled[node.unique_id].statement
 
 
 class View(Materialization):

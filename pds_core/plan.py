@@ -16,7 +16,6 @@ edges to the plan's run graph afterwards; execute.py runs it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +28,10 @@ from pds_core.compiler import CompiledNode, Compiler
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
 from pds_core.graph import build_graph
+from pds_core.jinja.runtime import RunTimeRender
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Node, Relation
-from pds_core.parser import Parser, cache_key
+from pds_core.parser import Parser
 from pds_core.publish.exports import parse_exports
 from pds_core.publish.notify import webhooks
 from pds_core.quality.definitions import parse_quality
@@ -105,6 +105,7 @@ class BuildDecision:
     strategy: str | None = None  # append | merge | delete+insert, for incremental models
     unique_key: list[str] = field(default_factory=list)
     unchanged: bool = False  # --skip-unchanged: its relation already holds this definition's result
+    render_at_run: bool = False  # its Jinja asks the warehouse: rendered and compiled at its turn, connected
 
 
 @dataclass
@@ -135,6 +136,7 @@ class Plan:
     retry_exports: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # said to the user before the run starts
     namer: Any = None  # the target adapter's table(): how every relation is named in SQL
+    runtime: Any = None  # jinja.runtime.RunTimeRender: the connected renders plan.decide asked for
 
     def node(self, uid: str) -> Any:
         """Any node of the run: a model, seed or source, or one a planner added."""
@@ -182,11 +184,13 @@ class Parsed:
     parser: Parser
 
 
-def parse(project: Project, use_cache: bool = False) -> Parsed:
+def parse(project: Project, use_cache: bool = False, flags: dict[str, Any] | None = None) -> Parsed:
     """Models, seeds and sources (parser.py), then tests, checks, metrics (quality) and exports (publish);
-    the notification hooks of pds_project.yml are checked too, so `pds compile` reports them."""
+    the notification hooks of pds_project.yml are checked too, so `pds compile` reports them.
+    `flags`: what templates read as dbt's `flags` (WHICH, FULL_REFRESH, ...)."""
     webhooks(project)
     parser = Parser(project, use_cache=use_cache, extensions=[TestBlockExtension])
+    parser.renderer.flags.update(flags or {})
     manifest = parser.parse()
     manifest.quality = parse_quality(project, manifest, parser.renderer, parser.load_macros, parser.cache)
     manifest.exports = parse_exports(project, manifest)
@@ -207,25 +211,33 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
 
     adapter_cls = adapter_class(project.target.type)
     namer = adapter_cls(project.target).table  # THE relation renderer (nothing connects)
-    parsed = parse(project, use_cache=True)
+    flags = {"WHICH": spec.name, "FULL_REFRESH": options.full_refresh, "STORE_FAILURES": options.store_failures}
+    parsed = parse(project, use_cache=True, flags=flags)
     manifest, parser = parsed.manifest, parsed.parser
     adapter_cls.check_names(manifest.all_nodes().values())
     graph = build_graph(manifest)
     sql_models = [uid for uid, n in manifest.nodes.items() if n.resource_type == "model" and n.language == "sql"]
     compiler = Compiler(manifest, graph, project.config.dialect, adapter_cls.dialect, parser.cache, namer)
-    compiled = compiler.compile(sql_models)
+    pending = [uid for uid in sql_models if manifest.nodes[uid].renders_with_warehouse]
+    compiled = compiler.compile([uid for uid in sql_models if uid not in pending])
+    compiled.update(compiler.compile_pending(pending))
     built_columns = read_built_columns(project.target_dir / STATE_DIR)
     validation = None
     if options.validate:
         validation = validate_compiled(manifest, graph, project.config.dialect, compiler, project.root, compiled,
                                        parser.cache, source_columns, built_columns)
     fingerprints = compute_fingerprints(manifest, graph, compiled, project.target.type,
-                                        cache_key(project, parser.macro_texts), project.vars)
-    result = Plan(project=project, options=options, command=spec, invocation_id=str(uuid.uuid4()),
+                                        parser.key, project.vars)
+    result = Plan(project=project, options=options, command=spec, invocation_id=parser.renderer.invocation_id,
                   manifest=manifest, graph=graph, compiled=compiled, validation=validation,
                   fingerprints=fingerprints, chosen=set(), selected=set(), target_dialect=adapter_cls.dialect,
                   cache=parser.cache, built_columns=built_columns, namer=namer)
     _select(result)
+    if pending:
+        result.runtime = RunTimeRender(parser, compiler, result)
+        result.notes += [f"{manifest.nodes[uid].path}: rendered again at run time, connected (its Jinja asks the "
+                         "warehouse: execute, run_query, statement or adapter look-ups)" for uid in sorted(pending)
+                         if spec.name in ("compile", "lineage")]
     result.run_graph = graph
     result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}
     if catalog is not None:
@@ -280,8 +292,10 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
             decision.incremental = not full and existing == "table"  # a view there is rebuilt as a table
             decision.strategy, decision.unique_key = strategy_of(node, catalog.supports_merge)
         plan.decisions[uid] = decision
-    again = [uid for uid, d in plan.decisions.items()
-             if d.incremental and manifest.nodes[uid].uses_is_incremental and manifest.nodes[uid].language == "sql"]
+    for uid, decision in plan.decisions.items():  # rendered at its turn in the run, with the warehouse
+        decision.render_at_run = manifest.nodes[uid].renders_with_warehouse
+    again = [uid for uid, d in plan.decisions.items() if d.incremental and not d.render_at_run
+             and manifest.nodes[uid].uses_is_incremental and manifest.nodes[uid].language == "sql"]
     if again:
         for uid in again:
             manifest.nodes[uid].rendered = parser.render_incremental(manifest.nodes[uid])

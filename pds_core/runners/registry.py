@@ -27,7 +27,8 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
     """The runners of one run, sharing its context; each gets the plain data it needs from the plan."""
     project, adapter = plan.project, ctx.adapter
     build = BuildContext(adapter=adapter, project_root=project.root, vars=project.vars, decisions=plan.decisions,
-                         compiled=plan.compiled, resolve=plan.resolve)
+                         compiled=plan.compiled, resolve=plan.resolve,
+                         render_at_run=plan.runtime.render if plan.runtime is not None else None)
     model = ModelRunner(ctx, build, catalog)
     quality = QualityRunner(ctx, QualityContext(
         adapter=adapter, nodes=plan.manifest.all_nodes(), compiled=plan.compiled, dialect=plan.target_dialect,
