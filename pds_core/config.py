@@ -36,6 +36,8 @@ PROJECT_KEYS: dict[str, tuple[type, ...]] = {
     "on_warn": (list, dict, str),
     "require-pds-version": (str, list),
     "results-schema": (str,),
+    "dispatch": (list,),  # adapter.dispatch search orders (pds_core/jinja/packages.py)
+    "quoting": (dict,),  # how relation names print in Jinja (api.Relation, relation.render())
 }
 
 # config keys a model, seed or test may set (in pds_project.yml, schema YAML or config())
@@ -138,7 +140,7 @@ class ProjectConfig:
     name: str
     root: Path
     profile: str
-    dialect: str = "duckdb"
+    dialect: str | None = None  # the models' SQL dialect; None: the target's (the loader fills it in)
     model_paths: list[str] = field(default_factory=lambda: ["models"])
     seed_paths: list[str] = field(default_factory=lambda: ["seeds"])
     test_paths: list[str] = field(default_factory=lambda: ["tests"])
@@ -177,9 +179,10 @@ class ProjectConfig:
                     raise ProjectError(f"{key!r} must be a list of folder names", path, data.line_of(key))
         from sqlglot.dialects.dialect import Dialect
 
-        dialect = data.get("dialect") or "duckdb"
+        dialect = data.get("dialect") or None
         try:
-            Dialect.get_or_raise(dialect)
+            if dialect is not None:
+                Dialect.get_or_raise(dialect)
         except ValueError:
             raise ProjectError(f"unknown SQL dialect {dialect!r}", path, data.line_of("dialect"),
                                hint="use a sqlglot dialect name such as duckdb, postgres, snowflake, bigquery") from None

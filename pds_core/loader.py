@@ -87,6 +87,8 @@ def load_project(
     renderer = Renderer(config.name, all_vars, {})
     tgt = load_target(root, config.profile, target, Path(profiles_dir) if profiles_dir else None,
                       renderer.render_string)
+    if config.dialect is None:  # no `dialect:`: the models are written in the target's SQL, sent as written
+        config.dialect = target_dialect(tgt.type)
     if tgt.type == "duckdb":
         path = str(tgt.settings.get("path") or f"{config.name}.duckdb")
         if path != ":memory:" and not path.startswith("md:") and not os.path.isabs(path):
@@ -96,6 +98,16 @@ def load_project(
     return Project(root=root, config=config, target=tgt, vars=all_vars, files=files,
                    requested_target=target, profiles_dir=Path(profiles_dir) if profiles_dir else None,
                    cli_vars=dict(vars or {}))
+
+
+def target_dialect(target_type: str) -> str:
+    """The sqlglot dialect of a target type (its adapter's; the type's own name if no adapter is installed)."""
+    from pds_adapters import adapter_class
+
+    try:
+        return adapter_class(target_type).dialect
+    except ProjectError:
+        return target_type
 
 
 def check_resource_names(files: ProjectFiles) -> None:

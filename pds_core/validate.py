@@ -30,13 +30,13 @@ from pds_core.cache import ParseCache, digest
 from pds_core.contracts import check_declarations
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.lineage import ColumnRef, model_lineage
-from pds_core.nodes import Manifest, Node
+from pds_core.nodes import Manifest, Node, identifier
 from pds_core.sourcemap import SourceMap
 
 EPHEMERAL_PREFIX = "__pds_ephemeral__"
 NO_PART = "__pds_none__"  # fills missing catalog/schema parts so every table nests at the same depth
 UNKNOWN_TYPE = "UNKNOWN"
-CACHE_VERSION = "validate-2"
+CACHE_VERSION = "validate-3"
 ALIAS_CLAUSES = (exp.Order, exp.Group, exp.Having, exp.Qualify)
 
 
@@ -86,6 +86,7 @@ class Validator:
         self.built_columns = built_columns or {}  # Python models: the columns returned on their last build
         self.graph = graph
         self.dialect = Dialect.get_or_raise(dialect)
+        self.dialect_name = dialect
         self.sql = sql
         self.root = root
         self.cache = cache
@@ -128,14 +129,14 @@ class Validator:
             declared = [c.name for c in node.columns.values()]
             built = self.built_columns.get(node.unique_id)
             if built is not None:
-                return Analysis({**{self._norm(c): UNKNOWN_TYPE for c in built}, **self._declared(node)})
+                return Analysis({**{self._name(c): UNKNOWN_TYPE for c in built}, **self._declared(node)})
             return Analysis(None, "a Python model that has not been built yet", declared=declared)
         if node.renders_with_warehouse:  # its SQL is known only at run time (it asks the warehouse)
             return Analysis(None, "a model rendered with the warehouse at run time", declared=declared_names(node))
         return self._sql_model(node, report)
 
     def _declared(self, node: Node) -> dict[str, str]:
-        return {self._norm(c.name): c.data_type or UNKNOWN_TYPE for c in node.columns.values()}
+        return {self._name(c.name): c.data_type or UNKNOWN_TYPE for c in node.columns.values()}
 
     def _seed(self, node: Node) -> Analysis:
         try:
@@ -143,11 +144,18 @@ class Validator:
                 header = next(csv.reader(fh, delimiter=node.config.get("delimiter") or ","), [])
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             return Analysis(None, f"a seed whose header cannot be read ({exc})")
-        types = {self._norm(str(k)): str(v) for k, v in (node.config.get("column_types") or {}).items()}
-        return Analysis({c: types.get(c, UNKNOWN_TYPE) for c in (self._norm(h) for h in header)})
+        types = {self._name(str(k)): str(v) for k, v in (node.config.get("column_types") or {}).items()}
+        return Analysis({c: types.get(c, UNKNOWN_TYPE) for c in (self._name(h) for h in header)})
+
+    def _name(self, name: str) -> str:
+        """A column name pds writes (a seed's header, a YAML column, a DataFrame's column) as the dialect
+        compares it: written unquoted when plain (as pds creates it: Snowflake stores monthly_amount as
+        MONTHLY_AMOUNT), quoted and kept exactly otherwise."""
+        return self.dialect.normalize_identifier(identifier(name, self.dialect_name)).name
 
     def _norm(self, name: str) -> str:
-        """A column name as the dialect compares it (DuckDB: case-insensitive, even when quoted)."""
+        """A column name as the warehouse reports it, as the dialect compares it (kept exactly; DuckDB:
+        case-insensitive, even when quoted)."""
         return self.dialect.normalize_identifier(exp.to_identifier(name, quoted=True)).name
 
     # ---- SQL models ----------------------------------------------------------------------------
