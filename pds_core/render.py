@@ -196,13 +196,14 @@ class Renderer:
     def add_macros(self, text: str, path: str, package: str | None = None) -> list[str]:
         """Register the macros of one macro file (of the project, or of `package`); returns their names."""
         try:
-            template, names = compile_macro_file(self.env, text, path)
+            templates = compile_macro_file(self.env, text, path)
         except jinja2.TemplateSyntaxError as exc:
             raise ProjectError(f"Jinja syntax error: {exc.message}", path, exc.lineno,
                                hint="check the {{ }} and {% %} tags near this line") from exc
         self._templates.add(path)
         package = package or self.project_name
-        self.registry.add(package, path, template, names)
+        names = list(templates)
+        self.registry.add(package, path, templates)
         if package == self.project_name:
             for name in names:
                 self.macro_files[name] = path

@@ -1,8 +1,8 @@
 """Errors raised while rendering, pointed at the template line that raised them.
 
 An error inside a macro names the macro's file and line (the innermost template frame), and the
-model's line that called into it; Jinja's compiled frames are mapped back to template lines by
-jinja2.debug (what Template.render does on an error).
+model's line that called into it; Jinja's compiled frames are mapped back to template lines with
+each template's debug info.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ import sys
 from types import TracebackType
 
 import jinja2
-from jinja2.debug import rewrite_traceback_stack
 
 from pds_core.errors import ProjectError
 
 
 def template_frames(tb: TracebackType | None, known: set[str]) -> list[tuple[str, int]]:
-    """(file, line) of each frame that belongs to a rendered template, outermost first."""
+    """(file, template line) of each frame that runs a rendered template's code, outermost first."""
     frames: list[tuple[str, int]] = []
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
-        if name in known:
-            frames.append((name, tb.tb_lineno))
+        template = tb.tb_frame.f_globals.get("__jinja_template__")
+        if name in known and template is not None:
+            frames.append((name, template.get_corresponding_lineno(tb.tb_lineno)))
         tb = tb.tb_next
     return frames
 
@@ -34,11 +34,7 @@ def render_error(path: str, known: set[str]) -> ProjectError:
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return ProjectError(f"Jinja syntax error: {exc.message}", exc.filename or path, exc.lineno,
                             hint="check the {{ }} and {% %} tags near this line")
-    try:
-        rewritten = rewrite_traceback_stack(source=None)
-    except Exception:  # noqa: BLE001 - the original error matters more than its mapping
-        rewritten = exc
-    frames = template_frames(rewritten.__traceback__, known | {path})
+    frames = template_frames(exc.__traceback__, known | {path})
     where, line = frames[-1] if frames else (path, None)
     called = next((ln for p, ln in frames if p == path), None)
     via = f" (in {where}, called from {path}:{called})" if where != path and called else ""

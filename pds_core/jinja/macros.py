@@ -92,8 +92,7 @@ class PackageView(Mapping[str, Any]):
 class MacroFile:
     package: str
     path: str  # as shown to the user: relative to the project (or <pds>/... for the internal macros)
-    template: jinja2.Template
-    names: list[str] = field(default_factory=list)
+    templates: dict[str, jinja2.Template] = field(default_factory=dict)  # macro name -> its own template
 
 
 class Namespace(Mapping[str, Any]):
@@ -143,18 +142,18 @@ class MacroRegistry:
         self._scopes: dict[str, Namespace] = {}
 
     # ---- loading ---------------------------------------------------------------------------------
-    def add(self, package: str, path: str, template: jinja2.Template, names: list[str]) -> None:
-        """A compiled macro file of a package and the macro names it defines (duplicates are refused)."""
+    def add(self, package: str, path: str, templates: dict[str, jinja2.Template]) -> None:
+        """A compiled macro file of a package: its macros (duplicates are refused)."""
         known = self.names.setdefault(package, {})
         if package not in self.package_order:
             self.package_order.append(package)
-        for name in names:
+        for name in templates:
             if name in known and package != INTERNAL:
                 where = "the project" if package == self.root else f"package {package!r}"
                 raise ProjectError(f"macro {name!r} is defined twice in {where}: in {known[name]} and {path}", path,
                                    hint="rename one of them")
             known[name] = path
-        self.files.append(MacroFile(package, path, template, names))
+        self.files.append(MacroFile(package, path, templates))
         self._scopes.clear()
 
     @property
@@ -173,13 +172,13 @@ class MacroRegistry:
         ns = Namespace(scope, context)
         by_package: dict[str, dict[str, MacroFunction]] = {}
         for file in self.files:
-            # the file's top level runs once with the namespace as its context; its macros (private
-            # `_name` ones too, which a Jinja module would not export) are then in the context's vars
-            context = file.template.new_context(ns, shared=True)  # type: ignore[arg-type]
-            for _ in file.template.root_render_func(context):
-                pass
             bucket = by_package.setdefault(file.package, {})
-            for name in file.names:
+            for name, template in file.templates.items():
+                # the macro's template runs once with the namespace as its context, which then holds the
+                # macro (a private `_name` one too, which a Jinja module would not export)
+                context = template.new_context(ns, shared=True)  # type: ignore[arg-type]
+                for _ in template.root_render_func(context):
+                    pass
                 bucket[name] = MacroFunction(context.vars[name], name, file.package, file.path)
             ns.packages = by_package
             ns.flat = self._flat(scope, by_package)  # macros defined so far serve later files' top levels
@@ -230,12 +229,17 @@ class MacroRegistry:
                            hint="define one of them, or install the package that does (pds deps)")
 
 
-def compile_macro_file(env: jinja2.Environment, text: str, path: str) -> tuple[jinja2.Template, list[str]]:
-    """Parse once: the file's template and the macros it defines ({% macro %}, {% test %}, {% materialization %})."""
+def compile_macro_file(env: jinja2.Environment, text: str, path: str) -> dict[str, jinja2.Template]:
+    """Each top-level macro of a file ({% macro %}, {% test %}, {% materialization %}) as its own template,
+    as dbt keeps them: a macro calling another of its file then finds it through the namespace (wrapped,
+    resolved per package) rather than as a local of the file; the file is parsed once, lines kept."""
     tree = env.parse(text, name=path, filename=path)
-    names = [node.name for node in tree.body if isinstance(node, nodes.Macro)]
-    code = env.compile(tree, name=path, filename=path)
-    return env.template_class.from_code(env, code, env.make_globals(None), None), names
+    templates: dict[str, jinja2.Template] = {}
+    for node in tree.body:
+        if isinstance(node, nodes.Macro):
+            code = env.compile(nodes.Template([node], lineno=1), name=path, filename=path)
+            templates[node.name] = env.template_class.from_code(env, code, env.make_globals(None), None)
+    return templates
 
 
 class MaterializationExtension(Extension):
