@@ -125,14 +125,14 @@ class Validator:
             if found:
                 return Analysis({self._norm(c): UNKNOWN_TYPE for c in found})
             return Analysis(None, "a source without columns in YAML")
+        declared = [c.name for c in node.columns.values()]
         if node.language == "python":  # what it returns is known only once it ran: never refuse what may exist
-            declared = [c.name for c in node.columns.values()]
             built = self.built_columns.get(node.unique_id)
             if built is not None:
                 return Analysis({**{self._name(c): UNKNOWN_TYPE for c in built}, **self._declared(node)})
             return Analysis(None, "a Python model that has not been built yet", declared=declared)
         if node.renders_with_warehouse:  # its SQL is known only at run time (it asks the warehouse)
-            return Analysis(None, "a model rendered with the warehouse at run time", declared=declared_names(node))
+            return Analysis(None, "a model rendered with the warehouse at run time", declared=declared)
         return self._sql_model(node, report)
 
     def _declared(self, node: Node) -> dict[str, str]:
@@ -350,10 +350,6 @@ class Validator:
         if start is None:
             return None, None
         return SourceMap(node.raw_code, text).locate_offset(start)
-
-
-def declared_names(node: Node) -> list[str]:
-    return [c.name for c in node.columns.values()]
 
 
 def _schema(entries: list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]], dialect: Dialect) -> MappingSchema:

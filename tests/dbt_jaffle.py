@@ -485,7 +485,7 @@ def write(root: Path, profile: dict[str, Any]) -> Path:
 def normalize(value: Any) -> Any:
     """A value as the expected rows hold it: numbers as floats (ints kept), dates and timestamps in ISO form
     (wall-clock time: a timestamp with a time zone loses it)."""
-    if isinstance(value, bool) or isinstance(value, int):
+    if isinstance(value, bool | int):
         return value
     if isinstance(value, decimal.Decimal | float):
         return round(float(value), 6)

@@ -175,8 +175,8 @@ def macro_sql(adapter_type: str, template: str) -> str:
     ("spark", "string timestamp float integer bigint decimal(28,6) boolean"),
 ])
 def test_type_macros_name_each_adapter_s_types(adapter_type: str, expected: str) -> None:
-    names = "type_string type_timestamp type_float type_int type_bigint type_numeric type_boolean".split()
-    assert macro_sql(adapter_type, " ".join("{{ dbt.%s() }}" % n for n in names)) == expected
+    names = ["type_string", "type_timestamp", "type_float", "type_int", "type_bigint", "type_numeric", "type_boolean"]
+    assert macro_sql(adapter_type, " ".join(f"{{{{ dbt.{n}() }}}}" for n in names)) == expected
 
 
 @pytest.mark.parametrize(("adapter_type", "expected"), [
