@@ -74,6 +74,21 @@ def test_vars_are_seen_by_the_node_s_package(tmp_path: Path) -> None:
     assert rendered(tmp_path / "2", files) == "select 'scoped' as v"
 
 
+def test_packages_as_the_loader_hands_them(tmp_path: Path) -> None:
+    # the loader's Package: name, root, its rendered config (vars) and files; the Jinja side reads the
+    # macro files from the package's root and takes the vars the loader rendered
+    from types import SimpleNamespace
+
+    from pds_core.jinja.packages import package_macros
+
+    root = write_project(tmp_path / "p", PKG)
+    pkg = SimpleNamespace(name="tools", root=root / "dbt_packages" / "tools",
+                          config=SimpleNamespace(vars={"tools_only": "rendered"}), files=None)
+    [got] = package_macros(SimpleNamespace(packages=[pkg], root=root))
+    assert (got.name, got.macro_files, got.vars) == ("tools", ["macros/m.sql"], {"tools_only": "rendered"})
+    assert package_macros(SimpleNamespace(packages=[], root=root)) == []  # the loader found none: none
+
+
 def test_an_error_in_a_macro_names_the_macro_s_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ProjectError) as caught:
         rendered(tmp_path, {"models/m.sql": "select 1 as a,\n{{ tools.broken() }}"})

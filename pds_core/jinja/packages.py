@@ -89,13 +89,16 @@ def normalize(entry: Any) -> PackageMacros:
     get = entry.get if isinstance(entry, Mapping) else lambda k, d=None: getattr(entry, k, d)
     root = Path(get("root"))
     files = get("macro_files") or get("macros")
-    if files is None:
+    if files is None:  # the loader's Package (name, root, config, files listed from the root project): read it
         read = read_package(root)
         if read is None:
             raise ProjectError(f"package {get('name')!r} has no dbt_project.yml", str(root))
+        config_vars = getattr(get("config"), "vars", None)  # rendered by the loader, as dbt renders them
+        if isinstance(config_vars, Mapping):
+            read.vars = dict(config_vars)
         return read
     config = get("config")
-    vars = get("vars") or (config.get("vars") if isinstance(config, Mapping) else None) or {}
+    vars = get("vars") or (config.get("vars") if isinstance(config, Mapping) else getattr(config, "vars", None)) or {}
     return PackageMacros(name=str(get("name")), root=root, macro_files=[str(f) for f in files], vars=dict(vars),
                          docs_files=list(get("docs_files") or []))
 
