@@ -46,7 +46,7 @@ class Parser:
         self.cache = ParseCache(project.target_dir / CACHE_FILE, self.key) if use_cache else None
         self._macros_loaded = False
         for extension in extensions or []:
-            self.renderer.env.add_extension(extension)
+            self.renderer.add_extension(extension)
         self.database = project.target.settings.get("database") or project.target.settings.get("project")
         self.renderer.parse_parts = self._known_parts
         self._parsed: dict[str, Node] = {}  # by name, as parsing goes: what a marker may point to already
@@ -205,7 +205,7 @@ class Parser:
             if entry.get("late"):
                 self._late.append(node)
             merge_config(config, entry["config"])
-            if not node.rendered.strip():
+            if not node.rendered.strip() and not node.renders_with_warehouse:  # else known at run time
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
         file_config = info.config if node.language == "python" else entry["config"]

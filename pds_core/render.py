@@ -29,7 +29,13 @@ from pds_core.jinja.adapter_proxy import AdapterProxy
 from pds_core.jinja.docs import DocBlocks
 from pds_core.jinja.errors import render_error
 from pds_core.jinja.layers import ConfigObject, ContextLayer, Overlay
-from pds_core.jinja.macros import MacroRegistry, MaterializationExtension, Namespace, compile_macro_file
+from pds_core.jinja.macros import (
+    INTERNAL,
+    MacroRegistry,
+    MaterializationExtension,
+    Namespace,
+    compile_macro_file,
+)
 from pds_core.jinja.relation_api import (
     EPHEMERAL_PREFIX,
     LOOKUP,
@@ -39,6 +45,7 @@ from pds_core.jinja.relation_api import (
     style_for,
 )
 from pds_core.jinja.statements import Live, Statements
+from pds_core.jinja.undefined import parse_undefined
 
 __all__ = ["MARKER", "Frame", "RelationMarker", "RenderState", "Renderer"]
 PartsLookup = Callable[[str, str], "tuple[str | None, str | None, str | None, str | None] | None"]
@@ -88,9 +95,11 @@ class Renderer:
         self.style = style_for(self.adapter_type, quoting)
         self._frame: ContextVar[Frame | None] = ContextVar("pds_render_frame", default=None)
         self.env = jinja2.sandbox.SandboxedEnvironment(
-            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+            undefined=parse_undefined(self._parse_lenient), autoescape=False, keep_trailing_newline=True,
             extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", MaterializationExtension],
         )
+        # packages' macros (and pds's `dbt` ones) print an undefined name as nothing, as dbt does
+        self.package_env = self.env.overlay(undefined=parse_undefined(self._parse_lenient, jinja2.Undefined))
         self.registry = MacroRegistry(self.env, project_name, self.adapter_type, dispatch)
         self.docs = DocBlocks(project_name)
         self.invocation_id = str(uuid.uuid4())
@@ -144,6 +153,11 @@ class Renderer:
             return False
         return True
 
+    def _parse_lenient(self) -> bool:
+        """Parsing a node that asks the warehouse (rendered again, connected): undefined is tolerated."""
+        frame = self._frame.get()
+        return frame is not None and frame.live is None and frame.state.deferred
+
     def _mark_volatile(self) -> None:
         frame = self._frame.get()
         if frame is not None:
@@ -193,10 +207,16 @@ class Renderer:
         return self.parse_parts(kind, name) if self.parse_parts is not None else None
 
     # ---- macros ------------------------------------------------------------------------------------
+    def add_extension(self, extension: type[jinja2.ext.Extension]) -> None:
+        """A Jinja tag (`{% test %}`) for the project's templates and the packages' alike."""
+        self.env.add_extension(extension)
+        self.package_env.add_extension(extension)
+
     def add_macros(self, text: str, path: str, package: str | None = None) -> list[str]:
         """Register the macros of one macro file (of the project, or of `package`); returns their names."""
         try:
-            templates = compile_macro_file(self.env, text, path)
+            own = package is None or package == self.project_name
+            templates = compile_macro_file(self.env if own else self.package_env, text, path)
         except jinja2.TemplateSyntaxError as exc:
             raise ProjectError(f"Jinja syntax error: {exc.message}", path, exc.lineno,
                                hint="check the {{ }} and {% %} tags near this line") from exc
@@ -214,6 +234,18 @@ class Renderer:
         if package == self.project_name:  # what callers outside pds_core.jinja read (generic tests)
             self.env.globals.update({k: v for k, v in ns.flat.items() if k in self.macro_files})
         return ns
+
+    def test_macro(self, name: str, namespace: str | None = None) -> Any:
+        """The `{% test name %}` macro a schema file names: `pkg.name` in that package; a plain name in the
+        project, then the installed packages, then pds's `dbt` package (dbt's order). None if none."""
+        ns = self.namespace(self.project_name)
+        if namespace is not None:
+            return ns.get_from_package(namespace, f"test_{name}")
+        for package in [*self.registry.package_order, INTERNAL]:
+            found = ns.get_from_package(package, f"test_{name}")
+            if found is not None:
+                return found
+        return None
 
     def call_macro(self, name: str, *args: Any, path: str = "<macro>", package: str | None = None) -> Any:
         """Call a macro as a node of `package` would (generate_schema_name & co), outside a model's render."""

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jinja2
+
 from pds_core.errors import ProjectError
 from pds_core.jinja.table import Table
 
@@ -99,10 +101,12 @@ class Statements:
             frame.state.deferred = True
         return _AttrDict(frame.results[name]) if name in frame.results else None
 
-    def run_query(self, sql: str) -> Table | None:
+    def run_query(self, sql: str) -> Table | jinja2.Undefined:
         frame = self._live()
         if frame is None:
-            return None  # dbt's run_query while parsing: load_result(...) is None
+            # dbt's run_query while parsing returns load_result(...).table of None: an undefined that prints
+            # as nothing and is false, and whose use (`r.columns`) is an error, in dbt as here
+            return jinja2.Undefined(obj=None, name="table")
         _response, table = self.run(str(sql), True)
         self.store_result("run_query_statement", _response, table)
         return table

@@ -129,7 +129,8 @@ class QualityParser:
         if column is not None:
             args["column_name"] = column
         plain = name.rsplit(".", 1)[-1]
-        user = f"test_{plain}" in self.manifest.macros
+        self.macros()  # a test macro of the project's or of a package (`dbt_utils.equal_rowcount`) wins
+        user = self.renderer.test_macro(plain, name.rpartition(".")[0] or None) is not None
         test_name = plain if user else canonical_name(plain)
         if not user and test_name not in BUILTIN_TESTS:
             known = sorted({*BUILTIN_TESTS, *(m[5:] for m in self.manifest.macros if m.startswith("test_"))})
@@ -138,7 +139,8 @@ class QualityParser:
                                " define your own with {% test name(model, column_name) %} in tests/generic/")
         test = TestNode(unique_id="", name="", test_type="generic", test_name=test_name, path=path, line=line,
                         attached_to=node.unique_id, column=column, kwargs=args, config=config,
-                        depends_on=[node.unique_id], description=str(config.get("description") or ""))
+                        depends_on=[node.unique_id], description=str(config.get("description") or ""),
+                        namespace=name.rpartition(".")[0] or None)
         if user:
             self._render_user(test, node)
         else:
@@ -190,7 +192,7 @@ class QualityParser:
         if where:
             model = f"(select * from {model} where {where}) as pds_where"
         rendered, refs, sources = render_user_test(self.renderer, f"test_{test.test_name}", model,
-                                                   dict(test.kwargs), test.path)
+                                                   dict(test.kwargs), test.path, test.namespace)
         test.rendered = rendered
         for uid in self._resolve(refs, sources, test.path, test.line):
             if uid not in test.depends_on:

@@ -38,6 +38,7 @@ class TestNode:
     resource_type: str = "test"
     language: str = "sql"
     relation: Any = None  # tests build nothing; `this` has no meaning in them
+    namespace: str | None = None  # the package a generic test was named with (dbt_utils.expression_is_true)
 
     @property
     def severity(self) -> str:
