@@ -9,12 +9,31 @@ and the decorators a project's own Python files use.
 
     from pds import check, metric, unit_test         # in tests/*.py of a project
 
-The engine lives in pds_core (see docs/architecture.md); this package is the short, stable name.
+The engine lives in pds_core (see docs/architecture.md); this package is the short, stable name. Its
+names are imported on first use, so `import pds` costs little until a command runs.
 """
 
-from pds_core import __version__
-from pds_core.api import *  # noqa: F403  # the commands, as functions
-from pds_core.api import __all__ as _commands
-from pds_core.quality.decorators import check, metric, unit_test
+from __future__ import annotations
 
-__all__ = ["__version__", *_commands, "check", "metric", "unit_test"]
+from typing import Any
+
+from pds_core import COMMANDS, __version__
+
+DECORATORS = ("check", "metric", "unit_test")
+__all__ = ["__version__", *COMMANDS, *DECORATORS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in COMMANDS:
+        from pds_core import api
+
+        return getattr(api, name)
+    if name in DECORATORS:
+        from pds_core.quality import decorators
+
+        return getattr(decorators, name)
+    raise AttributeError(f"module 'pds' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *COMMANDS, *DECORATORS])

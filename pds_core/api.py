@@ -4,35 +4,40 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pds_adapters import connect
-from pds_core.commands import compile_project, run_command, unit_test_command
 from pds_core.errors import ProjectError
-from pds_core.loader import Project, load_project
-from pds_core.nodes import Manifest
-from pds_core.parser import parse_project
-from pds_core.plan import Options, parse_manifest, plan
-from pds_core.reporting import Reporter
-from pds_core.results import RunResult
+
+if TYPE_CHECKING:  # each function imports what it runs: `pds ls` never loads the build's modules (start-up)
+    from pds_core.loader import Project
+    from pds_core.nodes import Manifest
+    from pds_core.plan import Options
+    from pds_core.reporting import Reporter
+    from pds_core.results import RunResult
 
 __all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
-           "parse", "publish", "retry", "run", "seed", "show", "test"]
+           "parse", "publish", "retry", "run", "seed", "show", "source_freshness", "test"]
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
          vars: dict[str, Any] | None = None) -> Project:
     """Load a project: pds_project.yml, the target from profiles.yml, and the list of files."""
+    from pds_core.loader import load_project
+
     return load_project(project_dir, target, profiles_dir, vars)
 
 
 def _options(select: Any = None, exclude: Any = None, **kwargs: Any) -> Options:
+    from pds_core.plan import Options
+
     as_list = lambda v: [v] if isinstance(v, str) else list(v or [])  # noqa: E731
     return Options(select=as_list(select), exclude=as_list(exclude), **kwargs)
 
 
 def parse(project: Project) -> Manifest:
     """The project's nodes with their dependencies, tests, metrics and exports (no warehouse needed)."""
+    from pds_core.plan import parse_manifest
+
     return parse_manifest(project)
 
 
@@ -40,16 +45,22 @@ def build(project: Project, reporter: Reporter | None = None, adapter: Any = Non
     """Seeds and models (and their checks and exports) in DAG order. kwargs: select, exclude, threads,
     full_refresh, skip_unchanged, state, indirect_selection, lock_timeout, debug, validate, validate_sources.
     `adapter`: an adapter to use instead of a new one for the project's target."""
+    from pds_core.commands import run_command
+
     return run_command(project, "build", _options(**kwargs), reporter, adapter)
 
 
 def run(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
     """Models only (kwargs as for build)."""
+    from pds_core.commands import run_command
+
     return run_command(project, "run", _options(**kwargs), reporter, adapter)
 
 
 def seed(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
     """Seeds only (kwargs as for build)."""
+    from pds_core.commands import run_command
+
     return run_command(project, "seed", _options(**kwargs), reporter, adapter)
 
 
@@ -66,6 +77,8 @@ def test(project: Project, reporter: Reporter | None = None, unit: bool = False,
     """The tests and checks of the selected nodes, against what is built (kwargs: select, exclude, threads,
     store_failures, indirect_selection). unit=True runs the unit tests of the selected models in an
     in-memory DuckDB instead."""
+    from pds_core.commands import run_command, unit_test_command
+
     if unit:
         return unit_test_command(project, _options(**kwargs), reporter)
     return run_command(project, "test", _options(**kwargs), reporter, adapter)
@@ -74,9 +87,29 @@ def test(project: Project, reporter: Reporter | None = None, unit: bool = False,
 test.__test__ = False  # type: ignore[attr-defined]  # a pds command, not a pytest test
 
 
+def source_freshness(project: Project, reporter: Reporter | None = None, adapter: Any = None,
+                     **kwargs: Any) -> RunResult:
+    """The freshness of the selected sources (all by default), written to target/sources.json as dbt's
+    `dbt source freshness` writes it (kwargs: select, exclude, threads)."""
+    from pds_core.artifacts import write_json_atomic
+    from pds_core.commands import run_command
+    from pds_core.dbt_artifacts import sources_v3
+    from pds_core.plan import parse_manifest
+
+    options = _options(**kwargs)
+    if not options.select:
+        options.select = ["source:*"]
+    run = run_command(project, "source freshness", options, reporter, adapter)
+    suite = parse_manifest(project).quality
+    write_json_atomic(project.target_dir / "sources.json", sources_v3(run, suite.tests if suite else {}))
+    return run
+
+
 def publish(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
     """Run the exports of the selected models from what is built, gated by the latest recorded results of
     their checks in the results tables (kwargs: select, exclude, threads, lock_timeout). See docs/publish.md."""
+    from pds_core.commands import run_command
+
     return run_command(project, "publish", _options(**kwargs), reporter, adapter)
 
 
@@ -90,6 +123,8 @@ def metrics(project: Project, name: str | None = None, limit: int | None = 20) -
 
 def compile(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> dict[str, str]:
     """Compile the selected SQL models; returns unique_id -> SQL and writes target/compiled/."""
+    from pds_core.commands import compile_project
+
     the_plan = compile_project(project, _options(**kwargs), reporter)
     return {uid: c.sql for uid, c in the_plan.compiled.items() if uid in the_plan.selected}
 
@@ -98,8 +133,9 @@ def lineage(project: Project, column: str, downstream: bool = False) -> list[str
     """The lineage of 'MODEL.COLUMN' as the lines of a tree: the columns it is computed from (or, with
     downstream, the columns computed from it), across models down to sources and seeds."""
     from pds_core.lineage import LineageGraph
+    from pds_core.plan import plan
 
-    the_plan = plan(project, Options(), None, "lineage")
+    the_plan = plan(project, _options(), None, "lineage")
     assert the_plan.validation is not None
     if the_plan.cache is not None:
         the_plan.cache.save()
@@ -122,6 +158,7 @@ def format_models(project: Project, select: Any = None, exclude: Any = None, che
     check, no file is written.
     """
     from pds_core.graph import build_graph
+    from pds_core.parser import parse_project
     from pds_core.selector import select_nodes
     from pds_core.sqlformat import format_file
     from pds_core.yamlio import read_text
@@ -146,6 +183,7 @@ def ls(project: Project, resource_type: Any = None, **kwargs: Any) -> list[dict[
     """The selected nodes, in DAG order, as dicts (name, type, materialized, path, relation);
     resource_type: only these kinds (model, seed, source)."""
     from pds_core.graph import topological_order
+    from pds_core.plan import plan
 
     the_plan = plan(project, _options(**kwargs), None, "ls")
     kinds = [resource_type] if isinstance(resource_type, str) else list(resource_type or [])
@@ -160,6 +198,21 @@ def ls(project: Project, resource_type: Any = None, **kwargs: Any) -> list[dict[
 
 def show(project: Project, name: str, limit: int = 10) -> Any:
     """The first rows of a built model, seed or source, as a pandas DataFrame."""
+    return _read_shown(project, name, limit, frame=True)
+
+
+def show_rows(project: Project, name: str, limit: int = 10) -> tuple[list[str], list[tuple]]:
+    """The same rows as show(), as column names and tuples of Python values (a DATE is a date): what
+    `pds show` prints as a table, without loading pandas."""
+    return _read_shown(project, name, limit, frame=False)
+
+
+def _read_shown(project: Project, name: str, limit: int, frame: bool) -> Any:
+    from sqlglot import exp
+
+    from pds_adapters import connect
+    from pds_adapters.statements import select_star
+    from pds_core.parser import parse_project
     from pds_core.selector import _match_name
 
     manifest = parse_project(project)
@@ -172,15 +225,18 @@ def show(project: Project, name: str, limit: int = 10) -> Any:
     node = nodes[0]
     with connect(project.target) as adapter:
         if node.materialized == "ephemeral":
-            from sqlglot import exp
+            from pds_core.plan import plan
 
             compiled = plan(project, _options(select=node.name), None, "compile").compiled[node.unique_id]
-            return adapter.query_dataframe(exp.select("*").from_(compiled.ast.subquery("q")).limit(limit))
+            query = exp.select("*").from_(compiled.ast.subquery("q")).limit(limit)
+            return adapter.query_dataframe(query) if frame else adapter.fetch(query)
         assert node.relation is not None
         if adapter.relation_kind(node.relation) is None:
             raise ProjectError(f"{node.name} has not been built yet in target {project.target.name!r}",
                                hint=f"run `pds build --select {node.name}` first")
-        return adapter.read_dataframe(node.relation, limit)
+        if frame:
+            return adapter.read_dataframe(node.relation, limit)  # an adapter's own fast path (BigQuery: tabledata.list)
+        return adapter.fetch(select_star(adapter.table(node.relation), limit))
 
 
 def debug(project: Project) -> dict[str, Any]:
@@ -189,6 +245,9 @@ def debug(project: Project) -> dict[str, Any]:
     info: dict[str, Any] = {"project": project.name, "root": str(project.root), "dialect": project.config.dialect,
                             "target": project.target.name, "profile_path": project.target.profile_path,
                             "settings": project.target.redacted()}
+    from pds_adapters import connect
+    from pds_core.parser import parse_project
+
     manifest = parse_project(project)
     info["models"] = sum(1 for n in manifest.nodes.values() if n.resource_type == "model")
     info["seeds"] = sum(1 for n in manifest.nodes.values() if n.resource_type == "seed")

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from pds_core import __version__
 from pds_core import cli_output as out
 from pds_core.cli_options import PROJECT, RUN, SELECT, options
 from pds_core.errors import ProjectError
@@ -99,7 +102,7 @@ def run_kwargs(select: tuple[str, ...] = (), exclude: tuple[str, ...] = (), **kw
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pds", prog_name="pds")
+@click.version_option(__version__, prog_name="pds")
 @click.option("--debug", is_flag=True, help="Show tracebacks and extra detail.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", help="json: one event per line.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
@@ -147,6 +150,21 @@ def test_command(project: Any, unit: bool, store_failures: bool, **kwargs: Any) 
     if not unit:
         kwargs["store_failures"] = store_failures
     finish(api.test(project, reporter(), unit=unit, **run_kwargs(**kwargs)))
+
+
+@cli.group("source")
+def source_group() -> None:
+    """Commands on the project's sources."""
+
+
+@source_group.command("freshness")
+@options(*SELECT, "threads", "lock_timeout")
+@with_project
+def source_freshness_command(project: Any, **kwargs: Any) -> None:
+    """Check the freshness of the selected sources; write target/sources.json (dbt's sources v3)."""
+    from pds_core import api
+
+    finish(api.source_freshness(project, reporter(), **run_kwargs(**kwargs)))
 
 
 @cli.command("publish")
@@ -231,10 +249,12 @@ def ls_command(project: Any, output: str, resource_type: tuple[str, ...], **kwar
 @with_project
 def show(project: Any, name: str, limit: int, output: str) -> None:
     """Preview the rows of a built model, seed or source."""
-    from pds_core import api
-    from pds_core.showformat import print_rows
+    from pds_core import api, showformat
 
-    print_rows(api.show(project, name, limit), name, limit, output)
+    if output == "table":  # from the driver's rows: no pandas to import (start-up)
+        showformat.print_table(*api.show_rows(project, name, limit), name, limit)
+    else:
+        showformat.print_rows(api.show(project, name, limit), name, limit, output)
 
 
 @cli.command()
@@ -300,7 +320,15 @@ def docs_serve(project_dir: str, port: int, host: str) -> None:
 
 
 def main() -> None:
+    # SIGTERM (a CI job cancelled, `kill`, a container stopping) takes the Ctrl-C path: running statements
+    # are cancelled, the run is recorded as interrupted and the build lock is released.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="pds")
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pds_core.execute import StatementLog, execute
 from pds_core.history import ResultsHistory
 from pds_core.loader import Project
 from pds_core.locking import remove_leftovers
-from pds_core.plan import COMMANDS, Command, Options, Plan, parse_manifest, plan
+from pds_core.plan import COMMANDS, Command, Options, Plan, plan
 from pds_core.publish.gating import RecordedResults
 from pds_core.publish.notify import notify, webhooks
 from pds_core.publish.planner import plan_exports, plan_publish
@@ -138,20 +138,20 @@ def compile_project(project: Project, options: Options | None = None, reporter: 
 def unit_test_command(project: Project, options: Options | None = None,
                       reporter: Reporter | None = None) -> RunResult:
     """`pds test --unit`: the unit tests of the selected models, in an in-memory DuckDB; never connects."""
-    from pds_core.quality.unit_runner import UnitTestRunner
+    from pds_core.quality.unit_plan import select_unit_tests
+    from pds_core.quality.unit_runner import UnitTestRunner, unit_env
     from pds_core.record import write_run_results
 
     options = dataclasses.replace(options or Options(), validate=False)
     reporter = reporter or Reporter(quiet=True)
     spec = Command("test --unit", ("model",), connects=False)
     the_plan = plan(project, options, None, spec)
-    suite = the_plan.manifest.quality
-    tests = [t for t in (suite.unit_tests.values() if suite is not None else []) if t.model in the_plan.selected]
+    tests = select_unit_tests(the_plan).values()
     the_plan.runnable = set()
     for test in sorted(tests, key=lambda t: (the_plan.manifest.nodes[t.model].name, t.name)):
         the_plan.add(test.unique_id, test, [])
     ctx = RunContext(debug=options.debug)
-    runner = UnitTestRunner(ctx, project, the_plan.manifest, the_plan.graph, parse_manifest)
+    runner = UnitTestRunner(ctx, unit_env(the_plan))  # no connection: input types are inferred
     the_plan.options = dataclasses.replace(options, threads=1)
     run = execute(the_plan, None, {"unit_test": runner}, _UnitReporter(reporter))
     write_run_results(project, run, {"select": options.select, "exclude": options.exclude, "unit": True})

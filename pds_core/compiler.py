@@ -47,19 +47,6 @@ class CompiledNode:
 
         return sqlglot.parse_one(self.sql, read=self.dialect)
 
-    @property
-    def statement(self) -> Any:
-        """What DDL embeds: the SQL as written (a verbatim node), else the sqlglot tree.
-
-        A sqlglot Var prints its text unchanged; a trailing line comment gets a newline so that what
-        follows the query in a statement (a closing parenthesis) is not commented out."""
-        if not self.verbatim:
-            return self.ast
-        from sqlglot import exp
-
-        text = self.sql.rstrip()
-        return exp.Var(this=text + "\n" if "--" in text.rsplit("\n", 1)[-1] else text)
-
 
 class Compiler:
     """Compiles SQL models of one manifest for one target dialect."""

@@ -58,14 +58,12 @@ class FingerprintStore:
         if not entries:
             return
         self.ensure()
-        names = [exp.Literal.string(str(node.relation)) for node, _, _ in entries]
-        rows = [exp.Tuple(expressions=[exp.Literal.string(v) for v in (
-            str(node.relation), node.unique_id, fp.full, built_at, json.dumps(inputs, default=str), invocation_id)])
-            for node, fp, inputs in entries]
+        rows = [(str(node.relation), node.unique_id, fp.full, built_at, json.dumps(inputs, default=str), invocation_id)
+                for node, fp, inputs in entries]
         with self.adapter.transaction():
-            self.adapter.execute(exp.delete(self._table(), where=exp.column("relation").isin(*names)))
-            self.adapter.execute(exp.insert(exp.Values(expressions=rows), self._table(),
-                                            columns=[name for name, _ in COLUMNS]))
+            self.adapter.execute(exp.delete(self._table(), where=exp.column("relation").isin(
+                *[exp.Literal.string(row[0]) for row in rows])))
+            self.adapter.insert_rows(self.relation, list(COLUMNS), rows)
 
 
 def source_inputs(manifest: Manifest, graph: nx.DiGraph, uid: str, freshness: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 warehouse in pds's own schema (`results-schema`, default `pds_results`). Append-only and versioned.
 
 Tables are created through the adapter with sqlglot-built DDL; rows are written with
-parameterized INSERTs (placeholders rendered by the dialect), never with values in SQL text.
+parameters in bulk (the adapter's insert_rows: one statement of column lists on DuckDB, multi-row
+INSERTs elsewhere), never with values in SQL text.
 A table from an older pds gains the columns added since (additive migrations only); a
 table from a newer pds is refused rather than written wrongly.
 """
@@ -48,7 +49,6 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("execution_time", DOUBLE), ("target", VARCHAR)],
     "pds_schema_versions": [("table_name", VARCHAR), ("version", INT), ("applied_at", TIMESTAMP)],
 }
-CHUNK = 200  # rows per INSERT statement
 
 
 def timestamp(value: str | dt.datetime | None) -> dt.datetime | None:
@@ -130,14 +130,10 @@ class ResultsHistory:
 
     # ---- writing -----------------------------------------------------------------------------
     def insert(self, name: str, rows: list[dict[str, Any]]) -> None:
-        """Parameterized multi-row INSERTs; every value travels as a parameter."""
+        """The rows in bulk through the adapter (every value a parameter; one statement on DuckDB)."""
         columns = [c for c, _ in TABLES[name]]
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start:start + CHUNK]
-            values = exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in columns])
-                                             for _ in chunk])
-            params = [_param(row.get(c)) for row in chunk for c in columns]
-            self.adapter.execute(exp.insert(values, self.table(name), columns=columns), params)
+        self.adapter.insert_rows(self.relation(name), TABLES[name],
+                                 [tuple(_param(row.get(c)) for c in columns) for row in rows])
 
     def append(self, rows: dict[str, list[dict[str, Any]]]) -> None:
         """Append one run's rows to every table in one transaction: all of the run, or none of it."""

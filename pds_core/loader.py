@@ -144,7 +144,7 @@ def scan_files(root: Path, config: ProjectConfig) -> ProjectFiles:
     files.seeds = walk(config.seed_paths, (".csv",))
     files.macros = walk(config.macro_paths, (".sql",))
     test_sql = walk(config.test_paths, (".sql",))
-    files.tests_sql = [p for p in test_sql if "/generic/" not in p]
+    files.tests_sql = [p for p in test_sql if "/generic/" not in p and "/fixtures/" not in p]  # unit test fixtures
     files.macros += [p for p in test_sql if "/generic/" in p]
     files.tests_py = walk(config.test_paths, (".py",))
     files.schema_yml += [p for p in walk(config.test_paths, (".yml", ".yaml")) if p not in files.schema_yml]

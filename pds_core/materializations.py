@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pds_adapters.statements import rendered
 from pds_core.compiler import CompiledNode
 from pds_core.contracts import enforce as enforce_contract
 from pds_core.errors import ProjectError
@@ -49,8 +50,12 @@ class Materialization:
 
     @staticmethod
     def query(node: Node, ctx: BuildContext) -> Any:
-        """The model's query as DDL embeds it: as written where the project is in the target's dialect."""
-        return ctx.compiled[node.unique_id].statement
+        """The model's compiled SQL as the statement's query: as written by the compiler when it is in the
+        target's dialect (no second parse, no tree to copy), else parsed."""
+        compiled = ctx.compiled[node.unique_id]
+        if compiled.dialect == getattr(ctx.adapter, "dialect", None):
+            return rendered(compiled.sql)
+        return compiled.ast
 
 
 class View(Materialization):
@@ -108,6 +113,7 @@ class PythonModel(Materialization):
     name = "python"
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        from pds_core.dbt_python import DbtObject, DbtThis, column_names, pandas_reader, runtime_for
         from pds_core.pymodels import ModelContext, run_python_model
 
         rel = node.relation
@@ -117,20 +123,22 @@ class PythonModel(Materialization):
                                hint="set materialized='table' (the default for Python models)")
         decision = ctx.incremental(node)
 
-        def read(kind: str, name: str) -> Any:
-            assert ctx.resolve is not None
-            target = ctx.resolve(kind, name)
-            if isinstance(target, Relation):
-                return ctx.adapter.read_dataframe(target)
-            return ctx.adapter.query_dataframe(target)
+        assert ctx.resolve is not None
+        read = pandas_reader(ctx.adapter, ctx.resolve, Relation)
 
         def read_chunks(kind: str, name: str, chunksize: int) -> Any:
             assert ctx.resolve is not None
             return ctx.adapter.read_chunks(ctx.resolve(kind, name), chunksize)
 
         model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), decision is not None, read_chunks)
-        df = run_python_model(node.raw_code, node.path, model_ctx)
-        columns = [str(c) for c in df.columns]  # recorded: what downstream SQL may select from it
+        runtime = runtime_for(ctx.adapter, ctx.resolve, Relation)  # what dbt.ref() returns on this engine
+        this = DbtThis(rel.database, rel.schema, rel.identifier, ctx.adapter.relation_sql(rel))
+        dbt = DbtObject(runtime.read, node.config, this, decision is not None)
+        try:
+            df = run_python_model(node.raw_code, node.path, model_ctx, dbt, runtime.session, runtime.native)
+        finally:
+            runtime.close()
+        columns = column_names(df)  # recorded: what downstream SQL may select from it
         if decision is None:
             rows = ctx.adapter.write_dataframe(rel, df)
             return Outcome(rows, f"created table {rel} from Python", columns)

@@ -40,6 +40,7 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
     },
     "source": {"config": "source config is not applied (tags: and meta: on the source are)",
                "overrides": "package sources are not overridden"},
+    "unit test": {"versions": "model versions are not built: the unit test applies to the model's one definition"},
     "source table": {"external": "external tables are not created",
                      "config": "source config is not applied (tags: and meta: on the table are)"},
 }

@@ -25,6 +25,7 @@ import networkx as nx
 
 from pds_core.cache import ParseCache
 from pds_core.compiler import CompiledNode, Compiler
+from pds_core.dbt_state import DbtState
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
 from pds_core.graph import build_graph
@@ -83,10 +84,11 @@ class Command:
 
 
 COMMANDS = {c.name: c for c in (
-    Command("build", quality_kinds=("test", "metric"), runs_exports=True),
+    Command("build", quality_kinds=("test", "metric", "unit_test"), runs_exports=True),
     Command("run", ("model",)),
     Command("seed", ("seed",)),
-    Command("test", (), ("test",)),
+    Command("test", (), ("test", "unit_test")),
+    Command("source freshness", (), ("freshness",)),
     Command("publish"),
     Command("compile", ("model",), connects=False),
     Command("lineage", ("model",), connects=False),
@@ -260,15 +262,21 @@ def _select(plan: Plan) -> None:
             plan.notes.append(f"Not retried (no longer in the project): {', '.join(gone)}")
     else:
         plan.chosen = select_nodes(manifest, plan.graph, options.select, options.exclude, _selection_context(plan))
-    plan.selected = {uid for uid in plan.chosen if nodes[uid].resource_type in plan.command.resource_types}
+    plan.selected = {uid for uid in plan.chosen if uid in nodes and nodes[uid].resource_type in plan.command.resource_types}
 
 
 def _selection_context(plan: Plan) -> SelectionContext:
     """state: selectors compare own fingerprints with a saved manifest (default: the last build's)."""
     options = plan.options
+    suite = plan.manifest.quality
+    units = dict(suite.unit_tests) if suite is not None else {}
     if not any("state:" in spec for spec in [*options.select, *options.exclude]):
-        return SelectionContext()
+        return SelectionContext(unit_tests=units)
     folder = Path(options.state) if options.state else plan.project.target_dir / STATE_DIR
+    dbt_state = DbtState.read(folder)  # a manifest dbt wrote: compared by dbt's checksums and config
+    if dbt_state is not None:
+        by_dbt = dbt_state.modified(plan.manifest, plan.project.root)
+        return SelectionContext(modified=lambda uid: by_dbt.get(uid, "new"), unit_tests=units)
     saved = SavedState.read(folder)
     if saved is None:
         if options.state:
@@ -277,7 +285,7 @@ def _selection_context(plan: Plan) -> SelectionContext:
         plan.notes.append("No previous build state found: every node counts as new.")
         saved = SavedState()
     modified = saved.modified(plan.fingerprints)
-    return SelectionContext(modified=lambda uid: modified.get(uid, "new"))
+    return SelectionContext(modified=lambda uid: modified.get(uid, "new"), unit_tests=units)
 
 
 def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_columns: Any = None) -> None:

@@ -1,4 +1,8 @@
-"""Python models: dependencies read statically with ast, and the ctx object given to model(ctx)."""
+"""Python models: dependencies read statically with ast, and the ctx object given to model(ctx).
+
+Two forms: pds's own `def model(ctx)` (ctx.ref() gives pandas), and dbt's `def model(dbt, session)`
+(dbt_python.py). Both are read the same way: literal `<first arg>.ref()/.source()/.config()` calls.
+"""
 
 from __future__ import annotations
 
@@ -35,8 +39,9 @@ def inspect_python_model(source: str, path: str) -> PythonModelInfo:
         raise ProjectError("Python model has no top-level `def model(ctx):`", path, 1,
                            hint="a Python model defines model(ctx) and returns a pandas DataFrame")
     func = funcs[0]
-    if not func.args.args:
-        raise ProjectError("model() must take one argument, the context (def model(ctx):)", path, func.lineno)
+    if not func.args.args or len(func.args.args) > 2:
+        raise ProjectError("model() takes the context, def model(ctx), or dbt's two arguments, "
+                           "def model(dbt, session)", path, func.lineno)
     ctx_name = func.args.args[0].arg
     info = PythonModelInfo()
     for node in ast.walk(tree):
@@ -46,7 +51,8 @@ def inspect_python_model(source: str, path: str) -> PythonModelInfo:
         method = node.func.attr
         if method in ("ref", "source"):
             args = [_literal(a, path, f"ctx.{method}()") for a in node.args]
-            bad_kw = any(kw.arg != "chunksize" for kw in node.keywords)  # ctx.ref('big', chunksize=100_000)
+            allowed = ("chunksize", "v", "version")  # ctx.ref('big', chunksize=100_000), dbt.ref('m', v=2)
+            bad_kw = any(kw.arg not in allowed for kw in node.keywords)
             if bad_kw or not args or (method == "ref" and len(args) > 2) or (method == "source" and len(args) != 2):
                 usage = "ctx.ref('model_name')" if method == "ref" else "ctx.source('source_name', 'table')"
                 raise ProjectError(f"ctx.{method}() takes literal names: {usage}", path, node.lineno)
@@ -130,23 +136,56 @@ class PythonModelFailed(Exception):
     """The user's model raised; the message names the file and line where it happened."""
 
 
-def run_python_model(source: str, path: str, ctx: ModelContext) -> Any:
-    """Execute the model file and call model(ctx); the result must be a pandas DataFrame."""
+def run_python_model(source: str, path: str, ctx: ModelContext, dbt: Any = None, session: Any = None,
+                     native: bool = False) -> Any:
+    """Execute the model file and call model(ctx), or model(dbt, session) for dbt's form; the result
+    (pandas, polars, Arrow, a DuckDB relation) comes back as pandas, or natively as Arrow."""
     import pandas as pd
+
+    from pds_core.dbt_python import frame_of
 
     namespace: dict[str, Any] = {"__name__": f"pds_model_{abs(hash(path))}", "__file__": path}
     try:
         exec(compile(source, path, "exec"), namespace)
-        result = namespace["model"](ctx)
+        func = namespace["model"]
+        result = func(dbt, session) if func.__code__.co_argcount == 2 else func(ctx)
+        result = frame_of(result, native)
     except ProjectError:
         raise
     except Exception as exc:
         raise PythonModelFailed(_describe(exc, path)) from exc
-    if hasattr(result, "to_pandas") and not isinstance(result, pd.DataFrame):
-        result = result.to_pandas()  # polars, pyarrow and duckdb relations
-    if not isinstance(result, pd.DataFrame):
-        raise PythonModelFailed(f"{path}: model() returned {type(result).__name__}, not a pandas DataFrame")
+    if not isinstance(result, pd.DataFrame) and not (native and type(result).__module__.startswith("pyarrow")):
+        raise PythonModelFailed(f"{path}: model() returned {type(result).__name__}, not a DataFrame (pandas or "
+                                "polars), an Arrow table or a DuckDB relation")
     return result
+
+
+def run_model_locally(con: Any, node: Any, manifest: Any, tables: dict[str, Any], vars: dict[str, Any],
+                      incremental: bool) -> Any:
+    """Run a Python model on the tables of an in-memory DuckDB `con` (unit tests): ctx.ref() gives pandas,
+    dbt.ref() DuckDB relations, and `session` is the connection, as on a DuckDB target."""
+    from sqlglot import exp
+
+    from pds_core.dbt_python import DbtObject, DbtThis
+
+    def table_for(kind: str, name: str) -> Any:
+        parent = manifest.ref(name) if kind == "ref" else next(
+            (n for n in manifest.sources.values() if n.name == name), None)
+        if parent is None or parent.unique_id not in tables:
+            raise ProjectError(f"{node.path}: the unit test gives no rows for {kind}('{name}')")
+        return tables[parent.unique_id]
+
+    def read_pandas(kind: str, name: str) -> Any:
+        return con.execute(exp.select("*").from_(table_for(kind, name).copy()).sql("duckdb")).df()
+
+    def read_native(kind: str, name: str) -> Any:
+        return con.sql(exp.select("*").from_(table_for(kind, name).copy()).sql("duckdb"))
+
+    rel = node.relation
+    this = DbtThis(None, rel.schema, rel.identifier, exp.table_(rel.identifier, db=rel.schema).sql("duckdb"))
+    ctx = ModelContext(read_pandas, node.config, vars, str(rel), incremental)
+    return run_python_model(node.raw_code, node.path, ctx, DbtObject(read_native, node.config, this, incremental),
+                            con, native=True)
 
 
 def _describe(exc: Exception, path: str) -> str:

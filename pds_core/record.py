@@ -13,13 +13,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from pds_core import __version__
-from pds_core.artifacts import MANIFEST_SCHEMA, RUN_RESULTS_SCHEMA, now_iso, read_json, write_json_atomic
+from pds_core.artifacts import (
+    MANIFEST_SCHEMA,
+    RUN_RESULTS_SCHEMA,
+    now_iso,
+    plain,
+    read_json,
+    write_json_atomic,
+)
 from pds_core.compiler import CompiledNode
+from pds_core.dbt_artifacts import run_results_v6, write_dbt_artifacts
 from pds_core.fingerprint_store import FingerprintStore, source_inputs
 from pds_core.history import SCHEMA_VERSION, ResultsHistory, timestamp, utcnow
 from pds_core.loader import Project
@@ -55,6 +62,7 @@ def record(plan: Any, run: RunResult | None, adapter: Any = None, statements: di
     if statements:
         write_compiled(project, manifest, statements, folder="run")
     write_manifest(project, manifest, plan.compiled, plan.invocation_id, paths, plan.fingerprints)
+    write_dbt_artifacts(project, manifest, plan.compiled, plan.invocation_id)  # dbt's shapes, target/dbt/
     if plan.cache is not None:
         files = project.files
         plan.cache.save(set(files.models_sql + files.models_py + files.tests_sql))
@@ -62,8 +70,10 @@ def record(plan: Any, run: RunResult | None, adapter: Any = None, statements: di
         return
     options = plan.options
     select = options.select if options.retry is None else sorted(plan.name_of(u) for u in plan.chosen)
-    write_run_results(project, run, {"select": select, "exclude": options.exclude,
-                                     "full_refresh": options.full_refresh, "target": project.target.name})
+    args = {"select": select, "exclude": options.exclude, "full_refresh": options.full_refresh,
+            "target": project.target.name}
+    write_run_results(project, run, args)
+    write_json_atomic(project.target_dir / "dbt" / "run_results.json", run_results_v6(run, args, plan.compiled))
     built_ok = {r.unique_id for r in run.results if r.status in OK_STATUSES and r.unique_id in plan.fingerprints}
     folder = project.target_dir / STATE_DIR
     write_state(folder, merged_state(SavedState.read(folder), plan.fingerprints, built_ok | set(manifest.sources)),
@@ -108,7 +118,7 @@ def result_rows(plan: Any, run: RunResult) -> dict[str, list[dict[str, Any]]]:
         executed = timestamp(r.completed_at) or finished
         common = {"run_id": run.invocation_id, "unique_id": r.unique_id, "name": r.name,
                   "node_id": r.extra.get("attached_to"), "target": target.name, "executed_at": executed}
-        if r.resource_type == "test":
+        if r.resource_type in ("test", "unit_test"):
             out["pds_test_results"].append({
                 **common, "test_type": r.extra.get("test_type"), "test_name": r.extra.get("test_name"),
                 "column_name": r.extra.get("column"), "group_key": "",
@@ -166,7 +176,7 @@ def node_dict(node: Node, compiled: CompiledNode | None, compiled_path: str | No
         "depends_on": node.depends_on,
         "relation": str(node.relation) if node.relation else None,
         "description": node.description,
-        "columns": {name: asdict(col) for name, col in node.columns.items()},
+        "columns": {name: plain(col) for name, col in node.columns.items()},
         "patch_path": node.patch_path,
     }
     if node.resource_type == "model":
@@ -218,7 +228,7 @@ def write_manifest(project: Project, manifest: Manifest, compiled: dict[str, Com
     def entry(uid: str, node: Node) -> dict[str, Any]:
         data = node_dict(node, compiled.get(uid), compiled_paths.get(uid))
         if uid in fingerprints:
-            data["fingerprint"] = asdict(fingerprints[uid])
+            data["fingerprint"] = plain(fingerprints[uid])
         return data
 
     data = {
@@ -259,7 +269,7 @@ def write_state(folder: Path, fingerprints: dict[str, Any], invocation_id: str) 
     """target/state/manifest.json: the fingerprint each node had when it was last built successfully."""
     data = {"metadata": {"schema_version": MANIFEST_SCHEMA, "pds_version": __version__, "generated_at": now_iso(),
                          "invocation_id": invocation_id, "kind": "state"},
-            "nodes": {uid: {"fingerprint": asdict(fp)} for uid, fp in sorted(fingerprints.items())}}
+            "nodes": {uid: {"fingerprint": plain(fp)} for uid, fp in sorted(fingerprints.items())}}
     path = folder / "manifest.json"
     write_json_atomic(path, data)
     return path

@@ -7,13 +7,13 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pds_core.not_acted_on import ProjectWarning
 from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, UNCHANGED, WARN, NodeResult, RunResult
+
+if TYPE_CHECKING:  # rich loads with the first Reporter, not with the CLI (start-up)
+    from rich.progress import Progress
 
 STYLE = {SUCCESS: "green", ERROR: "bold red", FAIL: "bold red", WARN: "yellow", SKIPPED: "dim", UNCHANGED: "cyan"}
 LABEL = {SUCCESS: "OK", ERROR: "ERROR", FAIL: "FAIL", WARN: "WARN", SKIPPED: "SKIP", UNCHANGED: "SAME"}
@@ -23,6 +23,8 @@ class Reporter:
     """Prints what happens; `json` format writes one event per line for CI logs instead."""
 
     def __init__(self, stream: TextIO | None = None, log_format: str = "text", quiet: bool = False) -> None:
+        from rich.console import Console
+
         self.console = Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
         self.json = log_format == "json"
         self.quiet = quiet
@@ -31,6 +33,8 @@ class Reporter:
         self._task: Any = None
         self._index = 0
         self._total = 0
+        # no terminal and no colour: lines are written as they are (rich would only strip its markup)
+        self._plain = not self.console.is_terminal and self.console.color_system is None
 
     # ---- generic messages -------------------------------------------------------------------
     def info(self, message: str, **fields: Any) -> None:
@@ -50,6 +54,8 @@ class Reporter:
         if self.json:
             self._event("error", message=message)
         else:
+            from rich.console import Console
+
             Console(file=sys.stderr, highlight=False, soft_wrap=True).print(f"[bold red]Error:[/] {_escape(message)}")
 
     def _event(self, kind: str, **fields: Any) -> None:
@@ -66,6 +72,8 @@ class Reporter:
             return
         self.console.print(f"Running {command} of {total} node{'s' if total != 1 else ''} on target {target}")
         if self.console.is_terminal and total >= 10 and not self.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
             self._progress = Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
                                       MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
                                       transient=True)
@@ -87,12 +95,23 @@ class Reporter:
         rows = f"{result.rows_affected:,} rows " if result.rows_affected is not None else ""
         what = result.message if result.status in (SUCCESS, WARN, UNCHANGED) else f"{result.materialized or result.resource_type} {result.name}"
         width = len(str(self._total))
-        line = (f"{index:>{width}} of {self._total} [{style}]{label:<5}[/] {_escape(what)} "
-                f"[dim]{rows}in {result.execution_time:.2f}s[/]")
+        head = f"{index:>{width}} of {self._total}"
+        if self._plain:  # a log file or a pipe: the same text without rich's markup pass (~0.5 ms a line)
+            if result.status == SKIPPED:
+                line = f"{head} SKIP  {result.name}: {result.message}"
+            else:
+                line = f"{head} {label:<5} {what} {rows}in {result.execution_time:.2f}s"
+                if result.status in (ERROR, FAIL):
+                    line += f"\n      {result.message}"
+            with self._lock:
+                self.console.file.write(line + "\n")
+                self.console.file.flush()  # CI logs are read while the build runs
+            return
+        line = f"{head} [{style}]{label:<5}[/] {_escape(what)} [dim]{rows}in {result.execution_time:.2f}s[/]"
         if result.status in (ERROR, FAIL):
             line += f"\n      [red]{_escape(result.message)}[/]"
         elif result.status == SKIPPED:
-            line = f"{index:>{width}} of {self._total} [dim]SKIP  {_escape(result.name)}: {_escape(result.message)}[/]"
+            line = f"{head} [dim]SKIP  {_escape(result.name)}: {_escape(result.message)}[/]"
         self.console.print(line)
         self._advance()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from pds_core.artifacts import plain
 
 SUCCESS, ERROR, SKIPPED, WARN, FAIL = "success", "error", "skipped", "warn", "fail"
 UNCHANGED = "unchanged"  # --skip-unchanged: the relation already holds this definition's result
@@ -30,7 +32,7 @@ class NodeResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass

@@ -8,16 +8,18 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-
-import networkx as nx
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pds_core.errors import ProjectError, did_you_mean
 from pds_core.nodes import Node
 from pds_core.parser import Manifest
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 _TERM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>[^+]+?)(?:\+(?P<down>\d*))?$")
-METHODS = ("tag", "path", "type", "resource_type", "state", "source", "config.materialized", "fqn")
+METHODS = ("tag", "path", "type", "resource_type", "state", "source", "config.materialized", "fqn", "test_type")
 
 
 @dataclass
@@ -25,6 +27,7 @@ class SelectionContext:
     """What selection may consult besides the graph: the state manifest's fingerprints, if any."""
 
     modified: Callable[[str], bool] | None = None
+    unit_tests: dict[str, Any] = field(default_factory=dict)  # selectable by name, tag, path, test_type:unit
 
 
 def select_nodes(
@@ -60,13 +63,16 @@ def _term(term: str, manifest: Manifest, graph: nx.DiGraph, context: SelectionCo
     match = _TERM.match(term)
     if not match:
         raise ProjectError(f"cannot read selector {term!r}", hint="examples: stg_orders, +scores, tag:daily, path:models/staging")
-    base = _base(match["body"], manifest, context)
-    result = set(base)
+    units = _unit_tests(match["body"], context)
+    base = _base(match["body"], manifest, context) if not units or not match["body"].startswith("test_type:") else set()
+    if units and not base:
+        return units  # unit tests have no place in the DAG: graph operators do not apply to them
+    result = set(base) | units
     if match["at"]:
         for uid in base:
-            result |= nx.descendants(graph, uid)
+            result |= _reach(graph, uid, None, graph.successors)
         for uid in list(result):
-            result |= nx.ancestors(graph, uid)
+            result |= _reach(graph, uid, None, graph.predecessors)
         return result
     if match["up"] is not None:
         depth = int(match["up"]) if match["up"] else None
@@ -88,13 +94,31 @@ def _reach(graph: nx.DiGraph, start: str, depth: int | None, step: Callable) -> 
     return seen
 
 
+def _unit_tests(body: str, context: SelectionContext) -> set[str]:
+    """The unit tests a selector term names: by name, tag:, path:, test_type:unit, resource_type:unit_test."""
+    method, _, value = body.partition(":") if ":" in body else ("", "", body)
+    tests = context.unit_tests
+    if method == "test_type":
+        return set(tests) if value == "unit" else set()
+    matches: dict[str, Callable[[Any], bool]] = {
+        "": lambda t: fnmatch.fnmatch(t.name, value), "tag": lambda t: any(fnmatch.fnmatch(g, value) for g in t.tags),
+        "path": lambda t: _match_path(t.path, value), "resource_type": lambda t: value == "unit_test"}
+    return {uid for uid, t in tests.items() if matches[method](t)} if method in matches else set()
+
+
 def _base(body: str, manifest: Manifest, context: SelectionContext) -> set[str]:
     method, _, value = body.partition(":") if ":" in body else ("", "", body)
     nodes = manifest.all_nodes()
+    if method == "test_type":
+        if value not in ("unit", "data", "generic", "singular"):
+            raise ProjectError(f"unknown test type {value!r} in selector", hint="test_type:unit or test_type:data")
+        return set()
     if not method:
         if "/" in value or value.endswith((".sql", ".py", ".csv")):
             return _base(f"path:{value}", manifest, context)
         hits = {uid for uid, n in nodes.items() if _match_name(n, value)}
+        if not hits and any(fnmatch.fnmatch(t.name, value) for t in context.unit_tests.values()):
+            return set()
         if not hits:
             raise ProjectError(f"no node matches {value!r}",
                                hint=did_you_mean(value, [n.name for n in nodes.values()]) or "see `pds ls`")

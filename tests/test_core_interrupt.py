@@ -37,7 +37,8 @@ def start(project: Path, *args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def interrupt_after(proc: subprocess.Popen, finished: str, twice: bool = False) -> tuple[float, list[dict], str]:
+def interrupt_after(proc: subprocess.Popen, finished: str, twice: bool = False,
+                    signum: int = signal.SIGINT) -> tuple[float, list[dict], str]:
     """Wait until node `finished` is done (the slow one runs next), then Ctrl-C; returns the seconds to exit,
     the JSON events and stderr."""
     assert proc.stdout is not None
@@ -49,11 +50,11 @@ def interrupt_after(proc: subprocess.Popen, finished: str, twice: bool = False) 
     else:
         raise AssertionError(f"the build ended before {finished} finished: {events} {proc.stderr.read()}")
     time.sleep(1.5)  # the slow statement is running now
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     sent = time.monotonic()
     if twice:
         time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
     out, err = proc.communicate(timeout=60)
     events += [json.loads(line) for line in out.splitlines() if line.strip()]
     return time.monotonic() - sent, events, err
@@ -96,6 +97,21 @@ def test_a_second_ctrl_c_leaves_no_lock_and_prints_no_traceback(tmp_path):
     assert not list(project.glob("*.pds-lock"))
     (project / "models" / "b_slow.sql").write_text(FAST_AFTER)
     pds(project, "build")  # the target is free: no lock, no open database file
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    """A cancelled CI job or `kill` sends SIGTERM: the statement is cancelled, the run recorded, the lock freed."""
+    project = write_project(tmp_path / "p", FILES)
+    proc = start(project)
+    took, events, err = interrupt_after(proc, "a_first", signum=signal.SIGTERM)
+    assert proc.returncode == 130, err
+    assert took < 15, f"exit took {took:.1f}s"
+    assert "Traceback" not in err
+    assert not list(project.glob("*.pds-lock")), "the lock file was left behind"
+    assert events[-1]["event"] == "run_finished" and events[-1]["status"] == "interrupted"
+    results = json.loads((project / "target" / "run_results.json").read_text())
+    assert {r["name"]: r["status"] for r in results["results"]}["a_first"] == "success"
+    assert query(project, "select status from pds_results.pds_runs") == [("interrupted",)]
 
 
 @pytest.mark.skipif(pg.unavailable() is not None, reason=str(pg.unavailable()))

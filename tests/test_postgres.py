@@ -119,6 +119,22 @@ def test_dependent_views_survive_a_replace_or_are_reported(tmp_path: Path, schem
     assert query(f'SELECT id FROM "{schema}".ids') == [(1,)]
 
 
+@pytest.mark.slow
+def test_tables_replaced_at_once_under_one_shared_view(tmp_path: Path, schema: str) -> None:
+    """Four tables rebuilt in parallel under views over all of them: each swap re-creates the shared views,
+    so without pds's swap lock two swaps deadlock or read a view the other just dropped."""
+    tables = {f"t{i}": f"select {i} as id, g from generate_series(1, 50000) g" for i in range(1, 5)}
+    union = " union all ".join(f"select id, count(*) as n from {{{{ ref('{t}') }}}} group by id" for t in tables)
+    project = make_project(tmp_path / "p", pg_settings(schema, threads=4), {
+        **tables, "counts": "{{ config(materialized='view') }}\n" + union,
+        "total": "{{ config(materialized='view') }}\nselect sum(n) as n from {{ ref('counts') }}"})
+    for _ in range(4):  # each build replaces all four tables while both views stand
+        result = run_pds("build", "--project-dir", str(project))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert sorted(query(f'SELECT id, n FROM "{schema}".counts')) == [(i, 50000) for i in range(1, 5)]
+        assert query(f'SELECT n FROM "{schema}".total') == [(200000,)]
+
+
 def test_dataframes_round_trip_through_copy(schema: str) -> None:
     from pds_adapters.postgres import PostgresAdapter
     from pds_core.nodes import Relation

@@ -44,6 +44,8 @@ def test_quality_doc_examples_run_on_the_template(template_project):
     assert unit.returncode == 0, unit.stdout
     assert lines_with(unit.stdout, "OK", "unit test recent_frequent_customer_is_low_risk passed")
     assert lines_with(unit.stdout, "OK", "unit test long_gone_customer_is_high_risk passed")
+    assert lines_with(unit.stdout, "OK", "unit test revenue_counts_only_completed_orders passed")
+    assert lines_with(out, "OK", "unit test revenue_counts_only_completed_orders passed")  # in build, too
 
     for line in re.findall(r"^\$ (pds metrics[^#\n>]*)", text, re.M):  # the `pds metrics` examples
         result = run_pds(*shlex.split(line)[1:], "--project-dir", str(template_project))

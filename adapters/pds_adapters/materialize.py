@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlglot import exp
 
-from pds_adapters import frames, seeds
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError, did_you_mean
 from pds_adapters.relation import Relation, identifier
@@ -130,6 +129,23 @@ class Materializations:
         with self.begin_commit():
             return [self.execute(s) for s in statements][-1]
 
+    # ---- rows: results tables and fingerprints -----------------------------------------------------
+    rows_per_insert: int = 200
+
+    def insert_rows(self, relation: Relation, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+        """Append rows (tuples in the order of `columns`, (name, SQL type) pairs); every value travels as a
+        parameter. Portable: multi-row INSERT ... VALUES, each statement written once per chunk size. Engines
+        override it with a bulk path (DuckDB: one statement whatever the number of rows)."""
+        names = [name for name, _ in columns]
+        written: dict[int, str] = {}
+        for start in range(0, len(rows), self.rows_per_insert):
+            chunk = rows[start:start + self.rows_per_insert]
+            if len(chunk) not in written:
+                values = exp.Values(expressions=[exp.Tuple(expressions=[exp.Placeholder() for _ in names])
+                                                 for _ in chunk])
+                written[len(chunk)] = self.sql(exp.insert(values, self.table(relation), columns=names))
+            self.execute(written[len(chunk)], [value for row in chunk for value in row])
+
     # ---- DataFrames and seeds ------------------------------------------------------------------------
     def write_dataframe(self, relation: Relation, df: Any) -> int:
         """Replace the relation with a DataFrame's rows, atomically, through the engine's bulk path."""
@@ -157,6 +173,8 @@ class Materializations:
         The portable way: CREATE TABLE, then INSERT ... VALUES through executemany. Engines override it
         with their bulk path (COPY, write_pandas, a load job).
         """
+        from pds_adapters import frames  # pandas: loaded by the commands that write frames, not by `pds ls`
+
         types = frames.column_types(df)
         self.execute(st.create_table(self.table(staged), {self.stored_name(n): t for n, t in types.items()}))
         insert = st.insert_values(self.table(staged), [self.stored_name(n) for n in types])
@@ -174,6 +192,8 @@ class Materializations:
     def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
         """A seed CSV read by the one seed reader (same types on every engine); column_types, in this
         target's SQL, are applied with CAST in the warehouse."""
+        from pds_adapters import seeds  # pandas, as above
+
         df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
         for name in column_types:
             if name not in df.columns:

@@ -9,6 +9,20 @@ from sqlglot import exp
 from pds_adapters.errors import ProjectError, did_you_mean
 
 
+def rendered(sql: str) -> exp.Var:
+    """SQL already written in the target's dialect (a compiled model, a test query generated once), as an
+    expression that renders verbatim: DDL and wrappers take it without parsing it again or copying its
+    tree (both cost more than running a small model; docs/performance.md). Never for user values: only
+    for SQL that pds compiled and checked. A trailing line comment is closed, so text may follow."""
+    tail = sql.rsplit("\n", 1)[-1]
+    return exp.Var(this=sql + "\n" if "--" in tail else sql)
+
+
+def subquery(query: exp.Expression, alias: str) -> exp.Subquery:
+    """(query) AS alias, for a rendered query as for a parsed one."""
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(exp.to_identifier(name, quoted=True), table=exp.to_identifier(table) if table else None)
 

@@ -46,6 +46,12 @@ def generate(project: Project, runs: int = DEFAULT_RUNS, warehouse: bool = True,
         data = read_warehouse(project.target, project.config.results_schema, project.name, relations, runs)
     else:
         data = WarehouseData(problem="history not read (--no-warehouse): showing the last run only")
+    if warehouse and data.column_types:  # dbt's catalog.json, for the tools that read dbt's artifacts
+        from pds_core.artifacts import write_json_atomic
+        from pds_core.dbt_artifacts import catalog_v1
+
+        invocation = (manifest.get("metadata") or {}).get("invocation_id", "")
+        write_json_atomic(project.target_dir / "catalog.json", catalog_v1(manifest, data.column_types, invocation))
     site = site_data(manifest, data, run_results, project.root)
     out = write_site(project.target_dir / DOCS_DIR, site)
     if reporter is not None and data.problem:

@@ -72,7 +72,7 @@ class QualityParser:
         for path in self.project.files.tests_sql:
             self._guard(self._singular, path)
         for found in (yaml_metrics(self.manifest, self.project.config.dialect),
-                      python_definitions(self.project, self.manifest), yaml_unit_tests(self.manifest)):
+                      python_definitions(self.project, self.manifest), yaml_unit_tests(self.manifest, self.project)):
             for item in found.items:
                 self._add(item)
             self.errors += found.errors

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from pds_core.quality.metrics import group_key
 from pds_core.quality.spec import MetricNode
+
+if TYPE_CHECKING:  # numpy and pandas load when a drift metric is measured, not when a project is parsed
+    import numpy as np
+    import pandas as pd
 
 EPSILON = 1e-4
 DEFAULT_BINS = 10
@@ -41,12 +42,16 @@ LAST_RUN = "last_run"
 
 
 def _numeric(values: pd.Series) -> bool:
+    import pandas as pd
+
     return (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)) \
         or pd.api.types.is_datetime64_any_dtype(values)
 
 
 def _as_float(values: pd.Series) -> np.ndarray:
     """Non-null values as float64 (timestamps as nanoseconds since the epoch)."""
+    import pandas as pd
+
     values = values.dropna()
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("int64").to_numpy(dtype="float64")
@@ -54,11 +59,15 @@ def _as_float(values: pd.Series) -> np.ndarray:
 
 
 def _series(values: Any) -> pd.Series:
+    import pandas as pd
+
     return values if isinstance(values, pd.Series) else pd.Series(values)
 
 
 def quantile_edges(reference: Any, bins: int = DEFAULT_BINS) -> np.ndarray:
     """The inner bin edges q1..q_{k-1} from the reference's quantiles (see the module docstring)."""
+    import numpy as np
+
     if bins < 2:
         raise ValueError("bins must be at least 2")
     ref = _as_float(_series(reference))
@@ -69,6 +78,9 @@ def quantile_edges(reference: Any, bins: int = DEFAULT_BINS) -> np.ndarray:
 
 def proportions(current: Any, reference: Any, bins: int = DEFAULT_BINS) -> tuple[np.ndarray, np.ndarray] | None:
     """The share of non-null current and reference values in each bin; None when a side has none."""
+    import numpy as np
+    import pandas as pd
+
     cur, ref = _series(current), _series(reference)
     if cur.dropna().empty or ref.dropna().empty:
         return None
@@ -89,6 +101,8 @@ def proportions(current: Any, reference: Any, bins: int = DEFAULT_BINS) -> tuple
 def psi(current: Any, reference: Any, bins: int = DEFAULT_BINS, epsilon: float = EPSILON) -> float | None:
     """Population stability index: sum over bins of (cur - ref) * ln(cur / ref). Rule of thumb:
     < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 large shift."""
+    import numpy as np
+
     shares = proportions(current, reference, bins)
     if shares is None:
         return None
@@ -99,6 +113,8 @@ def psi(current: Any, reference: Any, bins: int = DEFAULT_BINS, epsilon: float =
 def js_divergence(current: Any, reference: Any, bins: int = DEFAULT_BINS) -> float | None:
     """Jensen-Shannon divergence in bits over the same bins as psi: 0 for equal distributions, 1 for
     disjoint ones; symmetric and finite without an epsilon (0 * log 0 counts as 0)."""
+    import numpy as np
+
     shares = proportions(current, reference, bins)
     if shares is None:
         return None
@@ -114,6 +130,8 @@ def js_divergence(current: Any, reference: Any, bins: int = DEFAULT_BINS) -> flo
 
 def ks(current: Any, reference: Any) -> float | None:
     """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the two empirical CDFs."""
+    import numpy as np
+
     cur_s, ref_s = _series(current), _series(reference)
     if not (_numeric(cur_s) or cur_s.dropna().empty) or not (_numeric(ref_s) or ref_s.dropna().empty):
         raise ValueError("ks needs a numeric column; use psi or js_divergence for categories")
@@ -164,6 +182,8 @@ def per_group(kind: str, current: pd.DataFrame, reference: pd.DataFrame, column:
 
 
 def _key(key: Any) -> tuple[Any, ...]:
+    import pandas as pd
+
     values = key if isinstance(key, tuple) else (key,)
     return tuple(None if pd.isna(v) else v for v in values)
 

@@ -124,7 +124,7 @@ def builtin_query(test_name: str, args: dict[str, Any], model: exp.Expression, d
 
     column = args.get("column_name")
     if test_name == "not_null":
-        return exp.select("*").from_(model).where(exp.Is(this=col(column), expression=exp.Null()))
+        return exp.select(exp.Star()).from_(model).where(exp.Is(this=col(column), expression=exp.Null()))
     if test_name == "unique":
         return (exp.select(col(column).as_("unique_field"), count().as_("n_records")).from_(model)
                 .where(exp.Not(this=exp.Is(this=col(column), expression=exp.Null())))
@@ -147,7 +147,7 @@ def builtin_query(test_name: str, args: dict[str, Any], model: exp.Expression, d
         if column:
             text = f"{col(column).sql(dialect=source_dialect)} {text}"
         condition = parse_sql_expression(text, source_dialect, "expression")
-        return exp.select("*").from_(model).where(exp.Not(this=exp.Paren(this=condition)))
+        return exp.select(exp.Star()).from_(model).where(exp.Not(this=exp.Paren(this=condition)))
     if test_name == "row_count":
         n = exp.column("row_count")
         outside = [exp.LT(this=n, expression=_number(args["min"]))] if args.get("min") is not None else []
@@ -167,7 +167,7 @@ def filtered(model: exp.Expression, where: str | None, source_dialect: str) -> e
     if not where:
         return model
     condition = parse_sql_expression(where, source_dialect, "where")
-    return exp.select("*").from_(model).where(condition).subquery("pds_where")
+    return exp.select(exp.Star()).from_(model).where(condition).subquery("pds_where")
 
 
 def _number(value: Any) -> exp.Literal:

@@ -21,6 +21,7 @@ import networkx as nx
 
 from pds_core.compiler import Compiler
 from pds_core.quality.spec import MetricNode, TestNode
+from pds_core.quality.unit_plan import plan_unit_tests
 from pds_core.results import FAIL, SKIPPED, SUCCESS, WARN
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ def select_quality(plan: Plan, kinds: tuple[str, ...]) -> dict[str, TestNode | M
         pool.update(suite.tests)
     if "metric" in kinds:
         pool.update(suite.metrics)
+    if "freshness" in kinds:  # `pds source freshness`
+        pool.update({uid: t for uid, t in suite.tests.items() if t.test_name == "freshness"})
     chosen, mode = plan.chosen, plan.options.indirect_selection
     if plan.options.selects_everything:
         return pool
@@ -52,7 +55,10 @@ def select_quality(plan: Plan, kinds: tuple[str, ...]) -> dict[str, TestNode | M
 
 def plan_quality(plan: Plan, kinds: tuple[str, ...] | None = None) -> dict[str, TestNode | MetricNode]:
     """Add the command's quality nodes to the plan, with their edges; SQL tests are compiled here."""
-    nodes = select_quality(plan, plan.command.quality_kinds if kinds is None else kinds)
+    kinds = plan.command.quality_kinds if kinds is None else kinds
+    if "unit_test" in kinds:
+        plan_unit_tests(plan)  # before their models (quality/unit_plan.py)
+    nodes = select_quality(plan, kinds)
     if not nodes:
         return nodes
     sql_tests = {uid: n for uid, n in nodes.items() if isinstance(n, TestNode) and n.rendered is not None}

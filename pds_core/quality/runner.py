@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from pds_adapters.statements import rendered, subquery
 from pds_core.artifacts import now_iso
 from pds_core.compiler import CompiledNode
 from pds_core.errors import ProjectError
@@ -113,12 +114,17 @@ class QualityRunner(Runner):
         """The rows of a node as a FROM item: its table, or an ephemeral model's query as a subquery."""
         node = self.q.nodes[uid]
         if node.materialized == "ephemeral":
-            return self.q.compiled[uid].ast.copy().subquery(re.sub(r"\W", "_", node.name))
+            return subquery(self._compiled(uid), re.sub(r"\W", "_", node.name))
         assert node.relation is not None
         quoting = node.source_meta.get("quoting") if node.resource_type == "source" else None
         if quoting:
             return node.relation.table(self.q.dialect, dict(quoting))
         return self.q.adapter.table(node.relation)
+
+    def _compiled(self, uid: str) -> exp.Expression:
+        """A compiled query as it was written in the target's dialect (parsed only for another dialect)."""
+        compiled = self.q.compiled[uid]
+        return rendered(compiled.sql) if compiled.dialect == self.q.dialect else compiled.ast.copy()
 
     def _dataframe(self, uid: str) -> Any:
         return self.q.adapter.query_dataframe(exp.select("*").from_(self.model(uid)))
@@ -126,14 +132,15 @@ class QualityRunner(Runner):
     # ---- tests -------------------------------------------------------------------------------
     def _sql_test(self, test: TestNode, result: NodeResult) -> None:
         if test.rendered is not None:
-            query = self.q.compiled[test.unique_id].ast.copy()
+            query = self._compiled(test.unique_id)
         else:
             model = filtered(self.model(str(test.attached_to)), test.config.get("where"), self.q.source_dialect)
             query = builtin_query(test.test_name, test.kwargs, model, self.q.dialect, self.q.source_dialect,
                                   lambda arg: self.model(test.relations[arg]))
         if test.config.get("limit"):
-            query = exp.select("*").from_(query.subquery("pds_limited")).limit(int(test.config["limit"]))
-        result.extra["compiled_code"] = query.sql(dialect=self.q.dialect)
+            query = exp.select(exp.Star()).from_(subquery(query, "pds_limited")).limit(int(test.config["limit"]))
+        text = result.extra["compiled_code"] = query.sql(dialect=self.q.dialect)
+        query = rendered(text)  # generated once: the statements below wrap it as it is
         stored = None
         if self.q.store_failures or test.config.get("store_failures"):
             stored = self._failures_relation(test)
@@ -142,12 +149,12 @@ class QualityRunner(Runner):
             source: exp.Expression = self.q.adapter.table(stored)
             result.extra["failures_relation"] = str(stored)
         else:
-            source = query.subquery("pds_failures")
-        _cols, rows = self.q.adapter.fetch(exp.select(exp.Count(this=exp.Star())).from_(source.copy()))
+            source = subquery(query, "pds_failures")
+        _cols, rows = self.q.adapter.fetch(exp.select(exp.Count(this=exp.Star())).from_(source, copy=False))
         failures = int(rows[0][0])
         sample = ""
         if failures:
-            cols, rows = self.q.adapter.fetch(exp.select("*").from_(source.copy()).limit(SAMPLE_ROWS))
+            cols, rows = self.q.adapter.fetch(exp.select(exp.Star()).from_(source, copy=False).limit(SAMPLE_ROWS))
             sample = "; ".join(", ".join(f"{c}={v!r}" for c, v in zip(cols, row, strict=True)) for row in rows)
         self._judge(test, result, failures, sample, stored)
 
@@ -228,6 +235,8 @@ class QualityRunner(Runner):
                 break
         result.status, result.failures, result.message = STATUS[status], int(status != "pass"), said
         result.extra["test_status"] = status
+        if age is not None:  # for sources.json (dbt_artifacts.sources_v3)
+            result.extra.update(max_loaded_at=latest.isoformat(), snapshotted_at=now.isoformat(), age_seconds=age)
         if status == "pass":
             result.message = f"freshness {test.name}: {said}"
 

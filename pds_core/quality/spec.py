@@ -6,8 +6,10 @@ relation; the build adds them to its execution graph right after the node they c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
+
+from pds_core.artifacts import plain
 
 BOUND_KINDS = ("min", "max", "max_change_pct", "max_zscore")
 DEFAULT_WINDOW = 10  # runs of history a max_zscore bound looks at
@@ -54,7 +56,7 @@ class TestNode:
         return "test"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = plain(self)
         data.pop("relation")
         return data
 
@@ -102,16 +104,18 @@ class MetricNode:
         return "metric"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass
 class GivenInput:
     """One input of a unit test: the rows a ref() or source() returns while the test runs."""
 
-    kind: str  # ref | source
-    name: str  # model or seed name, or 'source.table'
+    kind: str  # ref | source | this (the tested model's own table, for incremental unit tests)
+    name: str  # model or seed name, or 'source.table' ('' for this)
     rows: list[dict[str, Any]] | None = None
+    sql: str | None = None  # format: sql: a SELECT giving the rows, in the project's dialect
+    format: str = "dict"  # as written: dict | csv | sql
 
 
 @dataclass
@@ -131,9 +135,18 @@ class UnitTestNode:
     function: str | None = None  # a Python fixture returning (given, expect)
     description: str = ""
     resource_type: str = "unit_test"
+    expect_sql: str | None = None  # expect: with format: sql
+    macros: dict[str, Any] = field(default_factory=dict)  # overrides: macros: (is_incremental, ...)
+    env_vars: dict[str, str] = field(default_factory=dict)  # overrides: env_vars:
+    tags: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # tags, meta, enabled
+
+    @property
+    def depends_on(self) -> list[str]:
+        return [self.model]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
 
 
 @dataclass

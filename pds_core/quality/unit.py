@@ -1,38 +1,35 @@
-"""Unit tests of models: fixed rows for each ref()/source() in, the expected rows out.
+"""Unit tests of models (dbt's `unit_tests:`): parsed from schema YAML here, run by unit_run.py.
 
-They run in an in-memory DuckDB, never on the target: each input becomes a table under the
-relation name the model reads, the model runs (its SQL compiled to DuckDB, or its Python
-function called with those tables as DataFrames), and its rows are compared with the
-expected ones on the expected columns, ignoring order.
+Fixed rows for each ref()/source() (or `this`) in, the expected rows out; the rows may be written as
+dict, csv or sql, inline or in fixture files (unit_fixtures.py); `overrides:` change vars, env vars
+and macros for the test.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import decimal
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
-
-from pds_adapters import statements as st
 from pds_core.config import check_keys
 from pds_core.errors import ProjectError
-from pds_core.nodes import Node, identifier
+from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.quality.generic import relation_argument
-from pds_core.quality.pyexec import PythonFiles, call
 from pds_core.quality.spec import Found, GivenInput, UnitTestNode
+from pds_core.quality.unit_fixtures import OVERRIDE_KEYS, FixtureFiles, read_rows
 
 if TYPE_CHECKING:
     from pds_core.loader import Project
     from pds_core.nodes import Manifest
 
 UNIT_KEYS: dict[str, tuple[type, ...]] = {"name": (str,), "model": (str,), "given": (list,), "expect": (dict,),
-                                          "overrides": (dict,), "description": (str,), "config": (dict,)}
+                                          "overrides": (dict,), "description": (str,), "config": (dict,),
+                                          "versions": (dict,)}
+CONFIG_KEYS: dict[str, tuple[type, ...]] = {"tags": (list, str), "meta": (dict,), "enabled": (bool,)}
 
 
 class UnitTestFailed(Exception):
@@ -40,43 +37,63 @@ class UnitTestFailed(Exception):
 
 
 # ---- parse ---------------------------------------------------------------------------------------
-def yaml_unit_tests(manifest: Manifest) -> Found:
+def yaml_unit_tests(manifest: Manifest, project: Project | None = None) -> Found:
     found = Found()
+    root = project.root if project is not None else None
+    fixtures = FixtureFiles(root, project.config.test_paths) if project is not None else FixtureFiles(Path("."), [])
     for props in (manifest.schema.unit_tests if manifest.schema else []):
         try:
-            found.items.append(_from_yaml(props.entry, props.path, props.line, manifest))
+            test = _from_yaml(props.entry, props.path, props.line, manifest, fixtures, root)
         except ProjectError as exc:
             found.errors.append(exc)
+            continue
+        if test is not None:
+            found.items.append(test)
     return found
 
 
-def _from_yaml(entry: dict[str, Any], path: str, line: int | None, manifest: Manifest) -> UnitTestNode:
-    check_keys(entry, UNIT_KEYS, path, f"unit test {entry['name']!r}")
-    uid = manifest.by_name.get(str(entry.get("model") or ""))
+def _from_yaml(entry: dict[str, Any], path: str, line: int | None, manifest: Manifest, fixtures: FixtureFiles,
+               root: Path | None) -> UnitTestNode | None:
+    name = entry["name"]
+    check_keys(entry, UNIT_KEYS, path, f"unit test {name!r}")
+    warn_not_acted_on(entry, path, f"unit test {name!r}", kind="unit test", line=line)
+    config = dict(entry.get("config") or {})
+    check_keys(config, CONFIG_KEYS, path, f"config of unit test {name!r}")
+    if config.get("enabled") is False:
+        return None
+    uid = manifest.by_name.get(str(entry.get("model") or "").split()[0] if entry.get("model") else "")
     if uid is None or manifest.nodes[uid].resource_type != "model":
         from pds_core.errors import did_you_mean
 
-        raise ProjectError(f"unit test {entry['name']!r}: model {entry.get('model')!r} does not exist", path, line,
+        raise ProjectError(f"unit test {name!r}: model {entry.get('model')!r} does not exist", path, line,
                            hint=did_you_mean(str(entry.get("model")), manifest.by_name) or "set model: <model name>")
     given = []
     for item in entry.get("given") or []:
+        where = getattr(item, "line", None) or line
         if not isinstance(item, dict) or "input" not in item:
-            raise ProjectError("each given: item needs input: ref('model') and rows:", path,
-                               getattr(item, "line", line))
-        kind, name = parse_input(str(item["input"]), path, getattr(item, "line", line))
-        rows = item.get("rows")
-        if rows is not None and not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
-            raise ProjectError("rows: must be a list of mappings (one per row)", path, getattr(item, "line", line))
-        given.append(GivenInput(kind, name, list(rows or [])))
+            raise ProjectError("each given: item needs input: ref('model') (or source(...), or this) and rows:",
+                               path, where)
+        text = str(item["input"]).strip()
+        kind, input_name = ("this", "") if text == "this" else parse_input(text, path, where)
+        seed = manifest.ref(input_name) if kind == "ref" else None
+        seed_file = root / seed.path if seed is not None and seed.resource_type == "seed" and root else None
+        rows, sql, fmt = read_rows(item, f"given {text}", path, where, fixtures, seed_file)
+        given.append(GivenInput(kind, input_name, rows, sql, fmt))
     expect = entry.get("expect")
-    if not isinstance(expect, dict) or not isinstance(expect.get("rows"), list):
-        raise ProjectError(f"unit test {entry['name']!r} needs expect: {{rows: [...]}}", path, line)
+    if not isinstance(expect, dict):
+        raise ProjectError(f"unit test {name!r} needs expect: {{rows: [...]}}", path, line)
+    expect_rows, expect_sql, _fmt = read_rows(expect, "expect", path, getattr(expect, "line", None) or line, fixtures)
     overrides = entry.get("overrides") or {}
+    check_keys(overrides, OVERRIDE_KEYS, path, f"overrides of unit test {name!r}")
     model = manifest.nodes[uid]
-    return UnitTestNode(unique_id=f"unit_test.{manifest.project_name}.{model.name}.{entry['name']}",
-                        name=entry["name"], model=uid, path=path, line=line, given=given,
-                        expect=[dict(r) for r in expect["rows"]], vars=dict(overrides.get("vars") or {}),
-                        description=str(entry.get("description") or ""))
+    tags = config.get("tags") or []
+    return UnitTestNode(unique_id=f"unit_test.{manifest.project_name}.{model.name}.{name}",
+                        name=name, model=uid, path=path, line=line, given=given, expect=expect_rows,
+                        expect_sql=expect_sql, vars=dict(overrides.get("vars") or {}),
+                        macros=dict(overrides.get("macros") or {}),
+                        env_vars={str(k): str(v) for k, v in (overrides.get("env_vars") or {}).items()},
+                        description=str(entry.get("description") or ""), config=config,
+                        tags=[tags] if isinstance(tags, str) else [str(t) for t in tags])
 
 
 def parse_input(text: str, path: str | None = None, line: int | None = None) -> tuple[str, str]:
@@ -85,139 +102,6 @@ def parse_input(text: str, path: str | None = None, line: int | None = None) -> 
         return "source", text.strip()
     marker, _refs, _sources = relation_argument(text, str(path or "<fixture>"), line)
     return marker.kind, marker.name
-
-
-# ---- run -----------------------------------------------------------------------------------------
-def run_unit_test(test: UnitTestNode, project: Project, manifest: Manifest, graph: Any, files: PythonFiles,
-                  reparse: Callable[[Project], Manifest] | None = None) -> str:
-    """Run one unit test; returns a description on success, raises UnitTestFailed or ProjectError.
-
-    `reparse` parses the project again under the test's `overrides: vars:` (given by the command, so
-    that quality does not reach back into parsing).
-    """
-    import duckdb
-
-    given, expect = test.given, test.expect
-    if test.function:
-        given, expect = _fixture(call(files.function(test.path, test.function), test.path), test)
-    if test.vars and reparse is not None:
-        manifest = reparse(dataclasses.replace(project, vars={**project.vars, **test.vars}))
-    node = manifest.nodes[test.model]
-    con = duckdb.connect(":memory:")
-    try:
-        tables = _load_inputs(con, test, node, manifest, given)
-        if node.language == "python":
-            actual = _run_python(con, node, manifest, tables, {**project.vars, **test.vars})
-        else:
-            actual = _run_sql(con, node, manifest, graph, project.config.dialect)
-    finally:
-        con.close()
-    return compare(actual, expect or [], test.name)
-
-
-def _fixture(result: Any, test: UnitTestNode) -> tuple[list[GivenInput], list[dict[str, Any]]]:
-    if isinstance(result, dict) and "given" in result:
-        result = (result["given"], result.get("expect"))
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict)):
-        raise ProjectError(f"{test.path}: {test.function}() must return (given, expect): a dict of input name -> rows,"
-                           " and the expected rows", test.path, test.line)
-    given = [GivenInput(*parse_input(str(name)), rows=_records(rows)) for name, rows in result[0].items()]
-    return given, _records(result[1])
-
-
-def _records(rows: Any) -> list[dict[str, Any]]:
-    if hasattr(rows, "to_dict"):
-        return list(rows.to_dict(orient="records"))
-    return [dict(r) for r in rows or []]
-
-
-def _input_node(kind: str, name: str, manifest: Manifest) -> Node | None:
-    if kind == "source":
-        return next((n for n in manifest.sources.values() if n.name == name), None)
-    return manifest.ref(name)
-
-
-def _needed(node: Node, manifest: Manifest) -> dict[str, Node]:
-    """The relations the model reads: its parents, looking through ephemeral ones to theirs."""
-    needed: dict[str, Node] = {}
-    for uid in node.depends_on:
-        parent = manifest.all_nodes()[uid]
-        if parent.materialized == "ephemeral":
-            needed.update(_needed(parent, manifest))
-        else:
-            needed[uid] = parent
-    return needed
-
-
-def _load_inputs(con: Any, test: UnitTestNode, node: Node, manifest: Manifest,
-                 given: list[GivenInput]) -> dict[str, exp.Table]:
-    """Create a table per given input under the relation name the model reads; returns uid -> table."""
-    import pandas as pd
-
-    needed = _needed(node, manifest)
-    tables: dict[str, exp.Table] = {}
-    for item in given:
-        parent = _input_node(item.kind, item.name, manifest)
-        if parent is None or parent.unique_id not in needed:
-            inputs = ", ".join(_call(n) for n in needed.values()) or "none"
-            raise ProjectError(f"unit test {test.name!r}: {item.kind}('{item.name}') is not an input of {node.name}",
-                               test.path, test.line, hint=f"its inputs: {inputs}")
-        assert parent.relation is not None
-        table = exp.Table(this=identifier(parent.relation.identifier), db=identifier(parent.relation.schema))
-        con.execute(st.create_schema(identifier(parent.relation.schema)).sql("duckdb"))
-        frame = pd.DataFrame.from_records(item.rows or [])
-        if frame.empty and not len(frame.columns):
-            frame = pd.DataFrame({c: pd.Series(dtype="object") for c in parent.columns})
-        if not len(frame.columns):
-            raise ProjectError(f"unit test {test.name!r}: give at least one row for {_call(parent)}",
-                               test.path, test.line, hint="or declare the input's columns in schema YAML")
-        con.register("pds_unit_input", frame)
-        select = exp.select(*[_typed(c, parent) for c in frame.columns]).from_("pds_unit_input")
-        con.execute(exp.Create(this=table, kind="TABLE", expression=select).sql("duckdb"))
-        con.unregister("pds_unit_input")
-        tables[parent.unique_id] = table
-    missing = [n for uid, n in needed.items() if uid not in tables]
-    if missing:
-        raise ProjectError(f"unit test {test.name!r} gives no rows for {_call(missing[0])}", test.path, test.line,
-                           hint="add it under given: with input: and rows:")
-    return tables
-
-
-def _typed(column: str, parent: Node) -> exp.Expression:
-    """A given column, cast to the data_type its schema YAML declares (so dates are dates)."""
-    col = exp.column(identifier(str(column)))
-    declared = parent.columns.get(str(column))
-    if declared is None or not declared.data_type:
-        return col
-    return exp.cast(col, exp.DataType.build(declared.data_type, dialect="duckdb")).as_(identifier(str(column)))
-
-
-def _call(node: Node) -> str:
-    if node.resource_type == "source":
-        return "source('{}', '{}')".format(*node.name.split(".", 1))
-    return f"ref('{node.name}')"
-
-
-def _run_sql(con: Any, node: Node, manifest: Manifest, graph: Any, dialect: str) -> Any:
-    from pds_core.compiler import Compiler
-
-    tree = Compiler(manifest, graph, dialect, "duckdb").compile([node.unique_id])[node.unique_id].ast.copy()
-    for table in tree.find_all(exp.Table):
-        table.set("catalog", None)  # the in-memory database has the schemas, not the target's database
-    return con.execute(tree.sql("duckdb")).df()
-
-
-def _run_python(con: Any, node: Node, manifest: Manifest, tables: dict[str, exp.Table],
-                vars: dict[str, Any]) -> Any:
-    from pds_core.pymodels import ModelContext, run_python_model
-
-    def read(kind: str, name: str) -> Any:
-        parent = _input_node(kind, name, manifest)
-        if parent is None or parent.unique_id not in tables:
-            raise ProjectError(f"{node.path}: the unit test gives no rows for {kind}('{name}')")
-        return con.execute(exp.select("*").from_(tables[parent.unique_id].copy()).sql("duckdb")).df()
-
-    return run_python_model(node.raw_code, node.path, ModelContext(read, node.config, vars, str(node.relation), False))
 
 
 # ---- compare -------------------------------------------------------------------------------------

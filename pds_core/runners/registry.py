@@ -15,11 +15,12 @@ from pds_core.publish.runner import ExportRunner
 from pds_core.publish.targets import TargetPool
 from pds_core.quality.pyexec import PythonFiles
 from pds_core.quality.runner import QualityContext, QualityRunner
+from pds_core.quality.unit_runner import UnitTestRunner, unit_env
 from pds_core.runners.base import RunContext, Runner
 from pds_core.runners.models import ModelRunner
 
 RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "test": QualityRunner,
-                                    "metric": QualityRunner, "export": ExportRunner}
+                                    "metric": QualityRunner, "export": ExportRunner, "unit_test": UnitTestRunner}
 
 
 def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHistory, targets: TargetPool,
@@ -38,7 +39,9 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
     export = ExportRunner(ctx, PublishContext(project, adapter, plan.invocation_id,
                                               timestamp(started) if started else _now(), targets,
                                               on_retry=on_retry), plan)
-    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality, ExportRunner: export}
+    unit = UnitTestRunner(ctx, unit_env(plan, adapter, catalog))
+    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality, ExportRunner: export,
+                                        UnitTestRunner: unit}
     return {kind: made[cls] for kind, cls in RUNNERS.items()}
 
 

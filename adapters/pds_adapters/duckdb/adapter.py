@@ -102,6 +102,17 @@ class DuckDBAdapter(Adapter):
             return None
         return path + ".pds-lock"
 
+    def insert_rows(self, relation: Relation, columns: list[tuple[str, str]], rows: list[tuple]) -> None:
+        """All the rows in one statement: each column travels as one list parameter, unnested in the
+        engine. Columnar like an Arrow batch (20 ms for 2,000 rows against 350 ms as VALUES), without
+        importing pyarrow, whose first conversion of Python objects also imports pandas (0.4 s)."""
+        if not rows:
+            return
+        lists = [exp.Unnest(expressions=[exp.cast(exp.Placeholder(), exp.DataType.build(f"{kind}[]", dialect="duckdb"))])
+                 for _, kind in columns]
+        self.execute(exp.insert(exp.select(*lists), self.table(relation), columns=[name for name, _ in columns]),
+                     [list(values) for values in zip(*rows, strict=True)])
+
     # ---- DataFrames: DuckDB reads them in place, no staging table -------------------------------
     @contextlib.contextmanager
     def _frame(self, df: Any) -> Iterator[exp.Select]:
@@ -131,6 +142,17 @@ class DuckDBAdapter(Adapter):
         conn = self.connection()
         with self.connections.running(conn):
             return conn.execute(self.sql(statement)).df()
+
+    # ---- dbt Python models (def model(dbt, session)): as dbt-duckdb gives them ---------------------
+    def python_session(self) -> Any:
+        """`session`: a DuckDB connection of the model's own (a cursor on the database), closed after it."""
+        return self.connection().cursor()
+
+    def python_read(self, source: Relation | str, session: Any = None) -> Any:
+        """What dbt.ref() returns: a lazy DuckDB relation on `session` (.df(), .arrow(), .pl(), SQL on it)."""
+        query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
+        self.count_statement()
+        return (session or self.connection()).sql(self.sql(query))
 
     def read_chunks(self, source: Relation | str, chunksize: int) -> Iterator[Any]:
         """Arrow record batches of chunksize rows from a cursor of its own, each turned into a DataFrame."""

@@ -37,9 +37,19 @@ ORDER BY depth, n.nspname, c.relname
 """
 
 
+SWAP_LOCK = "SELECT pg_advisory_xact_lock(7357001)"  # pds's swap lock, released at commit or rollback
+
+
 @contextlib.contextmanager
 def keeping_dependent_views(adapter: Any, relation: Relation, kind: str | None) -> Iterator[None]:
-    """Re-create, after the block, the views that depended on relation before it (inside a transaction)."""
+    """Re-create, after the block, the views that depended on relation before it (inside a transaction).
+
+    Swaps take one transaction-level advisory lock first: two tables replaced at once that share a
+    dependent view (a view over both) would otherwise drop and re-create it in two transactions and
+    deadlock, or read a view the other just dropped ("could not open relation with OID"). The lock is
+    held only from the swap to the commit, after the long CREATE TABLE AS."""
+    if kind:
+        adapter.execute(SWAP_LOCK)
     _cols, views = adapter.fetch(DEPENDENT_VIEWS, {"rel": adapter.sql(adapter.table(relation))}) if kind else ([], [])
     yield
     from psycopg import sql

@@ -1,7 +1,8 @@
 """The exact statements the postgres adapter sends for each operation (recording connection, no warehouse).
 
 Postgres: one transaction per operation; a staged table renamed into place; views bound to a dropped
-relation are looked up first (and re-created after, when there are any); views dropped and re-created.
+relation are looked up first, under pds's swap lock (and re-created after, when there are any); views dropped
+and re-created.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ EXPECTED = {
     'replace_table': [
         'BEGIN',
         "CREATE TABLE an.m__pds_tmp_00000000 AS SELECT 1 AS id, 'a' AS v",
+        'SELECT pg_advisory_xact_lock(7357001)',
         '-- dependent views of an.m',
         'DROP TABLE IF EXISTS an.m CASCADE',
         'ALTER TABLE an.m__pds_tmp_00000000 RENAME TO m',
@@ -30,6 +32,7 @@ EXPECTED = {
     'replace_view_by_table': [
         'BEGIN',
         "CREATE TABLE an.m__pds_tmp_00000000 AS SELECT 1 AS id, 'a' AS v",
+        'SELECT pg_advisory_xact_lock(7357001)',
         '-- dependent views of an.m',
         'DROP VIEW IF EXISTS an.m CASCADE',
         'ALTER TABLE an.m__pds_tmp_00000000 RENAME TO m',
@@ -38,6 +41,7 @@ EXPECTED = {
     ],
     'create_view': [
         'BEGIN',
+        'SELECT pg_advisory_xact_lock(7357001)',
         '-- dependent views of an.m',
         'DROP VIEW IF EXISTS an.m CASCADE',
         "CREATE VIEW an.m AS SELECT 1 AS id, 'a' AS v",
@@ -45,6 +49,7 @@ EXPECTED = {
     ],
     'create_view_over_table': [
         'BEGIN',
+        'SELECT pg_advisory_xact_lock(7357001)',
         '-- dependent views of an.m',
         'DROP TABLE IF EXISTS an.m CASCADE',
         "CREATE VIEW an.m AS SELECT 1 AS id, 'a' AS v",
@@ -79,6 +84,7 @@ EXPECTED = {
         'CREATE SCHEMA IF NOT EXISTS an',
     ],
     'swap_in': [
+        'SELECT pg_advisory_xact_lock(7357001)',
         '-- dependent views of an.m',
         'DROP TABLE IF EXISTS an.m CASCADE',
         'ALTER TABLE an.m__pds_tmp_00000000 RENAME TO m',

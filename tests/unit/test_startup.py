@@ -1,0 +1,89 @@
+"""Start-up: each command imports only what it uses (docs/performance.md, start-up).
+
+What is checked is the set of modules a fresh interpreter holds after a command, not a time (no test
+in pds asserts a time; bench/ measures them): `pds --version`, `--help` and `import pds` load no
+sqlglot, networkx, pandas, DuckDB or Jinja; `pds ls` loads no pandas or DuckDB; the table of
+`pds show` no pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pds_core
+from pds_core import api
+from tests.projects import query
+
+HEAVY = ("sqlglot", "networkx", "pandas", "numpy", "pyarrow", "duckdb", "jinja2", "rich", "yaml")
+
+PROBE = """
+import json, sys
+sys.argv = ["pds", *{args!r}]
+from pds_core.cli import cli
+try:
+    cli(prog_name="pds")
+except SystemExit:
+    pass
+print("\\n" + json.dumps(sorted({{m.split(".")[0] for m in sys.modules}})))
+"""
+
+
+def loaded_after(args: list[str], cwd: Path | None = None) -> set[str]:
+    """Top-level packages in sys.modules after `pds ARGS` ran in a new interpreter."""
+    done = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_version_and_help_import_nothing_heavy():
+    for args in (["--version"], ["--help"], ["build", "--help"]):
+        assert not set(HEAVY) & loaded_after(args), args
+
+
+def test_import_pds_is_light_and_resolves_every_name():
+    code = ("import json, sys, pds; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules}))); "
+            "from pds import build, check, metric, unit_test, show; print(pds.__version__, callable(build))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.strip().splitlines()
+    assert not set(HEAVY) & set(json.loads(first))
+    assert second == f"{pds_core.__version__} True"
+
+
+def test_lazy_names_are_the_api():
+    assert set(pds_core.COMMANDS) == set(api.__all__)
+    import pds
+
+    assert set(dir(pds)) >= {*api.__all__, "check", "metric", "unit_test", "__version__"}
+    assert pds.build is api.build and pds_core.ls is api.ls
+
+
+def _project(root: Path) -> Path:
+    (root / "models").mkdir(parents=True)
+    (root / "pds_project.yml").write_text("name: proj\n", encoding="utf-8")
+    (root / "models" / "days.sql").write_text(textwrap.dedent("""\
+        {{ config(materialized='table') }}
+        select d::date as day, 1.50::decimal(10, 2) as price, timestamp '2024-03-01 10:30:00' as at
+        from range(date '2024-01-01', date '2024-01-03', interval 1 day) t(d)
+        """), encoding="utf-8")
+    return root
+
+
+def test_ls_and_show_load_no_pandas(tmp_path):
+    project = _project(tmp_path / "p")
+    subprocess.run([sys.executable, "-m", "pds_core.cli", "build"], cwd=project, check=True, capture_output=True,
+                   timeout=300)
+    assert not {"pandas", "duckdb", "numpy", "pyarrow"} & loaded_after(["ls"], project)
+    assert "pandas" not in loaded_after(["show", "days"], project)
+    shown = subprocess.run([sys.executable, "-m", "pds_core.cli", "show", "days"], cwd=project, capture_output=True,
+                           text=True, timeout=120, env={**os.environ, "COLUMNS": "120"})
+    rows = [line for line in shown.stdout.splitlines() if line.startswith("│")]
+    assert [[c.strip() for c in r.strip("│").split("│")] for r in rows] == \
+        [["2024-01-01", "1.5", "2024-03-01 10:30:00"], ["2024-01-02", "1.5", "2024-03-01 10:30:00"]]
+    assert query(project, "select count(*), min(price) from days") == [(2, 1.5)]  # shown is what was built
