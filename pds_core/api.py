@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # each function imports what it runs: `pds ls` never loads th
     from pds_core.reporting import Reporter
     from pds_core.results import RunResult
 
-__all__ = ["build", "clean", "compile", "debug", "docs", "format_models", "init", "lineage", "load", "ls", "metrics",
-           "parse", "publish", "retry", "run", "seed", "show", "source_freshness", "test"]
+__all__ = ["build", "clean", "compile", "debug", "deps", "docs", "format_models", "init", "lineage", "load", "ls",
+           "metrics", "parse", "publish", "retry", "run", "seed", "show", "source_freshness", "test"]
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
@@ -269,6 +269,30 @@ def clean(project: Project) -> list[str]:
             shutil.rmtree(path)
             removed.append(name)
     return removed
+
+
+def deps(project_dir: str | Path = ".", vars: dict[str, Any] | None = None, upgrade: bool = False,
+         lock_only: bool = False, say: Any = None) -> list[dict[str, Any]]:
+    """Install the packages of packages.yml (or dependencies.yml) into packages-install-path, pinned in
+    package-lock.yml as `dbt deps` pins them (upgrade: resolve again; lock_only: write the lock only).
+    Needs no profile. Returns the installed packages (name, source, version)."""
+    from pds_core.packages.install import deps as install
+
+    root, install_path = packages_folder(project_dir, vars or {})
+    done = install(root, install_path, dict(vars or {}), upgrade, lock_only, say or (lambda _m: None))
+    return [{"name": p.name, "kind": p.spec.kind, "source": p.spec.source, "version": p.version}
+            for p in done.installed]
+
+
+def packages_folder(project_dir: str | Path, cli_vars: dict[str, Any]) -> tuple[Path, str]:
+    """The project folder and its packages-install-path (rendered: it may read env_var or --vars)."""
+    from pds_core.dbt_project import ValueRenderer, find_project_root, read_project_file
+
+    root, file = find_project_root(Path(project_dir))
+    data, _overlay = read_project_file(root, file)
+    value = ValueRenderer(cli_vars).render(data.get("packages-install-path") or "dbt_packages", file,
+                                           data.line_of("packages-install-path"))
+    return root, str(value)
 
 
 def template_dir() -> Path:

@@ -280,6 +280,21 @@ def clean(project_dir: str) -> None:
 
 
 @cli.command()
+@click.option("--project-dir", default=".", show_default=True, help="Folder with the project file.")
+@click.option("--vars", "vars_", default=None, help="Variables for packages.yml, as YAML: '{key: value}'.")
+@click.option("--upgrade", is_flag=True, help="Resolve packages.yml again instead of installing package-lock.yml.")
+@click.option("--lock", "lock_only", is_flag=True, help="Write package-lock.yml only; install nothing.")
+@handle_errors
+def deps(project_dir: str, vars_: str | None, upgrade: bool, lock_only: bool) -> None:
+    """Install the packages of packages.yml into dbt_packages/ (as `dbt deps`; pinned in package-lock.yml)."""
+    from pds_core import api
+    from pds_core.loader import parse_cli_vars
+
+    done = api.deps(project_dir, parse_cli_vars(vars_), upgrade, lock_only, say=lambda m: click.echo(m))
+    click.echo(f"{'Locked' if lock_only else 'Installed'} {len(done)} package{'s' if len(done) != 1 else ''}")
+
+
+@cli.command()
 @click.argument("name")
 @handle_errors
 def init(name: str) -> None:

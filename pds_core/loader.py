@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pds_core.config import PROJECT_FILE, ProjectConfig, validate_folder_config
+from pds_core.config import DBT_PROJECT_FILE, ProjectConfig
+from pds_core.dbt_project import find_project_root as find_project
+from pds_core.dbt_project import profile_name, read_project_file, render_project
 from pds_core.errors import ProjectError, ProjectErrors
-from pds_core.profiles import Target, load_target
+from pds_core.not_acted_on import NOT_ACTED_ON, ProjectWarning
+from pds_core.profiles import Target, load_target, resolve_duckdb_path
 from pds_core.yamlio import load_yaml_file, load_yaml_text
 
 
@@ -24,6 +28,23 @@ class ProjectFiles:
     macros: list[str] = field(default_factory=list)
     tests_sql: list[str] = field(default_factory=list)
     tests_py: list[str] = field(default_factory=list)
+    analyses: list[str] = field(default_factory=list)  # analysis-paths/**/*.sql (compiled by dbt, never run)
+    snapshots: list[str] = field(default_factory=list)  # snapshot-paths/**/*.sql ({% snapshot %} blocks)
+    docs: list[str] = field(default_factory=list)  # docs-paths/**/*.md ({% docs %} blocks)
+
+
+@dataclass
+class Package:
+    """An installed dbt package (packages-install-path/<dir>), loaded like the root project.
+
+    Its files are listed relative to the ROOT project (e.g. dbt_packages/dbt_utils/macros/sql/x.sql), so
+    they are read and reported like the project's own; its macros belong to the namespace `name`.
+    """
+
+    name: str  # the package's project name (its dbt_project.yml `name:`), the macro namespace
+    root: Path  # its folder (as installed: a local package may be a symlink)
+    config: ProjectConfig  # its own dbt_project.yml, rendered; the root project's config overrides it
+    files: ProjectFiles
 
 
 @dataclass
@@ -39,6 +60,7 @@ class Project:
     requested_target: str | None = None  # the target the caller named (None: the profile's default)
     profiles_dir: Path | None = None
     cli_vars: dict[str, Any] = field(default_factory=dict)
+    packages: list[Package] = field(default_factory=list)  # installed packages, by name
 
     @property
     def name(self) -> str:
@@ -48,15 +70,14 @@ class Project:
     def target_dir(self) -> Path:
         return self.root / self.config.target_path
 
+    def all_projects(self) -> list[Package]:
+        """The root project (first) and the installed packages, each with its name, config and files."""
+        return [Package(self.name, self.root, self.config, self.files), *self.packages]
+
 
 def find_project_root(start: Path) -> Path:
-    """The folder holding pds_project.yml: the given one or one of its parents."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / PROJECT_FILE).is_file():
-            return folder
-    raise ProjectError(f"no {PROJECT_FILE} found in {start} or its parents",
-                       hint="run inside a project, pass --project-dir, or create one with `pds init NAME`")
+    """The folder holding the project file (pds_project.yml or dbt_project.yml): the given one or a parent."""
+    return find_project(start)[0]
 
 
 def parse_cli_vars(text: str | None) -> dict[str, Any]:
@@ -75,29 +96,45 @@ def load_project(
     profiles_dir: Path | str | None = None,
     vars: dict[str, Any] | None = None,
 ) -> Project:
-    """Read pds_project.yml and profiles.yml and list the project's files."""
-    from pds_core.render import Renderer
-
-    root = find_project_root(Path(project_dir))
-    data = load_yaml_file(root / PROJECT_FILE, PROJECT_FILE)
-    config = ProjectConfig.from_dict(data, root)
-    validate_folder_config(config.models, PROJECT_FILE, "models")
-    validate_folder_config(config.seeds, PROJECT_FILE, "seeds")
-    all_vars = {**config.vars, **(vars or {})}
-    renderer = Renderer(config.name, all_vars, {})
-    tgt = load_target(root, config.profile, target, Path(profiles_dir) if profiles_dir else None,
-                      renderer.render_string)
+    """Read the project file (rendered as dbt renders it), profiles.yml and the installed packages, and
+    list the files of the project and of each package."""
+    root, file = find_project(Path(project_dir))
+    data, overlay = read_project_file(root, file)
+    cli_vars = dict(vars or {})
+    name = data.get("name") if isinstance(data, dict) else None
+    profile = profile_name(data, cli_vars, file) or str(name or "default")
+    tgt = load_target(root, profile, target, Path(profiles_dir) if profiles_dir else None, cli_vars, file)
+    if isinstance(data, dict):
+        render_project(data, cli_vars, target_context(tgt, profile), file)
+    config = ProjectConfig.from_dict(data, root, file, overlay)
     if config.dialect is None:  # no `dialect:`: the models are written in the target's SQL, sent as written
         config.dialect = target_dialect(tgt.type)
     if tgt.type == "duckdb":
-        path = str(tgt.settings.get("path") or f"{config.name}.duckdb")
-        if path != ":memory:" and not path.startswith("md:") and not os.path.isabs(path):
-            tgt.settings["path"] = str(root / path)
+        resolve_duckdb_path(tgt, root, config.name, config.is_dbt and tgt.profile_path is not None)
     files = scan_files(root, config)
     check_resource_names(files)
-    return Project(root=root, config=config, target=tgt, vars=all_vars, files=files,
+    warn_files_not_built(files)
+    packages = load_packages(root, config, cli_vars, target_context(tgt, profile))
+    return Project(root=root, config=config, target=tgt, vars={**config.vars, **cli_vars}, files=files,
                    requested_target=target, profiles_dir=Path(profiles_dir) if profiles_dir else None,
-                   cli_vars=dict(vars or {}))
+                   cli_vars=cli_vars, packages=packages)
+
+
+def target_context(target: Target, profile: str) -> dict[str, Any]:
+    """`target` as the project file sees it while rendering (no secrets)."""
+    settings = target.redacted()
+    return {**settings, "name": target.name, "type": target.type, "schema": target.schema,
+            "threads": target.threads, "profile_name": profile}
+
+
+def warn_files_not_built(files: ProjectFiles) -> None:
+    """Files of kinds pds does not build yet (not_acted_on.py's "files"): one warning per kind, naming one."""
+    for kind, reason in NOT_ACTED_ON["files"].items():
+        paths = getattr(files, kind)
+        if paths:
+            more = f" (this one and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            warnings.warn(ProjectWarning(f"{reason}{more}", paths[0], None,
+                                         hint="pds leaves these files alone; docs/dbt-compatibility.md"), stacklevel=2)
 
 
 def target_dialect(target_type: str) -> str:
@@ -121,8 +158,42 @@ def check_resource_names(files: ProjectFiles) -> None:
         raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
 
 
-def scan_files(root: Path, config: ProjectConfig) -> ProjectFiles:
-    """List the project's files in a stable order (sorted), skipping hidden folders."""
+def load_packages(root: Path, config: ProjectConfig, cli_vars: dict[str, Any], target: dict[str, Any]) -> list[Package]:
+    """The packages installed in packages-install-path (by `pds deps` or `dbt deps`), each with its own
+    dbt_project.yml rendered as dbt renders it; fewer installed than packages.yml lists is an error, as in dbt."""
+    from pds_core.packages.spec import read_package_specs
+
+    folder = root / config.packages_install_path
+    found = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(("__", "."))) \
+        if folder.is_dir() else []
+    specs, spec_file = read_package_specs(root, cli_vars)
+    if len(specs) > len(found):
+        raise ProjectError(f"{spec_file} lists {len(specs)} package(s), but {len(found)} are installed in "
+                           f"{config.packages_install_path}/", spec_file, 1,
+                           hint="run `pds deps` (or `dbt deps`) to install them")
+    packages: list[Package] = []
+    for path in found:
+        rel = path.relative_to(root).as_posix()
+        display = f"{rel}/{DBT_PROJECT_FILE}"
+        if not (path / DBT_PROJECT_FILE).is_file():
+            raise ProjectError(f"{rel} has no {DBT_PROJECT_FILE}", rel,
+                               hint=f"{config.packages_install_path}/ holds installed packages only: "
+                                    "run `pds deps` again, or remove the folder")
+        data = load_yaml_file(path / DBT_PROJECT_FILE, display)
+        if isinstance(data, dict):
+            render_project(data, cli_vars, target, display)
+        pkg_config = ProjectConfig.from_dict(data, path, DBT_PROJECT_FILE, display=display, package=True)
+        if pkg_config.name == config.name or pkg_config.name in {p.name for p in packages}:
+            raise ProjectError(f"two projects are named {pkg_config.name!r}: {display} and another",
+                               display, data.line_of("name"), hint="each installed package needs its own name")
+        files = scan_files(path, pkg_config, prefix=rel)
+        packages.append(Package(pkg_config.name, path, pkg_config, files))
+    return packages
+
+
+def scan_files(root: Path, config: ProjectConfig, prefix: str = "") -> ProjectFiles:
+    """List the project's files in a stable order (sorted), skipping hidden folders; paths are relative to
+    `root`, under `prefix` (a package's folder relative to the root project)."""
     files = ProjectFiles()
 
     def walk(folders: list[str], suffixes: tuple[str, ...]) -> list[str]:
@@ -135,7 +206,7 @@ def scan_files(root: Path, config: ProjectConfig) -> ProjectFiles:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__")))
                 for fname in filenames:
                     if fname.endswith(suffixes) and not fname.startswith("."):
-                        found.append(Path(dirpath, fname).relative_to(root).as_posix())
+                        found.append((Path(prefix) / Path(dirpath, fname).relative_to(root)).as_posix())
         return sorted(found)
 
     files.models_sql = walk(config.model_paths, (".sql",))
@@ -147,5 +218,12 @@ def scan_files(root: Path, config: ProjectConfig) -> ProjectFiles:
     files.tests_sql = [p for p in test_sql if "/generic/" not in p and "/fixtures/" not in p]  # unit test fixtures
     files.macros += [p for p in test_sql if "/generic/" in p]
     files.tests_py = walk(config.test_paths, (".py",))
-    files.schema_yml += [p for p in walk(config.test_paths, (".yml", ".yaml")) if p not in files.schema_yml]
+    more_yml = config.test_paths + config.snapshot_paths + config.analysis_paths + config.macro_paths
+    files.schema_yml += [p for p in walk(more_yml, (".yml", ".yaml")) if p not in files.schema_yml]
+    files.analyses = walk(config.analysis_paths, (".sql",))
+    files.snapshots = walk(config.snapshot_paths, (".sql",))
+    docs_paths = config.docs_paths or list(dict.fromkeys(
+        config.model_paths + config.seed_paths + config.snapshot_paths + config.analysis_paths + config.macro_paths
+        + config.test_paths))
+    files.docs = walk(docs_paths, (".md",))
     return files

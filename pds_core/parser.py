@@ -8,18 +8,18 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pds_core.cache import CACHE_FILE, ParseCache, digest
-from pds_core.config import folder_config, merge_config, validate_node_config
+from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
+from pds_core.dbt_project import ValueRenderer
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.jinja.docs import render_descriptions
 from pds_core.jinja.names import default_names, generated_names, overridden
 from pds_core.jinja.node_view import node_view
 from pds_core.jinja.setup import load_macros, make_renderer, package_texts
 from pds_core.jinja.statements import Live
-from pds_core.loader import Project
+from pds_core.loader import Package, Project, target_context
 from pds_core.nodes import Manifest, Node, Relation
-from pds_core.not_acted_on import warn_not_acted_on
 from pds_core.pymodels import inspect_python_model
-from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files
+from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files, seed_properties
 from pds_core.seedcheck import check_seed
 from pds_core.yamlio import load_yaml_text, read_text
 
@@ -54,29 +54,34 @@ class Parser:
         self._sources: dict[str, Node] = {}
 
     def parse(self) -> Manifest:
-        project, files = self.project, self.project.files
+        project = self.project
         manifest = Manifest(project_name=project.name)
         if self.cache is not None and "macro_names" in self.cache.misc:
             manifest.macros = dict(self.cache.misc["macro_names"])
         else:
             manifest.macros = self.load_macros()
-        schema = read_schema_files(project.root, files.schema_yml, project.name, project.target.schema,
-                                   self.database, self._yaml)
+        schema = SchemaFiles()
+        values = ValueRenderer(project.vars, target_context(project.target, project.config.profile))
+        for pkg in project.all_projects():  # the root project's schema files, then each package's
+            schema.update(read_schema_files(project.root, pkg.files.schema_yml, pkg.name, project.target.schema,
+                                            self.database, self._yaml, pkg.config.strict_keys, pkg.config.sources,
+                                            values))
         manifest.schema, manifest.sources = schema, schema.sources
         self._sources = {n.name: n for n in schema.sources.values()}
         errors: list[ProjectError] = []
-        for path in files.models_sql + files.models_py:
-            try:
-                node = self._model(path, schema.models.get(PurePosixPath(path).stem))
-            except ProjectError as exc:
-                errors.append(exc)
-                continue
-            if node is not None:
-                self._add(manifest, node)
-        for path in files.seeds:
-            node = self._seed(path, schema.seeds.get(PurePosixPath(path).stem))
-            if node is not None:
-                self._add(manifest, node)
+        for pkg in project.all_projects():
+            for path in pkg.files.models_sql + pkg.files.models_py:
+                try:
+                    node = self._model(path, schema.models.get(PurePosixPath(path).stem), pkg)
+                except ProjectError as exc:
+                    errors.append(exc)
+                    continue
+                if node is not None:
+                    self._add(manifest, node)
+            for path in pkg.files.seeds:
+                node = self._seed(path, seed_properties(schema, PurePosixPath(path).stem), pkg)
+                if node is not None:
+                    self._add(manifest, node)
         if errors:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
         self._check_properties(manifest, schema)
@@ -139,8 +144,9 @@ class Parser:
             if entry is not None and not entry.get("volatile"):
                 return entry
         self.load_macros()
-        view = node_view(node, self.project.name, config=config if config is not None else node.config)
-        rendered, state = self.renderer.render(text, node.path, lambda _cfg: incremental, node=view, live=live)
+        package = node.unique_id.split(".")[1]  # a package's model resolves macros and vars as its package
+        view = node_view(node, package, config=config if config is not None else node.config)
+        rendered, state = self.renderer.render(text, node.path, lambda _c: incremental, node=view, live=live, package=package)
         entry = {"hash": node.checksum, "rendered": rendered, "refs": state.refs, "sources": state.sources,
                  "config": state.config, "env_vars": state.env_vars, "used_is_incremental": state.used_is_incremental,
                  "is_incremental": incremental if state.used_is_incremental else None,
@@ -168,26 +174,33 @@ class Parser:
         return rel.database, rel.schema, rel.identifier, kind_of
 
     # ---- nodes -----------------------------------------------------------------------------
-    def _base_config(self, section: dict[str, Any], path: str, props: Properties | None, root_folder: str) -> dict:
+    def _base_config(self, section: str, path: str, props: Properties | None, root_folder: str, pkg: Package) -> dict:
+        """dbt_project.yml's folder config (a package's own, then the root project's over it), then the
+        schema file's config: block."""
         parts = list(PurePosixPath(path).relative_to(root_folder).parts)
         parts[-1] = PurePosixPath(parts[-1]).stem
-        config = folder_config(section, self.project.name, parts)
+        config = folder_config(getattr(pkg.config, section), pkg.name, parts)
+        if pkg.config is not self.project.config:
+            merge_config(config, folder_config(getattr(self.project.config, section), pkg.name, parts, named_only=True))
         if props and isinstance(props.entry.get("config"), dict):
             merge_config(config, props.entry["config"])
         return config
 
-    def _root_folder(self, path: str, folders: list[str]) -> str:
+    def _root_folder(self, path: str, folders: list[str], pkg: Package | None = None) -> str:
+        if pkg is not None and pkg.root != self.project.root:
+            prefix = pkg.root.relative_to(self.project.root).as_posix()
+            folders = [f"{prefix}/{f}" for f in folders]
         return next((f for f in folders if path.startswith(f.rstrip("/") + "/")), folders[0])
 
-    def _model(self, path: str, props: Properties | None) -> Node | None:
+    def _model(self, path: str, props: Properties | None, pkg: Package) -> Node | None:
         project = self.project
         text = read_text(project.root / path, path)
         name = PurePosixPath(path).stem
-        folder = self._root_folder(path, project.config.model_paths)
-        config = self._base_config(project.config.models, path, props, folder)
-        node = Node(unique_id=f"model.{project.name}.{name}", resource_type="model", name=name, path=path,
+        folder = self._root_folder(path, pkg.config.model_paths, pkg)
+        config = self._base_config("models", path, props, folder, pkg)
+        node = Node(unique_id=f"model.{pkg.name}.{name}", resource_type="model", name=name, path=path,
                     raw_code=text, checksum=checksum(text),
-                    fqn=[project.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts])
+                    fqn=[pkg.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts])
         if path.endswith(".py"):
             node.language = "python"
             info = inspect_python_model(text, path)
@@ -209,10 +222,10 @@ class Parser:
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
         line = _line_of(text, "config")
         file_config = info.config if node.language == "python" else entry["config"]
-        warn_not_acted_on(file_config, path, f"config of model {name!r}", line=line, text=text)
+        config_warnings(file_config, path, f"config of model {name!r}", pkg.config.strict_keys, line=line, text=text)
         try:
             node.config = validate_node_config(config, path if line else (props.path if props else path),
-                                               f"config of model {name!r}")
+                                               f"config of model {name!r}", pkg.config.strict_keys)
         except ProjectError as exc:  # config() in the file itself: point at the call
             exc.location.line = exc.location.line or line
             raise
@@ -225,16 +238,17 @@ class Parser:
         self._apply_properties(node, props)
         return node
 
-    def _seed(self, path: str, props: Properties | None) -> Node | None:
+    def _seed(self, path: str, props: Properties | None, pkg: Package) -> Node | None:
         project = self.project
         raw = (project.root / path).read_bytes()
         name = PurePosixPath(path).stem
-        folder = self._root_folder(path, project.config.seed_paths)
-        config = self._base_config(project.config.seeds, path, props, folder)
-        node = Node(unique_id=f"seed.{project.name}.{name}", resource_type="seed", name=name, path=path,
+        folder = self._root_folder(path, pkg.config.seed_paths, pkg)
+        config = self._base_config("seeds", path, props, folder, pkg)
+        node = Node(unique_id=f"seed.{pkg.name}.{name}", resource_type="seed", name=name, path=path,
                     language="csv", checksum=checksum(raw),
-                    fqn=[project.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts],
-                    config=validate_node_config(config, props.path if props else path, f"config of seed {name!r}"))
+                    fqn=[pkg.name, *PurePosixPath(path).relative_to(folder).with_suffix("").parts],
+                    config=validate_node_config(config, props.path if props else path, f"config of seed {name!r}",
+                                                pkg.config.strict_keys))
         if node.config.get("enabled") is False:
             return None
         checked = self.cache.misc.setdefault("checked_seeds", {}) if self.cache is not None else {}
@@ -256,7 +270,7 @@ class Parser:
         which = overridden(self._root_macro_names(), self.renderer.registry.dispatch_orders)
         database, schema, alias = defaults
         if which:
-            view = node_view(node, self.project.name, (None, None, None))
+            view = node_view(node, node.unique_id.split(".")[1], (None, None, None))
             key = digest(sorted(custom.items()), sorted(view.items(), key=lambda kv: kv[0]))
             hits = self.cache.misc.setdefault("names", {}) if self.cache is not None else {}
             hit = hits.get(node.unique_id)
@@ -312,6 +326,8 @@ class Parser:
         for kind, entries in (("model", schema.models), ("seed", schema.seeds)):
             for name, props in entries.items():
                 uid = manifest.by_name.get(name)
+                if kind == "model" and uid is not None and manifest.nodes[uid].resource_type == "seed":
+                    continue  # a seed described under models: (warned, applied: seed_properties)
                 if uid is None or manifest.nodes[uid].resource_type != kind:
                     candidates = [n.name for n in manifest.nodes.values() if n.resource_type == kind]
                     disabled = uid is None and self._is_disabled(name)
@@ -321,8 +337,8 @@ class Parser:
                                        props.line, hint=did_you_mean(name, candidates))
 
     def _is_disabled(self, name: str) -> bool:
-        files = self.project.files
-        return any(PurePosixPath(p).stem == name for p in files.models_sql + files.models_py + files.seeds)
+        return any(PurePosixPath(p).stem == name for pkg in self.project.all_projects()
+                   for p in pkg.files.models_sql + pkg.files.models_py + pkg.files.seeds)
 
     def _resolve_dependencies(self, manifest: Manifest) -> None:
         errors: list[ProjectError] = []
@@ -360,7 +376,8 @@ def cache_key(project: Project, macro_texts: dict[str, str], packages: list[Any]
 
     target = project.target
     internal = [p.read_text(encoding="utf-8") for p in internal_macro_files(target.type)]
-    return digest(__version__, project.config.raw, project.vars, target.name, target.type, target.schema,
+    return digest(__version__, project.config.raw, [p.config.raw for p in project.packages], project.vars,
+                  target.name, target.type, target.schema,
                   target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()),
                   packages or [], internal)
 

@@ -123,7 +123,7 @@ class Plan:
     compiled: dict[str, CompiledNode]  # SQL models (and, once planned, SQL tests)
     validation: Validation | None
     fingerprints: dict[str, Fingerprint]
-    chosen: set[str]  # everything the selection named, sources too: decides the tests that run
+    chosen: set[str]  # everything the selection named, sources and tests too: decides the tests that run
     selected: set[str]  # the models and seeds the command builds
     target_dialect: str
     cache: ParseCache | None = None
@@ -137,6 +137,7 @@ class Plan:
     blocked: dict[str, list[str]] = field(default_factory=dict)  # uid -> why it must not run
     retry_exports: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)  # said to the user before the run starts
+    excluded: set[str] = field(default_factory=set)  # what --exclude names (a test named there never runs)
     namer: Any = None  # the target adapter's table(): how every relation is named in SQL
     runtime: Any = None  # jinja.runtime.RunTimeRender: the connected renders plan.decide asked for
 
@@ -234,6 +235,7 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
                   manifest=manifest, graph=graph, compiled=compiled, validation=validation,
                   fingerprints=fingerprints, chosen=set(), selected=set(), target_dialect=adapter_cls.dialect,
                   cache=parser.cache, built_columns=built_columns, namer=namer)
+    result.notes += list(getattr(manifest.schema, "notes", None) or [])  # e.g. dbt's semantic layer, kept
     _select(result)
     if pending:
         result.runtime = RunTimeRender(parser, compiler, result)
@@ -261,7 +263,10 @@ def _select(plan: Plan) -> None:
         if gone:
             plan.notes.append(f"Not retried (no longer in the project): {', '.join(gone)}")
     else:
-        plan.chosen = select_nodes(manifest, plan.graph, options.select, options.exclude, _selection_context(plan))
+        context = _selection_context(plan)
+        plan.chosen = select_nodes(manifest, plan.graph, options.select, options.exclude, context)
+        if options.exclude:
+            plan.excluded = select_nodes(manifest, plan.graph, options.exclude, None, context)
     plan.selected = {uid for uid in plan.chosen if uid in nodes and nodes[uid].resource_type in plan.command.resource_types}
 
 

@@ -238,6 +238,8 @@ def write_manifest(project: Project, manifest: Manifest, compiled: dict[str, Com
         "macros": manifest.macros,
         "parent_map": {uid: n.depends_on for uid, n in manifest.nodes.items()},
     }
+    if manifest.schema is not None and hasattr(manifest.schema, "to_manifest"):  # dbt's semantic layer, exposures...
+        data.update(manifest.schema.to_manifest())
     if manifest.quality is not None:  # tests, metrics and unit tests, with what each depends on
         data.update(manifest.quality.to_manifest())
         data["parent_map"].update({uid: q.depends_on for uid, q in manifest.quality.runnable().items()})

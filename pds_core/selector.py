@@ -1,6 +1,8 @@
 """Node selection, dbt's syntax: names, +name, name+, 2+name, @name, tag:, path:, type:, state:.
 
-Space separates a union; comma an intersection. Wildcards (*) work in names and paths.
+Space separates a union; comma an intersection. Wildcards (*) work in names and paths. Tests are
+selected directly, as in dbt, by their name, `resource_type:test`, `test_type:generic|singular|unit`,
+`test_name:not_null`, tag: and path:; the tests of selected nodes come with them (quality/planner.py).
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ if TYPE_CHECKING:
     import networkx as nx
 
 _TERM = re.compile(r"^(?P<at>@)?(?:(?P<up>\d*)\+)?(?P<body>[^+]+?)(?:\+(?P<down>\d*))?$")
-METHODS = ("tag", "path", "type", "resource_type", "state", "source", "config.materialized", "fqn", "test_type")
+METHODS = ("tag", "path", "type", "resource_type", "state", "source", "config.materialized", "fqn", "test_type",
+           "test_name")
+TEST_METHODS = ("tag", "path", "resource_type", "test_type", "test_name")  # what tests are selected by
 
 
 @dataclass
 class SelectionContext:
-    """What selection may consult besides the graph: the state manifest's fingerprints, if any."""
+    """What selection may consult besides the graph: the state manifest's fingerprints, if any; unit tests
+    beyond the manifest's own (by unique id)."""
 
     modified: Callable[[str], bool] | None = None
     unit_tests: dict[str, Any] = field(default_factory=dict)  # selectable by name, tag, path, test_type:unit
@@ -63,11 +68,15 @@ def _term(term: str, manifest: Manifest, graph: nx.DiGraph, context: SelectionCo
     match = _TERM.match(term)
     if not match:
         raise ProjectError(f"cannot read selector {term!r}", hint="examples: stg_orders, +scores, tag:daily, path:models/staging")
-    units = _unit_tests(match["body"], context)
-    base = _base(match["body"], manifest, context) if not units or not match["body"].startswith("test_type:") else set()
-    if units and not base:
-        return units  # unit tests have no place in the DAG: graph operators do not apply to them
-    result = set(base) | units
+    base = _base(match["body"], manifest, context)
+    result = set(base)
+    if match["up"] is not None or match["at"]:  # a test's parents (+test): what it reads, and their ancestors
+        tests = _selectable(manifest, context)
+        for uid in base - set(graph):
+            test = tests.get(uid)
+            for dep in getattr(test, "depends_on", None) or [getattr(test, "model", None)]:
+                result |= ({dep} | nx.ancestors(graph, dep)) if dep in graph else set()
+    base = {uid for uid in base if uid in graph}
     if match["at"]:
         for uid in base:
             result |= _reach(graph, uid, None, graph.successors)
@@ -94,35 +103,40 @@ def _reach(graph: nx.DiGraph, start: str, depth: int | None, step: Callable) -> 
     return seen
 
 
-def _unit_tests(body: str, context: SelectionContext) -> set[str]:
-    """The unit tests a selector term names: by name, tag:, path:, test_type:unit, resource_type:unit_test."""
-    method, _, value = body.partition(":") if ":" in body else ("", "", body)
-    tests = context.unit_tests
-    if method == "test_type":
-        return set(tests) if value == "unit" else set()
-    matches: dict[str, Callable[[Any], bool]] = {
-        "": lambda t: fnmatch.fnmatch(t.name, value), "tag": lambda t: any(fnmatch.fnmatch(g, value) for g in t.tags),
-        "path": lambda t: _match_path(t.path, value), "resource_type": lambda t: value == "unit_test"}
-    return {uid for uid, t in tests.items() if matches[method](t)} if method in matches else set()
+def _selectable(manifest: Manifest, context: SelectionContext | None = None) -> dict[str, Any]:
+    """The tests (generic, singular, unit) a selector may name, by unique id."""
+    suite = getattr(manifest, "quality", None)
+    found = {} if suite is None else {**suite.tests, **suite.unit_tests}
+    return {**found, **(context.unit_tests if context is not None else {})}
 
 
 def _base(body: str, manifest: Manifest, context: SelectionContext) -> set[str]:
     method, _, value = body.partition(":") if ":" in body else ("", "", body)
     nodes = manifest.all_nodes()
-    if method == "test_type":
-        if value not in ("unit", "data", "generic", "singular"):
-            raise ProjectError(f"unknown test type {value!r} in selector", hint="test_type:unit or test_type:data")
-        return set()
+    tests = _selectable(manifest, context)
     if not method:
         if "/" in value or value.endswith((".sql", ".py", ".csv")):
             return _base(f"path:{value}", manifest, context)
         hits = {uid for uid, n in nodes.items() if _match_name(n, value)}
-        if not hits and any(fnmatch.fnmatch(t.name, value) for t in context.unit_tests.values()):
-            return set()
+        hits |= {uid for uid, t in tests.items() if fnmatch.fnmatchcase(t.name, value)}
         if not hits:
             raise ProjectError(f"no node matches {value!r}",
-                               hint=did_you_mean(value, [n.name for n in nodes.values()]) or "see `pds ls`")
+                               hint=did_you_mean(value, [n.name for n in [*nodes.values(), *tests.values()]])
+                               or "see `pds ls`")
         return hits
+    test_predicates: dict[str, Callable[[Any], bool]] = {
+        "tag": lambda t: any(fnmatch.fnmatch(tag, value) for tag in _tags(t)),
+        "path": lambda t: _match_path(t.path, value),
+        "resource_type": lambda t: t.resource_type == value,
+        "test_type": lambda t: _test_type(t) == value or (value == "data" and _test_type(t) != "unit"),
+        "test_name": lambda t: t.resource_type == "test" and t.test_type == "generic" and (
+            fnmatch.fnmatch(t.test_name, value) or fnmatch.fnmatch(f"{t.namespace}.{t.test_name}", value)),
+    }
+    found_tests = {uid for uid, t in tests.items() if method in test_predicates and test_predicates[method](t)}
+    if method in ("test_type", "test_name"):
+        if method == "test_type" and value not in ("generic", "singular", "unit", "data"):
+            raise ProjectError(f"unknown test type {value!r} in selector", hint="test_type:generic, singular or unit")
+        return found_tests
     predicates: dict[str, Callable[[Node], bool]] = {
         "tag": lambda n: any(fnmatch.fnmatch(t, value) for t in n.tags),
         "path": lambda n: _match_path(n.path, value),
@@ -146,7 +160,17 @@ def _base(body: str, manifest: Manifest, context: SelectionContext) -> set[str]:
                            hint=did_you_mean(method, METHODS) or f"methods: {', '.join(METHODS)}")
     if method == "type" and value not in ("sql", "python", "seed", "source"):
         raise ProjectError(f"unknown type {value!r} in selector", hint="type:sql, type:python or type:seed")
-    return {uid for uid, n in nodes.items() if predicates[method](n)}
+    return {uid for uid, n in nodes.items() if predicates[method](n)} | found_tests
+
+
+def _tags(test: Any) -> list[str]:
+    tags = getattr(test, "tags", None) or (test.config.get("tags") if isinstance(getattr(test, "config", None), dict)
+                                           else None)
+    return [tags] if isinstance(tags, str) else list(tags or [])
+
+
+def _test_type(test: Any) -> str:
+    return "unit" if test.resource_type == "unit_test" else str(test.test_type)
 
 
 def _node_type(node: Node) -> str:

@@ -107,3 +107,13 @@ def read_text(path: Path, display: Path | str | None = None) -> str:
 def load_yaml_file(path: Path, display: Path | str | None = None) -> Any:
     """Read and parse one YAML file of the project."""
     return load_yaml_text(read_text(path, display), display or path)
+
+
+def merged(data: LineDict, overlay: LineDict) -> LineDict:
+    """A mapping with another's keys laid over it, each key keeping the line it was written on."""
+    result = LineDict(data)
+    result.path, result.line, result.key_lines = data.path, data.line, dict(data.key_lines)
+    for key, value in overlay.items():
+        result[key] = value
+        result.key_lines[key] = overlay.key_lines.get(key, 1)
+    return result

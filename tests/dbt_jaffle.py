@@ -23,9 +23,6 @@ from typing import Any
 
 import yaml
 
-from pds_core.errors import ProjectError
-from pds_core.loader import find_project_root
-
 PACKAGE = {
     "dbt_packages/pkgutils/dbt_project.yml": """
         name: pkgutils
@@ -466,19 +463,13 @@ EXPECTED_POSTGRES: dict[str, list[tuple]] = {
 
 # ---- writing, building and reading the project ---------------------------------------------------
 def write(root: Path, profile: dict[str, Any]) -> Path:
-    """The project and its installed package under root, with a profiles.yml holding `profile` (one output).
-
-    Where pds cannot read dbt_project.yml itself yet, a pds_project.yml with the same content is added
-    (the package is found under dbt_packages/ as `dbt deps` leaves it)."""
+    """The project and its installed package under root (in dbt_packages/, as `dbt deps` leaves it), with a
+    profiles.yml holding `profile` (one output): the files dbt reads, and pds reads the same."""
     for rel, text in {**PROJECT, **PACKAGE}.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     (root / "profiles.yml").write_text(yaml.safe_dump({"jaffle": {"target": "ci", "outputs": {"ci": profile}}}))
-    try:
-        find_project_root(root)
-    except ProjectError:  # a pds without dbt_project.yml support: the same settings as pds_project.yml
-        (root / "pds_project.yml").write_text((root / "dbt_project.yml").read_text())
     return root
 
 

@@ -40,8 +40,6 @@ EXPECTED = [
     "Warning: pds_project.yml:3: '+grants' in models is accepted but not acted on yet: no grants are given",
     "Warning: pds_project.yml:5: '+persist_docs' in models.marts is accepted but not acted on yet: "
     "descriptions are not written to the warehouse",
-    "Warning: pds_project.yml:6: 'sources' in pds_project.yml is accepted but not acted on yet: "
-    "configure sources in schema YAML (sources: in models/*.yml)",
     "Warning: models/marts/hooked.sql:2: 'pre_hook' in config of model 'hooked' is accepted but not acted on "
     "yet: no hook runs before the node",
     "Warning: models/marts/py.py:2: 'packages' in config of model 'py' is accepted but not acted on yet: "
@@ -50,8 +48,6 @@ EXPECTED = [
     "an incremental model behaves as with on_schema_change: ignore",
     "Warning: models/schema.yml:7: 'constraints' in column 'id' is accepted but not acted on yet: "
     "constraints are not created (a contract checks names and types)",
-    "Warning: models/schema.yml:8: 'exposures' in a schema file is accepted but not acted on yet: "
-    "exposures are not read",
 ]
 
 

@@ -165,7 +165,7 @@ def test_debug_flag_shows_the_traceback(tmp_path):
 
 def test_not_a_project(tmp_path):
     result = pds(tmp_path, "build", expect=2)
-    assert "no pds_project.yml found in" in result.stderr
+    assert "no pds_project.yml or dbt_project.yml found in" in result.stderr
     assert "hint: run inside a project, pass --project-dir, or create one with `pds init NAME`" in result.stderr
 
 
@@ -215,7 +215,7 @@ def test_python_model_returning_no_dataframe(tmp_path):
     project = write_project(tmp_path / "p", {
         **BASE, "models/scores.py": "def model(ctx):\n    ctx.ref('people')\n    return [1, 2, 3]\n"})
     result = pds(project, "build", "-s", "+scores", expect=1)
-    assert "models/scores.py: model() returned list, not a pandas DataFrame" in output(result)
+    assert "models/scores.py: model() returned list, not a DataFrame" in output(result)
     assert "scores" not in relations(project)
 
 

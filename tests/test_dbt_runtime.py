@@ -186,3 +186,41 @@ def test_dbt_python_models_and_unit_tests_on_the_stand_ins(engine_name: str, tmp
             return sorted(tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False))
 
         _check_tables(query)
+
+
+MORE = {
+    "macros/label.sql": "{% macro label(column) %}upper({{ column }}){% endmacro %}",
+    "models/labelled.sql": "select customer_id, {{ label('name') }} as label from {{ ref('raw_customers') }}",
+    "models/py_packages.py": '''
+        def model(dbt, session):
+            dbt.config(materialized="table", packages=["numpy"])
+            orders = dbt.ref("stg_orders")
+            frame = orders.df() if hasattr(orders, "df") else orders
+            return frame[["order_id"]].sort_values("order_id")
+    ''',
+    "models/more_unit_tests.yml": """
+        unit_tests:
+          - name: a_macro_overridden
+            model: labelled
+            overrides:
+              macros: {label: "'someone'"}
+            given:
+              - input: ref('raw_customers')
+                rows: [{customer_id: 1, name: Ann}]
+            expect:
+              rows: [{customer_id: 1, label: someone}]
+    """,
+}
+
+
+def test_macro_overrides_and_packages(tmp_path: Path) -> None:
+    """A project macro replaced by a unit test's `overrides: macros:` (dbt-duckdb passes the same test);
+    `dbt.config(packages=...)` warns, naming the file, and the model runs."""
+    root = write_project(tmp_path, {"type": "duckdb", "path": "shop.duckdb", "schema": "main"}, extra=MORE)
+    done = run_pds("build", "-s", "+labelled", "+py_packages", "--project-dir", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _results(root)["a_macro_overridden"]["status"] == "success"
+    assert "models/py_packages.py" in done.stdout + done.stderr and "'packages'" in done.stdout + done.stderr
+    with duckdb.connect(str(root / "shop.duckdb"), read_only=True) as con:
+        assert con.execute("select * from labelled order by 1").fetchall() == [(1, "ANN"), (2, "BOB"), (3, "CY")]
+        assert con.execute("select order_id from py_packages order by 1").fetchall() == [(1,), (2,), (3,), (4,)]

@@ -31,7 +31,7 @@ def test_quality_doc_examples_run_on_the_template(template_project):
     build = run_pds("build", "--project-dir", str(template_project))
     assert build.returncode == 0, build.stdout + build.stderr
     out = build.stdout
-    for name in ("unique_combination_stg_orders__order_id__customer_id", "is_positive_stg_orders_amount__True",
+    for name in ("unique_combination_stg_orders_order_id__customer_id", "is_positive_stg_orders_True__amount",
                  "assert_no_negative_revenue", "relationships_stg_orders_customer_id"):
         assert lines_with(out, "OK", f"test {name}"), (name, out)
     for name in ("probabilities_are_probabilities", "few_high_risk"):

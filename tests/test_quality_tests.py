@@ -50,9 +50,9 @@ def test_every_test_type_passes_and_runs_right_after_its_model(tmp_path):
     result = run_pds("build", "--project-dir", str(root))
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for name in ("not_null_stg_orders_order_id", "unique_stg_orders_order_id", "row_count_stg_orders__1__100",
+    for name in ("not_null_stg_orders_order_id", "unique_stg_orders_order_id", "row_count_stg_orders_100__1",
                  "accepted_values_stg_orders_status__completed__returned", "is_positive_stg_orders_amount",
-                 "unique_combination_stg_orders__order_id__customer_id", "expression_is_true_stg_orders_amount__0",
+                 "unique_combination_stg_orders_order_id__customer_id", "expression_is_true_stg_orders_amount___0",
                  "no_big_orders"):
         assert lines_with(out, "OK", f"test {name} passed"), (name, out)
     assert len(lines_with(out, "OK", "test relationships_stg_orders_customer_id")) == 1
@@ -65,10 +65,10 @@ def test_every_test_type_passes_and_runs_right_after_its_model(tmp_path):
     assert max(done.index(t) for t in blocking) < done.index("model.shop.orders_enriched")
     assert done.index("model.shop.stg_orders") < min(done.index(t) for t in blocking)
     manifest = json.loads((root / "target" / "manifest.json").read_text())
-    test = manifest["tests"]["test.shop.not_null_stg_orders_order_id"]
+    test = manifest["tests"]["test.shop.not_null_stg_orders_order_id.81cfe2fe64"]  # dbt's id
     assert test["attached_to"] == "model.shop.stg_orders" and test["column"] == "order_id"
     assert manifest["parent_map"]["test.shop.no_big_orders"] == ["model.shop.orders_enriched"]
-    assert {r["unique_id"]: r["status"] for r in results}["test.shop.unique_stg_orders_order_id"] == "success"
+    assert {r["unique_id"]: r["status"] for r in results}["test.shop.unique_stg_orders_order_id.e3b841c71a"] == "success"
 
 
 def test_error_severity_failure_skips_descendants_and_warn_goes_on(tmp_path):
@@ -82,7 +82,7 @@ def test_error_severity_failure_skips_descendants_and_warn_goes_on(tmp_path):
     # warn severity: reported, not blocking
     assert lines_with(out, "WARN", "accepted_values_stg_orders_status__completed__returned", "1 failing row")
     # thresholds: one negative amount trips warn_if (>= 1) but not error_if (> 1)
-    assert lines_with(out, "WARN", "expression_is_true_stg_orders_amount__0")
+    assert lines_with(out, "WARN", "expression_is_true_stg_orders_amount___0")
     # where: the bad row is filtered out of is_positive, so it passes
     assert lines_with(out, "OK", "test is_positive_stg_orders_amount passed")
     for child in ("orders_enriched", "order_summary", "customer_scores"):
@@ -95,7 +95,7 @@ def test_error_severity_failure_skips_descendants_and_warn_goes_on(tmp_path):
     assert by_id["model.shop.stg_orders"]["status"] == "success"
     assert by_id["model.shop.stg_orders"]["extra"]["quality"] == "failed"
     assert by_id["model.shop.order_summary"]["status"] == "skipped"
-    assert by_id["test.shop.not_null_stg_orders_order_id"]["failures"] == 1
+    assert by_id["test.shop.not_null_stg_orders_order_id.81cfe2fe64"]["failures"] == 1
 
 
 def test_pds_test_runs_only_tests_against_what_is_built_and_stores_failures(tmp_path):

@@ -53,6 +53,11 @@ class Adapter(Materializations):
     max_identifier_bytes: ClassVar[int | None] = None  # a longer name is an error, never silently cut
     connection_keys: ClassVar[tuple[str, ...]] = ()
     required_keys: ClassVar[tuple[str, ...]] = ()
+    # a dbt profile's name for a setting -> pds's (profiles.py renames it before the target is built)
+    key_aliases: ClassVar[dict[str, str]] = {}
+    # keys of the dbt adapter's profiles that pds accepts but does not act on: key -> what happens instead
+    # (profiles.py warns, naming the key)
+    keys_not_acted_on: ClassVar[dict[str, str]] = {}
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -60,7 +65,8 @@ class Adapter(Materializations):
         self._local = threading.local()  # per thread: the node's warnings, the transaction depth
         # set by a run: relation -> kind, or ... when the run does not track that relation
         self.relation_lookup: Callable[[Relation], Any] | None = None
-        unknown = set(target.settings) - set(self.connection_keys) - {"type", "threads"}
+        unknown = set(target.settings) - set(self.connection_keys) - {"type", "threads"} - \
+            set(self.keys_not_acted_on) - set(self.key_aliases)
         if unknown and self.connection_keys:
             key = sorted(unknown)[0]
             raise ProjectError(f"unknown key {key!r} in target {target.name!r} ({self.type})", target.profile_path,

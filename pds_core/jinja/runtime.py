@@ -107,7 +107,7 @@ class RunTimeRender:
         view = self.view
         rendered, _state = self.parser.renderer.render(
             text, path or node.path, lambda _cfg: False, live=view.live(node, adapter),
-            node=_node_view(node, self.plan.project.name, view))
+            node=_node_view(node, node.unique_id.split(".")[1], view), package=node.unique_id.split(".")[1])
         return view.live(node, adapter).substitute(rendered)
 
 

@@ -8,7 +8,6 @@ so ref() and source() in tests record their dependencies exactly as they do in m
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from pds_core.quality.generic import (
     test_config,
 )
 from pds_core.quality.metric_defs import yaml_metrics
+from pds_core.quality.naming import dbt_names, split_entry
 from pds_core.quality.pydefs import python_definitions
 from pds_core.quality.spec import PERIODS, QualitySuite, TestNode
 from pds_core.quality.unit import yaml_unit_tests
@@ -33,8 +33,6 @@ from pds_core.yamlio import read_text
 
 if TYPE_CHECKING:
     from pds_core.nodes import Manifest
-
-CONFIG_KEYS = {"severity", "where", "warn_if", "error_if", "store_failures", "limit", "tags", "enabled", "meta"}
 
 
 def parse_quality(project: Project, manifest: Manifest, renderer: Renderer,
@@ -122,31 +120,33 @@ class QualityParser:
     def _generic(self, entry: Any, node: Node, column: str | None, line: int | None) -> None:
         path = node.patch_path or node.path
         line = getattr(entry, "line", None) or line
-        name, args, config, custom = _split_entry(entry, path, line)
-        config = test_config({**self._project_config(path), **config}, path, line, f"test {name!r}")
+        parts = split_entry(entry, path, line, column)
+        config = test_config({**self._project_config(path), **parts.config}, path, line, f"test {parts.written!r}",
+                             strict=self.project.config.strict_keys)
         if config.get("enabled") is False:
             return
-        if column is not None:
-            args["column_name"] = column
-        plain = name.rsplit(".", 1)[-1]
+        source = (node.source_meta["source_name"], node.source_meta["table_name"]) \
+            if node.resource_type == "source" else None
+        name, alias, digest = dbt_names(parts, node.name.replace(".", "_") if source else node.name,
+                                        node.resource_type, source)
+        args, plain = dict(parts.args), parts.name
         self.macros()  # a test macro of the project's or of a package (`dbt_utils.equal_rowcount`) wins
-        user = self.renderer.test_macro(plain, name.rpartition(".")[0] or None) is not None
+        user = self.renderer.test_macro(plain, parts.namespace) is not None
         test_name = plain if user else canonical_name(plain)
         if not user and test_name not in BUILTIN_TESTS:
             known = sorted({*BUILTIN_TESTS, *(m[5:] for m in self.manifest.macros if m.startswith("test_"))})
-            raise ProjectError(f"unknown test {name!r}", path, line,
+            raise ProjectError(f"unknown test {parts.written!r}", path, line,
                                hint=did_you_mean(plain, known) or f"built-in tests: {', '.join(sorted(BUILTIN_TESTS))};"
                                " define your own with {% test name(model, column_name) %} in tests/generic/")
-        test = TestNode(unique_id="", name="", test_type="generic", test_name=test_name, path=path, line=line,
-                        attached_to=node.unique_id, column=column, kwargs=args, config=config,
-                        depends_on=[node.unique_id], description=str(config.get("description") or ""),
-                        namespace=name.rpartition(".")[0] or None)
+        package = node.unique_id.split(".")[1]
+        test = TestNode(unique_id=f"test.{package}.{name}.{digest}", name=name, test_type="generic",
+                        test_name=test_name, path=path, line=line, attached_to=node.unique_id, column=column,
+                        kwargs=args, config=config, depends_on=[node.unique_id], alias=config.get("alias") or alias,
+                        namespace=parts.namespace, description=parts.description or str(config.get("description") or ""))
         if user:
             self._render_user(test, node)
         else:
             self._check_builtin(test, node)
-        test.name = custom or _generated_name(test_name, node, column, args)
-        test.unique_id = f"test.{self.project.name}.{test.name}"
         self._add(test)
 
     def _check_builtin(self, test: TestNode, node: Node) -> None:
@@ -223,7 +223,7 @@ class QualityParser:
         deps = self._resolve(list(entry["refs"]), list(entry["sources"]), path, None, text)
         name = PurePosixPath(path).stem
         self._add(TestNode(unique_id=f"test.{self.project.name}.{name}", name=name, test_type="singular",
-                           test_name=name, path=path, line=1, attached_to=self._most_downstream(deps),
+                           test_name=name, alias=name, path=path, line=1, attached_to=self._most_downstream(deps),
                            depends_on=deps, config=config, rendered=entry["rendered"], raw_code=text))
 
     def _render(self, path: str, text: str) -> dict[str, Any]:
@@ -287,33 +287,6 @@ _USAGE = {
 }
 
 
-def _split_entry(entry: Any, path: str, line: int | None) -> tuple[str, dict[str, Any], dict[str, Any], str | None]:
-    """A data_tests: item -> (test name, arguments, config, custom name). Accepts dbt's shapes."""
-    if isinstance(entry, str):
-        return entry, {}, {}, None
-    if isinstance(entry, dict) and "test_name" in entry:
-        body = dict(entry)
-        name = body.pop("test_name")
-    elif isinstance(entry, dict) and len(entry) == 1:
-        (name, body), = entry.items()
-        body = {} if body is None else body
-    else:
-        raise ProjectError("each test must be a name (not_null) or a mapping with one key (accepted_values: {...})",
-                           path, line, hint="e.g. - accepted_values: {values: [a, b]}")
-    if not isinstance(body, dict) or not isinstance(name, str):
-        raise ProjectError(f"the arguments of test {name!r} must be a mapping", path, line,
-                           hint=_USAGE.get(canonical_name(str(name))))
-    body = dict(body)
-    custom = body.pop("name", None)
-    config = dict(body.pop("config", None) or {})
-    args = dict(body.pop("arguments", None) or {})
-    for key in list(body):
-        if key in CONFIG_KEYS:
-            config[key] = body.pop(key)
-    args.update(body)
-    return name, args, config, str(custom) if custom else None
-
-
 def _freshness_args(spec: dict[str, Any], node: Node, path: str, line: int | None) -> dict[str, Any]:
     field = spec.get("loaded_at_field")
     if not field:
@@ -332,23 +305,6 @@ def _freshness_args(spec: dict[str, Any], node: Node, path: str, line: int | Non
         raise ProjectError(f"freshness of source {node.name!r} needs warn_after: or error_after:", path, line,
                            hint=_USAGE["freshness"])
     return out
-
-
-def _generated_name(test_name: str, node: Node, column: str | None, args: dict[str, Any]) -> str:
-    """dbt's naming: not_null_orders_id, accepted_values_orders_status__a__b; long names end in a hash."""
-    label = node.name.replace(".", "_")
-    prefix = "source_" if node.resource_type == "source" else ""
-    values: list[Any] = []
-    for key, value in args.items():
-        if key != "column_name":
-            values += value if isinstance(value, list) else [value]
-    name = "_".join(p for p in (prefix + test_name, label, column) if p)
-    name = re.sub(r"[^0-9A-Za-z_]+", "_", name)
-    if values:
-        name += "__" + "__".join(re.sub(r"[^0-9A-Za-z_]+", "_", str(v)).strip("_") for v in values)
-    if len(name) > 64:
-        name = name[:55] + "_" + hashlib.md5(name.encode()).hexdigest()[:8]
-    return name
 
 
 def _ancestors(nodes: dict[str, Node], uid: str) -> set[str]:

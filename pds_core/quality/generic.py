@@ -196,9 +196,10 @@ def check_condition(text: Any, path: str | None, line: int | None, key: str) -> 
                            path, line, hint="operators: > >= < <= = !=")
 
 
-def test_config(config: dict[str, Any], path: str, line: int | None, what: str) -> dict[str, Any]:
-    """A test's config, checked: known keys, severity, and warn_if/error_if conditions."""
-    config = validate_node_config(config, path, what)
+def test_config(config: dict[str, Any], path: str, line: int | None, what: str,
+                strict: bool = True) -> dict[str, Any]:
+    """A test's config, checked: known keys (`strict`: unknown ones are errors), severity, warn_if/error_if."""
+    config = validate_node_config(config, path, what, strict)
     for key in ("warn_if", "error_if"):
         if config.get(key) is not None:
             check_condition(config[key], path, line, key)

@@ -43,14 +43,17 @@ def select_quality(plan: Plan, kinds: tuple[str, ...]) -> dict[str, TestNode | M
     chosen, mode = plan.chosen, plan.options.indirect_selection
     if plan.options.selects_everything:
         return pool
+    direct = {uid: n for uid, n in pool.items() if uid in chosen}  # tests the selection names (dbt's direct)
     if mode == "empty":
-        return {}
-    if mode == "buildable":
-        upstream = {a for uid in chosen for a in nx.ancestors(plan.graph, uid)}
-        return {uid: n for uid, n in pool.items()
-                if n.depends_on and all(d in chosen or d in upstream for d in n.depends_on)}
-    wanted = all if mode == "cautious" else any
-    return {uid: n for uid, n in pool.items() if n.depends_on and wanted(d in chosen for d in n.depends_on)}
+        found: dict[str, TestNode | MetricNode] = {}
+    elif mode == "buildable":
+        upstream = {a for uid in chosen if uid in plan.graph for a in nx.ancestors(plan.graph, uid)}
+        found = {uid: n for uid, n in pool.items()
+                 if n.depends_on and all(d in chosen or d in upstream for d in n.depends_on)}
+    else:
+        wanted = all if mode == "cautious" else any
+        found = {uid: n for uid, n in pool.items() if n.depends_on and wanted(d in chosen for d in n.depends_on)}
+    return {uid: n for uid, n in {**found, **direct}.items() if uid not in plan.excluded}
 
 
 def plan_quality(plan: Plan, kinds: tuple[str, ...] | None = None) -> dict[str, TestNode | MetricNode]:

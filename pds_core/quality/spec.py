@@ -22,7 +22,7 @@ class TestNode:
 
     __test__ = False  # not a pytest class
 
-    unique_id: str  # test.<project>.<name>
+    unique_id: str  # test.<package>.<name>.<hash> (generic, as dbt names them), test.<project>.<name> (singular)
     name: str
     test_type: str  # generic | singular | python
     test_name: str  # not_null, accepted_values, a user generic test, the SQL file stem, the Python function
@@ -40,6 +40,7 @@ class TestNode:
     resource_type: str = "test"
     language: str = "sql"
     relation: Any = None  # tests build nothing; `this` has no meaning in them
+    alias: str | None = None  # dbt's short name (for a relation or file named after the test) when name is long
     namespace: str | None = None  # the package a generic test was named with (dbt_utils.expression_is_true)
 
     @property

@@ -50,14 +50,14 @@ def test_selectors(project) -> None:
 
 
 @pytest.mark.parametrize(("select", "mode", "tests"), [
-    (["sa"], "eager", {"not_null_sa_id", "relationships_sa_id__ref_sb__id"}),
+    (["sa"], "eager", {"not_null_sa_id", "relationships_sa_id__id__ref_sb_"}),
     (["sa"], "cautious", {"not_null_sa_id"}),
-    (["sa", "sb"], "cautious", {"not_null_sa_id", "relationships_sa_id__ref_sb__id"}),
+    (["sa", "sb"], "cautious", {"not_null_sa_id", "relationships_sa_id__id__ref_sb_"}),
     (["sa"], "buildable", {"not_null_sa_id"}),
-    (["joined"], "buildable", {"not_null_sa_id", "relationships_sa_id__ref_sb__id"}),
+    (["joined"], "buildable", {"not_null_sa_id", "relationships_sa_id__id__ref_sb_"}),
     (["joined"], "cautious", set()),
     (["sa"], "empty", set()),
-    ([], "empty", {"not_null_sa_id", "relationships_sa_id__ref_sb__id"}),  # no selection: every test
+    ([], "empty", {"not_null_sa_id", "relationships_sa_id__id__ref_sb_"}),  # no selection: every test
 ])
 def test_indirect_selection(project, select: list[str], mode: str, tests: set[str]) -> None:
     p = plan(project, Options(select=select, indirect_selection=mode, validate=False), None, "build")

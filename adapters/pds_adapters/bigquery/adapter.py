@@ -40,6 +40,20 @@ class BigQueryAdapter(Adapter):
         "project", "dataset", "schema", "location", "method", "keyfile", "keyfile_json", "priority",
         "job_timeout_seconds", "maximum_bytes_billed", "api_endpoint")
     required_keys: ClassVar[tuple[str, ...]] = ("project",)
+    key_aliases: ClassVar[dict[str, str]] = {"database": "project", "timeout_seconds": "job_timeout_seconds",
+                                             "job_execution_timeout_seconds": "job_timeout_seconds"}
+    keys_not_acted_on: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(("execution_project", "quota_project", "reservation", "impersonate_service_account",
+                         "target_project", "target_dataset"), "jobs run in the target's project as its user"),
+        **dict.fromkeys(("job_retry_deadline_seconds", "job_retries", "retries", "job_creation_timeout_seconds"),
+                        "a failed job is not retried"),
+        "job_link_info_level_log": "job links are not logged", "scopes": "the default scopes are asked for",
+        **dict.fromkeys(("refresh_token", "client_id", "client_secret", "token_uri", "token",
+                         "workload_pool_provider_path", "service_account_impersonation_url", "token_endpoint"),
+                        "this way of logging in is not supported (oauth, service-account, service-account-json)"),
+        **dict.fromkeys(("compute_region", "dataproc_region", "dataproc_cluster_name", "gcs_bucket",
+                         "submission_method", "dataproc_batch"), "Python models do not run on Dataproc"),
+    }
 
     def __init__(self, target: Target) -> None:
         super().__init__(target)

@@ -28,7 +28,16 @@ class DuckDBAdapter(Adapter):
     supports_cancel: ClassVar[bool] = True  # connection.interrupt()
     lock_kind: ClassVar[str] = "file"
     connection_keys: ClassVar[tuple[str, ...]] = ("path", "schema", "database", "extensions", "settings",
-                                                  "read_only")
+                                                  "read_only", "config_options")
+    keys_not_acted_on: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(("secrets", "use_credential_provider", "filesystems"), "no secrets or file systems are set up"),
+        "attach": "no other databases are attached", "external_root": "external materializations are not built",
+        **dict.fromkeys(("plugins", "module_paths"), "dbt-duckdb plugins are not loaded"),
+        "disable_transactions": "each build runs in its transaction", "keep_open": "the file stays open for the run",
+        "retries": "a failed statement is not retried", "remote": "pds connects to the file itself",
+        "flights": "pds connects to the file itself", "is_ducklake": "DuckLake paths are not supported",
+        "motherduck_token": "MotherDuck is not supported",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,8 +59,10 @@ class DuckDBAdapter(Adapter):
                 if path != ":memory:" and not path.startswith("md:"):
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 try:
+                    config = {**(self.target.settings.get("config_options") or {}),
+                              **(self.target.settings.get("settings") or {})}
                     self._database = duckdb.connect(path, read_only=bool(self.target.settings.get("read_only")),
-                                                    config=dict(self.target.settings.get("settings") or {}))
+                                                    config=config)
                 except duckdb.IOException as exc:
                     hint = ("another process (a running `pds build`?) has the file open; wait for it or stop it"
                             if "lock" in str(exc).lower() else "check the path in profiles.yml")

@@ -35,7 +35,11 @@ class PostgresAdapter(Adapter):
     max_identifier_bytes: ClassVar[int | None] = MAX_IDENTIFIER_BYTES
     connection_keys: ClassVar[tuple[str, ...]] = (
         "host", "port", "user", "password", "dbname", "database", "schema", "sslmode", "connect_timeout",
-        "search_path", "keepalives_idle", "threads")
+        "search_path", "keepalives_idle", "threads", "sslcert", "sslkey", "sslrootcert", "application_name")
+    key_aliases: ClassVar[dict[str, str]] = {"pass": "password"}
+    keys_not_acted_on: ClassVar[dict[str, str]] = {
+        "role": "the session keeps the user's own role", "autocommit": "pds manages its transactions",
+        "retries": "a failed connection is not retried"}
     required_keys: ClassVar[tuple[str, ...]] = ("host", "user", "schema")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -56,7 +60,10 @@ class PostgresAdapter(Adapter):
         from sqlalchemy.engine import URL
 
         s = self.target.settings
-        query = {k: str(s[k]) for k in ("sslmode", "keepalives_idle") if s.get(k) is not None}
+        query = {k: str(s[k]) for k in ("sslmode", "keepalives_idle", "sslcert", "sslkey", "sslrootcert",
+                                        "application_name") if s.get(k) is not None}
+        if not s.get("keepalives_idle"):  # dbt-postgres's default 0 means "the system's setting"
+            query.pop("keepalives_idle", None)
         query["connect_timeout"] = str(s.get("connect_timeout", 10))
         if s.get("search_path"):  # libpq options are space separated: no spaces inside the value
             query["options"] = "-c search_path=" + ",".join(p.strip() for p in str(s["search_path"]).split(","))

@@ -41,6 +41,15 @@ class SnowflakeAdapter(Adapter):
         "account", "user", "password", "authenticator", "token", "private_key", "private_key_path",
         "private_key_passphrase", "warehouse", "role", "database", "schema", "host", "port", "protocol",
         "client_session_keep_alive", "query_tag", "connect_timeout")
+    keys_not_acted_on: ClassVar[dict[str, str]] = {
+        **dict.fromkeys(("oauth_client_id", "oauth_client_secret", "workload_identity_provider",
+                         "workload_identity_entra_resource", "platform_detection_timeout_seconds"),
+                        "this way of logging in is not supported; use password, key pair, authenticator or token"),
+        **dict.fromkeys(("proxy_host", "proxy_port", "insecure_mode", "s3_stage_vpce_dns_name"),
+                        "the connector's defaults apply"),
+        **dict.fromkeys(("connect_retries", "retry_on_database_errors", "retry_all"), "nothing is retried"),
+        "reuse_connections": "connections are kept for the run",
+    }
     required_keys: ClassVar[tuple[str, ...]] = ("account", "user", "database", "schema")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
