@@ -469,6 +469,8 @@ def write(root: Path, profile: dict[str, Any]) -> Path:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    if profile.get("type") == "duckdb":  # dbt-duckdb opens a relative path from the working directory
+        profile = {**profile, "path": str(root / profile["path"])}
     (root / "profiles.yml").write_text(yaml.safe_dump({"jaffle": {"target": "ci", "outputs": {"ci": profile}}}))
     return root
 
