@@ -287,8 +287,10 @@ class Renderer:
         lookup = LOOKUP.set(self._parts)
         try:
             frame.namespace = ns = self.namespace(frame.package)
+            over = {k: v for k, v in (extra or {}).items() if k in ns.flat}  # a unit test's macro overrides
+            scope = Overlay(over, ns) if over else ns
             template = self._compile(text, path)
-            return self.env.concat(template.root_render_func(template.new_context(ns, shared=True))), state
+            return self.env.concat(template.root_render_func(template.new_context(scope, shared=True))), state
         except Exception as exc:
             raise render_error(path, self._templates) from exc
         finally:
