@@ -190,7 +190,7 @@ class ProjectConfig:
     name: str
     root: Path
     profile: str
-    dialect: str | None = None  # the models' SQL dialect; None: the target's (the loader fills it in)
+    dialect: str | None = None  # None: the target's (a dbt project), else duckdb (the loader fills it in)
     model_paths: list[str] = field(default_factory=lambda: ["models"])
     seed_paths: list[str] = field(default_factory=lambda: ["seeds"])
     test_paths: list[str] = field(default_factory=lambda: ["tests"])

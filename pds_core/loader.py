@@ -107,8 +107,8 @@ def load_project(
     if isinstance(data, dict):
         render_project(data, cli_vars, target_context(tgt, profile), file)
     config = ProjectConfig.from_dict(data, root, file, overlay)
-    if config.dialect is None:  # no `dialect:`: the models are written in the target's SQL, sent as written
-        config.dialect = target_dialect(tgt.type)
+    if config.dialect is None:  # a dbt project is written in its target's SQL (sent as written); pds's: DuckDB's
+        config.dialect = target_dialect(tgt.type) if config.is_dbt else "duckdb"
     if tgt.type == "duckdb":
         resolve_duckdb_path(tgt, root, config.name, config.is_dbt and tgt.profile_path is not None)
     files = scan_files(root, config)
