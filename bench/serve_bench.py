@@ -5,6 +5,7 @@ rows from the same snapshot file, on the same uvicorn (uvloop + httptools), one 
 
     python bench/serve_bench.py                       # 1M rows, 1/8/32 clients, 10 s per server and cell
     python bench/serve_bench.py --rows 200000 --seconds 4 --clients 1 --clients 8
+    python bench/serve_bench.py --in-process          # the profile: each app's own CPU per request, a page's steps
 
 Each server runs in its own process; the client is one asyncio process speaking HTTP/1.1 keep-alive
 over raw sockets (httpx would cost more CPU than the servers and measure itself). The two servers
@@ -30,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "churn_scores"
@@ -70,6 +72,8 @@ def limit_app(store_dir: Path) -> Any:
     once as numpy (text as codes into a dictionary); the key found by binary search; the filter as
     numpy comparisons over growing chunks; rows built from the arrays and written with orjson;
     a cursor is a bare position."""
+    from itertools import repeat
+
     import numpy as np
     import orjson
     import pyarrow as pa
@@ -103,7 +107,7 @@ def limit_app(store_dir: Path) -> Any:
     def rows_at(positions: Any) -> list[dict[str, Any]]:
         columns = [(dictionary_[values[positions]] if how == "text" else values[positions]).tolist()
                    for how, values, dictionary_ in arrays]
-        return [dict(zip(names, values)) for values in zip(*columns)]  # noqa: B905
+        return list(map(dict, map(zip, repeat(names), zip(*columns))))  # noqa: B905 (as pds builds rows)
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -254,6 +258,87 @@ def summarize(cell: dict[str, Any]) -> dict[str, Any]:
             "cpu_us_per_request": cell["cpu"] / requests * 1e6}
 
 
+# ---- the profile: each app's own work, without uvicorn or sockets --------------------------------------
+def in_process(store_dir: Path, rows: int, requests: int) -> list[str]:
+    """Both apps called directly as ASGI callables in this process, CPU time per request (what the app
+    itself costs: no HTTP parsing, no sockets, no scheduling), then the steps of one pds page."""
+    import timeit
+
+    from pds_core.serve import reads
+    from pds_core.serve.auth import Auth
+    from pds_core.serve.formats import json_bytes
+    from pds_core.serve.served import Served
+    from pds_core.serve.store import SnapshotStore
+
+    apps = {"limit": limit_app(store_dir), "pds": pds_app(store_dir)}
+    apps["pds"].served.refresh()  # what the lifespan does when uvicorn starts it
+
+    async def call(app: Any, path: str, query: str = "") -> dict[bytes, bytes]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app({"type": "http", "method": "GET", "path": path, "query_string": query.encode(),
+                   "headers": [(b"host", b"bench")]}, receive, send)
+        return dict(sent[0]["headers"])
+
+    async def workload(kind: str, name: str, count: int) -> None:
+        rng, cursor = random.Random(16), None
+        for i in range(count):
+            if name == "lookup":
+                key = rng.randint(1, rows)
+                await call(apps[kind], f"/models/{MODEL}/rows/{key}" if kind == "pds" else f"/rows/{key}")
+                continue
+            cursor = None if i % CHAIN == 0 else cursor
+            if kind == "pds":
+                query = f"{PAGE_FILTER}&limit={PAGE_LIMIT}" + (f"&cursor={cursor}" if cursor else "")
+                headers = await call(apps[kind], f"/models/{MODEL}/rows", query)
+            else:
+                headers = await call(apps[kind], "/page", f"after={cursor or 0}")
+            cursor = headers.get(b"x-next-cursor", b"").decode() or None
+
+    lines = ["| workload | limit CPU µs/req | pds CPU µs/req | limit / pds |", "|---|---:|---:|---:|"]
+    for name in ("lookup", "page"):
+        count = requests if name == "lookup" else requests // 4
+        cost = {}
+        for kind in ("limit", "pds"):
+            asyncio.run(workload(kind, name, count // 10))  # warm-up
+            started = time.process_time()
+            asyncio.run(workload(kind, name, count))
+            cost[kind] = (time.process_time() - started) / count * 1e6
+        lines.append(f"| {name} | {cost['limit']:.1f} | {cost['pds']:.1f} | {cost['limit'] / cost['pds']:.0%} |")
+
+    served = Served(SnapshotStore(store_dir), models=[MODEL], poll=0)
+    served.refresh()
+    loaded, auth = served.get(MODEL), Auth()
+    assert loaded is not None
+    query = f"{PAGE_FILTER}&limit={PAGE_LIMIT}"
+    params = parse_qsl(query, keep_blank_values=True)
+    conditions = loaded.conditions(params)
+    positions, following = loaded.page(conditions, 0, PAGE_LIMIT)
+    cursor = loaded.cursor(following)  # type: ignore[arg-type]
+    found = loaded.records(positions, None)
+    steps = {
+        "the whole read_rows": lambda: reads.read_rows(served, auth, MODEL, params, None, None, "/m", query),
+        "query string (parse_qsl)": lambda: parse_qsl(query, keep_blank_values=True),
+        "filters parsed": lambda: loaded.conditions(params),
+        "matching rows found": lambda: loaded.page(conditions, 0, PAGE_LIMIT),
+        "cursor read + written": lambda: (loaded.start_of(cursor), loaded.cursor(following)),  # type: ignore[arg-type]
+        "100 rows as Python dicts": lambda: loaded.records(positions, None),
+        "JSON (orjson)": lambda: json_bytes({"model": MODEL, "snapshot": loaded.info.id, "next_cursor": cursor,
+                                             "rows": found}),
+    }
+    lines += ["", "| one pds page, step | CPU µs |", "|---|---:|"]
+    for label, step in steps.items():
+        best = min(timeit.repeat(step, number=500, repeat=3, timer=time.process_time)) / 500 * 1e6
+        lines.append(f"| {label} | {best:.1f} |")
+    return lines
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         serve(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))
@@ -263,7 +348,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, action="append")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per server and cell")
     parser.add_argument("--slices", type=int, default=10, help="alternating slices the seconds are cut into")
+    parser.add_argument("--in-process", action="store_true",
+                        help="call both apps directly (no uvicorn, no sockets): each app's own CPU per request, "
+                             "and the steps of a pds page")
     args = parser.parse_args()
+    if args.in_process:
+        with tempfile.TemporaryDirectory(prefix="pds-serve-bench-") as tmp:
+            publish(Path(tmp), args.rows)
+            print("\n".join(in_process(Path(tmp), args.rows, 20_000)))
+        return
     clients = args.clients or [1, 8, 32]
     results: list[dict[str, Any]] = []
     load_before = os.getloadavg()

@@ -177,6 +177,19 @@ def publish_command(project: Any, **kwargs: Any) -> None:
     finish(api.publish(project, reporter(), **run_kwargs(**kwargs)))
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (others need tokens).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port.")
+@click.option("-s", "--select", "models", multiple=True, help="Serve only these models (default: every served one).")
+@click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+@with_project
+def serve_command(project: Any, host: str, port: int, models: tuple[str, ...], no_access_log: bool) -> None:
+    """Serve the last published snapshot of each served model over HTTP (docs/serve.md), until Ctrl-C."""
+    from pds_core.serve.command import serve
+
+    serve(project, host, port, list(models), access_log=not no_access_log, announce=lambda s: click.echo(s))
+
+
 @cli.command("metrics")
 @click.argument("name", required=False)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1), help="Values per metric series.")

@@ -6,6 +6,7 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ NODE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "pre_hook": (list, str),
     "post_hook": (list, str),
     "packages": (list,),
+    **dict.fromkeys(("location", "format"), (str,)), "partition_by": (str, list),  # the external materialization
+    **dict.fromkeys(("options", "parquet_read_options", "csv_read_options", "json_read_options"), (dict,)),
 }
 
 # dbt config keys pds does not act on yet: accepted, and named in a warning where they are written
@@ -69,7 +72,7 @@ DBT_ONLY_CONFIG_KEYS = frozenset(DBT_CONFIG_KEYS - set(NODE_CONFIG_KEYS) - set(C
 _KNOWN_HINT = ", ".join(sorted(NODE_CONFIG_KEYS)) + " (and dbt's config keys)"
 BOOL_KEYS = ("enabled", "full_refresh", "quote_columns", "store_failures")
 
-MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral")
+MATERIALIZATIONS = ("view", "table", "incremental", "ephemeral", "external")
 INCREMENTAL_STRATEGIES = ("append", "merge", "delete+insert")
 
 
@@ -357,14 +360,14 @@ def _apply_level(level: Mapping[str, Any], result: dict[str, Any]) -> None:
 
 
 def merge_config(config: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply a more specific level of config, as dbt does: tags add up, meta merges, the rest replaces."""
+    """Apply a more specific level of config, as dbt does: tags add up, dicts merge, grants per privilege."""
     for key, value in more.items():
         old = config.get(key)
         if key == "tags" and old and value:
             as_list = lambda v: [v] if isinstance(v, str) else list(v)  # noqa: E731
             config[key] = list(dict.fromkeys([*as_list(old), *as_list(value)]))
-        elif key == "meta" and isinstance(old, Mapping) and isinstance(value, Mapping):
-            config[key] = {**old, **value}
+        elif key in ("meta", "docs", "contract", "column_types", "grants") and isinstance(old, Mapping) and isinstance(value, Mapping):
+            config[key] = import_module("pds_adapters.grants").merge(old, value) if key == "grants" else {**old, **value}
         else:
             config[key] = value
     return config

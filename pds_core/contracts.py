@@ -4,17 +4,26 @@ The promise is checked against what the warehouse says the query returns, before
 (or view) is replaced, so a broken promise fails the node and leaves the old relation as it
 was. Types are compared after sqlglot normalizes both spellings (integer = int = int4,
 varchar = text = string), and parameters only where both sides have them.
+
+A table (or incremental model) with an enforced contract is then built as dbt builds it: created from
+its declared columns, types and `constraints` (model-level and column-level), and filled from the
+query (pds_adapters.constraints). The declarations are checked here at compile time; a foreign key's
+`to: ref(...)` makes the referenced model a parent, so it is built first.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from pds_adapters.constraints import NOT_ENFORCED, NOT_SUPPORTED, TYPES, Constraint, DeclaredColumn, support
 from pds_core.errors import ProjectError
 from pds_core.nodes import Node
+from pds_core.not_acted_on import ProjectWarning
 
 STRINGS = {"TEXT", "VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "BPCHAR", "NAME", "STRING"}
 
@@ -53,7 +62,8 @@ def declared_columns(node: Node) -> dict[str, str]:
 
 
 def check_declarations(nodes: list[Node]) -> list[ProjectError]:
-    """Every malformed contract declaration among the nodes (reported at compile time, all at once)."""
+    """Every malformed contract or constraint declaration among the nodes (reported at compile time, all at
+    once); constraints that will not be created (no enforced contract, a view) warn."""
     errors = []
     for node in nodes:
         if node.resource_type == "model" and is_enforced(node):
@@ -61,7 +71,124 @@ def check_declarations(nodes: list[Node]) -> list[ProjectError]:
                 declared_columns(node)
             except ProjectError as exc:
                 errors.append(exc)
+        for raw, column, line in _all_constraints(node):
+            try:
+                _parse_constraint(raw, node, column, line)
+            except ProjectError as exc:
+                errors.append(exc)
+            if column is not None and isinstance(raw, dict) and raw.get("name"):
+                warnings.warn(ProjectWarning(f"the name of a column-level constraint of {node.name}.{column} is not "
+                                             "used (as in dbt): the warehouse names it", node.patch_path or node.path,
+                                             line, hint="declare it at the model level (constraints: with "
+                                                        "columns:) to name it"), stacklevel=2)
+        if any(True for _ in _all_constraints(node)) and not builds_declared(node):
+            why = ("its contract is not enforced" if not is_enforced(node)
+                   else f"a {node.materialized} has no constraints")
+            warnings.warn(ProjectWarning(f"the constraints of {node.name} are not created: {why}",
+                                         node.patch_path or node.path, node.patch_line,
+                                         hint="constraints apply to tables and incremental models with "
+                                              "contract: {enforced: true}"), stacklevel=2)
     return errors
+
+
+# ---- constraints ------------------------------------------------------------------------------------------
+CONSTRAINT_KEYS = ("type", "name", "expression", "columns", "to", "to_columns", "warn_unenforced",
+                   "warn_unsupported")
+_TO = re.compile(r"""^\s*(ref|source)\(\s*(['"])([^'"]+)\2\s*(?:,\s*(['"])([^'"]+)\4\s*)?\)\s*$""")
+
+
+def builds_declared(node: Node) -> bool:
+    """Whether the node's table is created from its declared columns and constraints (as dbt does)."""
+    return node.resource_type == "model" and node.language == "sql" and is_enforced(node) \
+        and node.materialized in ("table", "incremental")
+
+
+def _all_constraints(node: Node) -> Any:
+    """(constraint as declared, its column or None, line) for the model's and each column's constraints."""
+    for raw in node.constraints:
+        yield raw, None, getattr(raw, "line", None) or node.patch_line
+    for col in node.columns.values():
+        for raw in col.constraints:
+            yield raw, col.name, getattr(raw, "line", None) or col.line or node.patch_line
+
+
+def constraint_refs(node: Node) -> tuple[list[str], list[tuple[str, str]]]:
+    """The models (ref) and sources a node's foreign keys point at with `to:`."""
+    refs: list[str] = []
+    sources: list[tuple[str, str]] = []
+    for raw, _column, _line in _all_constraints(node):
+        found = _TO.match(str(raw.get("to") or "")) if isinstance(raw, dict) else None
+        if found and found.group(1) == "ref" and found.group(5) is None:
+            refs.append(found.group(3))
+        elif found and found.group(1) == "source" and found.group(5) is not None:
+            sources.append((found.group(3), found.group(5)))
+    return refs, sources
+
+
+def _parse_constraint(raw: Any, node: Node, column: str | None, line: int | None) -> Constraint:
+    where = node.patch_path or node.path
+    subject = node.name + (f".{column}" if column else "")
+    what = f"a constraint of {subject}"
+    if not isinstance(raw, dict) or "type" not in raw:
+        raise ProjectError(f"{what} needs a type", where, line,
+                           hint=f"each constraint is a mapping such as {{type: not_null}}; types: {', '.join(TYPES)}")
+    extra = sorted(set(raw) - set(CONSTRAINT_KEYS))
+    if extra:
+        raise ProjectError(f"unknown key {extra[0]!r} in {what}", where, line,
+                           hint=f"a constraint takes: {', '.join(CONSTRAINT_KEYS)}")
+    kind = str(raw["type"])
+    if kind not in TYPES:
+        raise ProjectError(f"unknown constraint type {kind!r} in {what}", where, line, hint=f"one of: {', '.join(TYPES)}")
+    columns = [str(c) for c in raw.get("columns") or []]
+    if column is None and kind in ("unique", "primary_key", "foreign_key") and not columns:
+        raise ProjectError(f"the model-level {kind} constraint of {node.name} needs columns:", where, line,
+                           hint="e.g. columns: [order_id, line_number]")
+    if kind in ("check", "custom") and not raw.get("expression"):
+        raise ProjectError(f"the {kind} constraint of {subject} needs an expression:", where, line,
+                           hint='e.g. expression: "amount >= 0"')
+    to = raw.get("to")
+    if kind == "foreign_key" and not (to and raw.get("to_columns")) and not raw.get("expression"):
+        raise ProjectError(f"the foreign_key constraint of {subject} needs to: and to_columns:", where, line,
+                           hint="e.g. to: ref('customers') and to_columns: [id]")
+    if to and not _TO.match(str(to)):
+        raise ProjectError(f"to: {to!r} in {what} must be ref('model') or source('source', 'table')", where, line)
+    return Constraint(type=kind, name=raw.get("name"), expression=raw.get("expression"), columns=columns,
+                      to_columns=[str(c) for c in raw.get("to_columns") or []],
+                      warn_unenforced=raw.get("warn_unenforced") is not False,
+                      warn_unsupported=raw.get("warn_unsupported") is not False)
+
+
+def declared_table(node: Node, relation_of: Any) -> tuple[list[DeclaredColumn], list[Constraint]]:
+    """The node's declared columns (with their constraints) and model-level constraints, each foreign key's
+    `to:` resolved to a relation by relation_of(kind, name)."""
+    declared_columns(node)
+
+    def parsed(raw: Any, column: str | None, line: int | None) -> Constraint:
+        constraint = _parse_constraint(raw, node, column, line)
+        found = _TO.match(str(raw.get("to") or ""))
+        if found:
+            name = found.group(3) if found.group(5) is None else f"{found.group(3)}.{found.group(5)}"
+            constraint.to = relation_of(found.group(1), name)
+        return constraint
+
+    columns = [DeclaredColumn(c.name, str(c.data_type), bool(c.quote),
+                              [parsed(raw, c.name, c.line) for raw in c.constraints]) for c in node.columns.values()]
+    return columns, [parsed(raw, None, node.patch_line) for raw in node.constraints]
+
+
+def warn_unsupported(node: Node, adapter: Any, columns: list[DeclaredColumn], model: list[Constraint]) -> None:
+    """dbt's ConstraintNotSupported / ConstraintNotEnforced warnings, once per place."""
+    for constraint in [*model, *(c for col in columns for c in col.constraints)]:
+        level = support(adapter, constraint)
+        if level == NOT_SUPPORTED and constraint.warn_unsupported:
+            text = f"{constraint.type} constraints are not supported on {adapter.type}: not created"
+        elif level == NOT_ENFORCED and constraint.warn_unenforced:
+            text = f"{constraint.type} constraints are not enforced on {adapter.type}: created as metadata only"
+        else:
+            continue
+        warnings.warn(ProjectWarning(f"{node.name}: {text}", node.patch_path or node.path, node.patch_line,
+                                     hint="set warn_unsupported / warn_unenforced: false on the constraint "
+                                          "to silence this"), stacklevel=2)
 
 
 def enforce(node: Node, adapter: Any, query: exp.Expression) -> None:
@@ -144,3 +271,54 @@ def _parse_type(text: str, dialect: str) -> exp.DataType | None:
 def _family(dtype: exp.DataType) -> str:
     name = dtype.this.name if hasattr(dtype.this, "name") else str(dtype.this)
     return "STRING" if name in STRINGS else name
+
+
+def build_declared(node: Node, ctx: Any, query: exp.Expression) -> int | None:
+    """Replace the node's table with one created from its declared columns and constraints, filled from
+    the query (dbt's create_table_as with an enforced contract)."""
+    from pds_adapters.constraints import foreign_key_dependents, replace_declared
+    from pds_core.nodes import Relation
+
+    def relation_of(kind: str, name: str) -> Relation:
+        target = ctx.resolve(kind, name) if ctx.resolve is not None else None
+        if not isinstance(target, Relation):
+            raise ProjectError(f"a foreign key of {node.name} references {kind} {name!r}, which is not a table",
+                               node.patch_path or node.path, node.patch_line)
+        return target
+
+    columns, model = declared_table(node, relation_of)
+    warn_unsupported(node, ctx.adapter, columns, model)
+    check_dependents(node, ctx, foreign_key_dependents(ctx.adapter, node.relation))
+    return replace_declared(ctx.adapter, node.relation, query, columns, model)
+
+
+def check_dependents(node: Node, ctx: Any, tables: list[str]) -> None:
+    """DuckDB cannot replace a table other tables' foreign keys reference: those tables are set aside and
+    rebuilt later in the run, which is only safe when this run rebuilds each of them from scratch after
+    this model (dbt-duckdb's rule). Otherwise nothing is touched and the node fails, naming them."""
+    if not tables:
+        return
+    models = {(n.relation.schema.lower(), n.relation.identifier.lower()): n
+              for n in (ctx.manifest.nodes.values() if ctx.manifest is not None else [])
+              if n.resource_type == "model" and n.relation is not None}
+    chain = {node.unique_id} | {m.unique_id for t in tables
+                                if (m := models.get((node.relation.schema.lower(), t.lower()))) is not None}
+    problems = []
+    for table in tables:
+        other = models.get((node.relation.schema.lower(), table.lower()))
+        decision = ctx.decisions.get(other.unique_id) if other is not None else None
+        if other is None:
+            problems.append(f"{table} (not built by a model of this project)")
+        elif decision is None:
+            problems.append(f"{table} (model {other.name} is not selected in this run)")
+        elif not chain & (set(other.depends_on) - {other.unique_id}):
+            problems.append(f"{table} (model {other.name} does not ref() the table its foreign key references; "
+                            "use to: ref(...) in the constraint)")
+        elif other.materialized not in ("table", "incremental") or decision.incremental:
+            problems.append(f"{table} (model {other.name} is {other.materialized} and would lose its rows; "
+                            "run with --full-refresh)")
+    if problems:
+        raise ProjectError(f"cannot replace {node.relation}: {ctx.adapter.type} does not replace a table that a "
+                           f"foreign key references, and pds sets aside only tables this run rebuilds. "
+                           f"Problem tables: {'; '.join(problems)}", node.patch_path or node.path, node.patch_line,
+                           hint="select the referencing models too (e.g. -s customers+), or --full-refresh them")

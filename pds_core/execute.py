@@ -131,7 +131,8 @@ class StatementLog:
 
 
 _VERBS = ("select", "with", "create", "insert", "merge", "delete", "update", "drop", "alter", "begin", "commit",
-          "rollback", "truncate", "copy", "set", "call", "grant", "comment", "load", "install", "describe")
+          "rollback", "truncate", "copy", "set", "call", "grant", "comment", "load", "install", "describe",
+          "revoke", "show")
 
 
 def _is_statement(text: str) -> bool:

@@ -47,6 +47,10 @@ TABLES: dict[str, list[tuple[str, str]]] = {
         ("destination_type", VARCHAR), ("destination", VARCHAR), ("status", VARCHAR), ("rows", BIGINT),
         ("batches", INT), ("message", VARCHAR), ("started_at", TIMESTAMP), ("completed_at", TIMESTAMP),
         ("execution_time", DOUBLE), ("target", VARCHAR)],
+    "pds_drift_profiles": [  # what a drift metric with reference last_run compares the next run with
+        ("run_id", VARCHAR), ("unique_id", VARCHAR), ("metric", VARCHAR), ("node_id", VARCHAR), ("group_key", VARCHAR),
+        ("value_kind", VARCHAR), ("row_count", BIGINT), ("null_count", BIGINT), ("profile", VARCHAR),
+        ("target", VARCHAR), ("measured_at", TIMESTAMP)],
     "pds_schema_versions": [("table_name", VARCHAR), ("version", INT), ("applied_at", TIMESTAMP)],
 }
 
@@ -139,7 +143,7 @@ class ResultsHistory:
         """Append one run's rows to every table in one transaction: all of the run, or none of it."""
         with self.adapter.transaction():
             for name in ("pds_node_results", "pds_test_results", "pds_metric_values", "pds_export_results",
-                         "pds_runs"):
+                         "pds_drift_profiles", "pds_runs"):
                 if rows.get(name):
                     self.insert(name, rows[name])
 

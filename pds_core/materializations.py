@@ -9,9 +9,11 @@ from typing import Any, ClassVar
 
 from pds_adapters.statements import rendered
 from pds_core.compiler import CompiledNode
+from pds_core.contracts import build_declared, builds_declared
 from pds_core.contracts import enforce as enforce_contract
 from pds_core.errors import ProjectError
 from pds_core.nodes import Node, Relation
+from pds_core.post_build import building
 
 
 @dataclass
@@ -26,6 +28,8 @@ class BuildContext:
     compiled: dict[str, CompiledNode] = field(default_factory=dict)
     resolve: Callable[[str, str], Relation | str] | None = None  # (kind, name) -> relation or SQL
     render_at_run: Callable[[Node, Any], None] | None = None  # (node, adapter): its connected render (plan.decide)
+    manifest: Any = None  # the project's nodes (a foreign key's dependents are looked up there)
+    warned: set[str] = field(default_factory=set)  # warnings about the whole target said in this run
 
     def incremental(self, node: Node) -> Any:
         """The node's decision when its rows go into the existing table, else None (a full build)."""
@@ -63,7 +67,8 @@ class View(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         enforce_contract(node, ctx.adapter, self.query(node, ctx))
-        ctx.adapter.create_view(node.relation, self.query(node, ctx))
+        with building(node, ctx, "view"):
+            ctx.adapter.create_view(node.relation, self.query(node, ctx))
         return Outcome(None, f"created view {node.relation}")
 
 
@@ -72,7 +77,8 @@ class Table(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         enforce_contract(node, ctx.adapter, self.query(node, ctx))  # before the old table is touched
-        rows = ctx.adapter.replace_table(node.relation, self.query(node, ctx))
+        with building(node, ctx, "table"):
+            rows = replace(node, ctx, self.query(node, ctx))
         return Outcome(rows, f"created table {node.relation}")
 
 
@@ -83,11 +89,27 @@ class Incremental(Materialization):
         enforce_contract(node, ctx.adapter, self.query(node, ctx))
         rel = node.relation
         decision = ctx.incremental(node)
+        with building(node, ctx, "table"):
+            if decision is None:
+                rows = replace(node, ctx, self.query(node, ctx))
+            else:
+                rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key)
         if decision is None:
-            rows = ctx.adapter.replace_table(rel, self.query(node, ctx))
             return Outcome(rows, f"created table {rel} (full build)")
-        rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key)
         return Outcome(rows, f"{decision.strategy} into {rel}")
+
+
+class External(Materialization):
+    """dbt-duckdb's external: the rows written to Parquet/CSV/JSON files, a view over them (external.py)."""
+
+    name = "external"
+
+    def build(self, node: Node, ctx: BuildContext) -> Outcome:
+        from pds_core.external import build
+
+        enforce_contract(node, ctx.adapter, self.query(node, ctx))
+        rows = build(node, ctx, self.query(node, ctx))
+        return Outcome(rows, f"wrote external files of {node.relation} and created a view over them")
 
 
 class Ephemeral(Materialization):
@@ -102,8 +124,15 @@ class Seed(Materialization):
 
     def build(self, node: Node, ctx: BuildContext) -> Outcome:
         types = {str(k): str(v) for k, v in (node.config.get("column_types") or {}).items()}
-        rows = ctx.adapter.load_seed(node.relation, str(ctx.project_root / node.path), types,
-                                     node.config.get("delimiter") or ",")
+        full_path = str(ctx.project_root / node.path)
+        try:
+            with building(node, ctx, "table"):
+                rows = ctx.adapter.load_seed(node.relation, full_path, types, node.config.get("delimiter") or ",",
+                                             node.config.get("quote_columns"))
+        except ProjectError as exc:  # the adapter names the file it read: name it as the project does
+            if str(exc.location.path) == full_path:
+                exc.location.path = node.path
+            raise
         return Outcome(rows, f"loaded seed {node.relation}")
 
 
@@ -139,15 +168,26 @@ class PythonModel(Materialization):
         finally:
             runtime.close()
         columns = column_names(df)  # recorded: what downstream SQL may select from it
+        with building(node, ctx, "table"):
+            if decision is None:
+                rows = ctx.adapter.write_dataframe(rel, df)
+            else:
+                rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key)
         if decision is None:
-            rows = ctx.adapter.write_dataframe(rel, df)
             return Outcome(rows, f"created table {rel} from Python", columns)
-        rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key)
         return Outcome(rows, f"{decision.strategy} into {rel} from Python", columns)
 
 
+def replace(node: Node, ctx: BuildContext, query: Any) -> int | None:
+    """A table's full build: from its declared columns and constraints with an enforced contract, else
+    the query's own columns."""
+    if builds_declared(node):
+        return build_declared(node, ctx, query)
+    return ctx.adapter.replace_table(node.relation, query)
+
+
 STRATEGIES: dict[str, type[Materialization]] = {
-    cls.name: cls for cls in (View, Table, Incremental, Ephemeral, Seed)
+    cls.name: cls for cls in (View, Table, Incremental, Ephemeral, Seed, External)
 }
 
 

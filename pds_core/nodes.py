@@ -21,6 +21,8 @@ class Column:
     tests: list[Any] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     line: int | None = None
+    quote: bool | None = None  # `quote: true`: the name is matched and written exactly (dbt's column quote)
+    constraints: list[Any] = field(default_factory=list)  # column-level constraints, as declared (contracts.py)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Node:
     vars_used: list[str] | None = field(default_factory=list)  # Python models: vars read (None: any)
     uses_is_incremental: bool = False  # its SQL differs between the first and later builds
     renders_with_warehouse: bool = False  # its Jinja introspects (run_query, execute...): rendered again, connected
+    constraints: list[Any] = field(default_factory=list)  # model-level constraints, as declared (contracts.py)
 
     @property
     def materialized(self) -> str:
@@ -75,7 +78,7 @@ class Node:
 class Manifest:
     """Every node of the project by unique id, plus lookups by name.
 
-    `quality` (a quality.spec.QualitySuite) and `exports` (publish.exports.Export by uid) are filled
+    `quality` (a quality.spec.QualitySuite), `exports`, `charts` and `served` (publish/) are filled
     by their own parsers after the models, seeds and sources: this module knows none of them.
     """
 
@@ -87,6 +90,8 @@ class Manifest:
     by_name: dict[str, str] = field(default_factory=dict)
     quality: Any = None  # tests, checks, metrics and unit tests
     exports: dict[str, Any] = field(default_factory=dict)  # export uid -> publish.exports.Export
+    charts: dict[str, Any] = field(default_factory=dict)  # chart uid -> publish.chart_nodes.ChartNode
+    served: dict[str, Any] = field(default_factory=dict)  # serve uid -> publish.serving.ServeNode
 
     def all_nodes(self) -> dict[str, Node]:
         return {**self.nodes, **self.sources}

@@ -17,10 +17,7 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
     "config": {
         "pre_hook": "no hook runs before the node",
         "post_hook": "no hook runs after the node",
-        "grants": "no grants are given",
-        "persist_docs": "descriptions are not written to the warehouse",
         "on_schema_change": "an incremental model behaves as with on_schema_change: ignore",
-        "quote_columns": "seed columns are quoted only where their names need it",
         "packages": "the Python model runs with the packages installed where pds runs",
     },
     "pds_project.yml": {  # the project file's own keys (pds_project.yml or dbt_project.yml)
@@ -51,11 +48,8 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
         "group": "models are not access-checked (any model may ref any other)",
         "versions": "model versions are not built", "latest_version": "model versions are not built",
         "deprecation_date": "referring to a deprecated model gives no warning",
-        "constraints": "constraints are not created (a contract checks names and types)",
     },
     "column": {
-        "constraints": "constraints are not created (a contract checks names and types)",
-        "quote": "column names are quoted where they need it",
         "policy_tags": "no policy tags are set", "column_mask": "no column masks are set",
         "databricks_tags": "no tags are set",
     },

@@ -7,14 +7,17 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pds_adapters import adapter_class
 from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
+from pds_core.contracts import constraint_refs
 from pds_core.dbt_project import ValueRenderer
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
+from pds_core.external_sources import warn_unread
 from pds_core.jinja.docs import render_descriptions
 from pds_core.jinja.names import default_names, generated_names, overridden
 from pds_core.jinja.node_view import node_view
-from pds_core.jinja.setup import load_macros, make_renderer, package_texts
+from pds_core.jinja.setup import cache_key, load_macros, make_renderer, package_texts
 from pds_core.jinja.statements import Live
 from pds_core.loader import Package, Project, target_context
 from pds_core.nodes import Manifest, Node, Relation
@@ -68,6 +71,7 @@ class Parser:
                                             values))
         manifest.schema, manifest.sources = schema, schema.sources
         self._sources = {n.name: n for n in schema.sources.values()}
+        warn_unread(schema.sources, adapter_class(project.target.type).writes_external_files, project.target.type)
         errors: list[ProjectError] = []
         for pkg in project.all_projects():
             for path in pkg.files.models_sql + pkg.files.models_py:
@@ -303,6 +307,12 @@ class Parser:
         node.columns = columns_of(entry)
         node.tests = list(entry.get("data_tests") or entry.get("tests") or [])
         node.patch_path, node.patch_line = props.path, props.line
+        node.constraints = list(entry.get("constraints") or [])
+        if isinstance(entry.get("docs"), dict):  # docs: as a property (dbt); config's keys win
+            node.config["docs"] = {**entry["docs"], **(node.config.get("docs") or {})}
+        refs, sources = constraint_refs(node)  # a foreign key's `to: ref(...)` is built first
+        node.refs += [r for r in refs if r not in node.refs]
+        node.sources += [s for s in sources if s not in node.sources]
 
     def _render_descriptions(self, manifest: Manifest) -> None:
         """`{{ doc('name') }}` and other Jinja in descriptions, rendered once (docs blocks need the macros
@@ -367,19 +377,6 @@ class Parser:
             node.depends_on = deps
         if errors:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
-
-
-def cache_key(project: Project, macro_texts: dict[str, str], packages: list[Any] | None = None) -> str:
-    """Everything every file's rendering depends on: a change here invalidates the whole cache."""
-    from pds_core import __version__
-    from pds_core.jinja.setup import internal_macro_files
-
-    target = project.target
-    internal = [p.read_text(encoding="utf-8") for p in internal_macro_files(target.type)]
-    return digest(__version__, project.config.raw, [p.config.raw for p in project.packages], project.vars,
-                  target.name, target.type, target.schema,
-                  target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()),
-                  packages or [], internal)
 
 
 def _line_of(text: str, needle: str) -> int | None:

@@ -33,8 +33,10 @@ from pds_core.jinja.runtime import RunTimeRender
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Node, Relation
 from pds_core.parser import Parser
+from pds_core.publish.chart_nodes import check_columns, known_columns, parse_model_charts
 from pds_core.publish.exports import parse_exports
 from pds_core.publish.notify import webhooks
+from pds_core.publish.serving import parse_served
 from pds_core.quality.definitions import parse_quality
 from pds_core.quality.generic import TestBlockExtension
 from pds_core.selector import SelectionContext, select_nodes
@@ -197,6 +199,8 @@ def parse(project: Project, use_cache: bool = False, flags: dict[str, Any] | Non
     manifest = parser.parse()
     manifest.quality = parse_quality(project, manifest, parser.renderer, parser.load_macros, parser.cache)
     manifest.exports = parse_exports(project, manifest)
+    manifest.charts = parse_model_charts(project, manifest)
+    manifest.served = parse_served(project, manifest)
     return Parsed(manifest, parser)
 
 
@@ -229,6 +233,7 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     if options.validate:
         validation = validate_compiled(manifest, graph, project.config.dialect, compiler, project.root, compiled,
                                        parser.cache, source_columns, built_columns)
+    check_columns(manifest, lambda node: known_columns(node, validation, built_columns))  # charts, serve keys
     fingerprints = compute_fingerprints(manifest, graph, compiled, project.target.type,
                                         parser.key, project.vars)
     result = Plan(project=project, options=options, command=spec, invocation_id=parser.renderer.invocation_id,
@@ -258,8 +263,9 @@ def _select(plan: Plan) -> None:
         wanted = [uid for uid in options.retry if uid in nodes]
         checked = {dep for uid in options.retry if uid in quality for dep in quality[uid].depends_on}
         plan.chosen = set(wanted) | checked
-        plan.retry_exports = {uid for uid in options.retry if uid in manifest.exports}
-        gone = [uid for uid in options.retry if uid not in nodes and uid not in quality and uid not in manifest.exports]
+        published = {**manifest.exports, **manifest.charts, **manifest.served}
+        plan.retry_exports = {uid for uid in options.retry if uid in published}
+        gone = [uid for uid in options.retry if uid not in nodes and uid not in quality and uid not in published]
         if gone:
             plan.notes.append(f"Not retried (no longer in the project): {', '.join(gone)}")
     else:

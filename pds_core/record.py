@@ -34,7 +34,8 @@ from pds_core.nodes import Manifest, Node
 from pds_core.results import OK_STATUSES, SKIPPED, SUCCESS, RunResult
 from pds_core.state import COLUMNS_FILE, STATE_DIR, SavedState, merged_state
 
-RESULT_TABLES = ("pds_runs", "pds_node_results", "pds_test_results", "pds_metric_values", "pds_export_results")
+RESULT_TABLES = ("pds_runs", "pds_node_results", "pds_test_results", "pds_metric_values", "pds_export_results",
+                 "pds_drift_profiles")
 
 
 def record(plan: Any, run: RunResult | None, adapter: Any = None, statements: dict[str, list[str]] | None = None,
@@ -132,21 +133,31 @@ def result_rows(plan: Any, run: RunResult) -> dict[str, list[dict[str, Any]]]:
                     "test_name": bound["bound"], "group_key": bound["group"], "status": bound["status"],
                     "severity": bound["severity"], "failures": int(bound["status"] != "pass"),
                     "message": bound["message"]})
+            for kept in r.extra.get("drift_profiles", []):  # quality/drift_runner.py: the next run's reference
+                out["pds_drift_profiles"].append({
+                    "run_id": run.invocation_id, "unique_id": r.unique_id, "metric": r.name,
+                    "node_id": r.extra.get("attached_to"), "group_key": kept["group"], "value_kind": kept["kind"],
+                    "row_count": kept["rows"], "null_count": kept["nulls"], "profile": json.dumps(kept["values"]),
+                    "target": target.name, "measured_at": executed})
             for value in r.extra.get("values", []):
                 out["pds_metric_values"].append({
                     "run_id": run.invocation_id, "unique_id": r.unique_id, "metric": r.name,
                     "node_id": r.extra.get("attached_to"), "model": r.extra.get("model"),
                     "group_key": value["group"], "value": value["value"], "status": value["status"],
                     "target": target.name, "measured_at": timestamp(value["measured_at"])})
-        elif r.resource_type == "export":
-            out["pds_export_results"].append({
-                "run_id": run.invocation_id, "unique_id": r.unique_id, "name": r.name,
-                "node_id": r.extra.get("attached_to"), "model": r.extra.get("model"),
-                "destination_type": r.extra.get("destination_type"), "destination": r.extra.get("destination"),
-                "status": r.status, "rows": r.rows_affected, "batches": r.extra.get("batches"),
-                "message": r.message[:4000], "started_at": timestamp(r.started_at),
-                "completed_at": timestamp(r.completed_at) or finished, "execution_time": r.execution_time,
-                "target": run.target})
+        elif r.resource_type in ("export", "chart", "serve"):  # a workbook: one row per sheet's export
+            members = r.extra.get("members") or [{"unique_id": r.unique_id, "name": r.name,
+                                                  "node": r.extra.get("attached_to"), "model": r.extra.get("model"),
+                                                  "rows": r.rows_affected}]
+            for member in members:
+                out["pds_export_results"].append({
+                    "run_id": run.invocation_id, "unique_id": member["unique_id"], "name": member["name"],
+                    "node_id": member["node"], "model": member["model"],
+                    "destination_type": r.extra.get("destination_type"), "destination": r.extra.get("destination"),
+                    "status": r.status, "rows": member["rows"], "batches": r.extra.get("batches"),
+                    "message": r.message[:4000], "started_at": timestamp(r.started_at),
+                    "completed_at": timestamp(r.completed_at) or finished, "execution_time": r.execution_time,
+                    "target": run.target})
     return out
 
 
@@ -243,9 +254,11 @@ def write_manifest(project: Project, manifest: Manifest, compiled: dict[str, Com
     if manifest.quality is not None:  # tests, metrics and unit tests, with what each depends on
         data.update(manifest.quality.to_manifest())
         data["parent_map"].update({uid: q.depends_on for uid, q in manifest.quality.runnable().items()})
-    if getattr(manifest, "exports", None):  # settings as written in YAML, header values and storage options left out
-        data["exports"] = {uid: e.to_manifest() for uid, e in manifest.exports.items()}
-        data["parent_map"].update({uid: [e.node] for uid, e in manifest.exports.items()})
+    for group in ("exports", "charts", "served"):  # as written in YAML; header values and storage options left out
+        items = getattr(manifest, group, None)
+        if items:
+            data[group] = {uid: e.to_manifest() for uid, e in items.items()}
+            data["parent_map"].update({uid: [e.node] for uid, e in items.items()})
     path = project.target_dir / "manifest.json"
     write_json_atomic(path, data)
     return path
@@ -260,11 +273,17 @@ def write_run_results(project: Project, run: RunResult, args: dict[str, Any]) ->
         "elapsed_time": round(run.elapsed, 4),
         "success": run.success,
         "status": run.status,  # success, error or interrupted
-        "results": [r.to_dict() for r in run.results],
+        "results": [_public(r.to_dict()) for r in run.results],
     }
     path = project.target_dir / "run_results.json"
     write_json_atomic(path, data)
     return path
+
+
+def _public(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as run_results.json shows it: without drift profiles (kept in the results tables)."""
+    result.get("extra", {}).pop("drift_profiles", None)
+    return result
 
 
 def write_state(folder: Path, fingerprints: dict[str, Any], invocation_id: str) -> Path:

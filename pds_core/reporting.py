@@ -151,9 +151,9 @@ class Reporter:
                 held = r.extra.get("skipped_downstream", 0)
                 self.console.print(f"  [red]QUALITY[/] {r.name} failed {', '.join(r.extra.get('quality_failures', []))}"
                                    f"; {held} downstream node{'s' if held != 1 else ''} skipped")
-        for r in run.results:  # an export held back by its checks (pds_core/publish)
-            if r.resource_type == "export" and r.status == SKIPPED:
-                self.console.print(f"  [dim]SKIP[/]  export {r.name}: {_escape(r.message)}")
+        for r in run.results:  # an export, chart or served snapshot held back by its checks (pds_core/publish)
+            if r.resource_type in ("export", "chart", "serve") and r.status == SKIPPED:
+                self.console.print(f"  [dim]SKIP[/]  {r.resource_type} {r.name}: {_escape(r.message)}")
 
 
 def _interrupted(run: RunResult) -> str:

@@ -21,6 +21,8 @@ from pds_core.dbt_keys import MODEL_ENTRY_KEYS, SCHEMA_TOP_KEYS, SOURCE_TABLE_KE
 from pds_core.dbt_keys import SOURCE_KEYS as DBT_SOURCE_KEYS
 from pds_core.dbt_project import has_jinja, skip_schema_key
 from pds_core.errors import ProjectError, ProjectErrors
+from pds_core.external_sources import CONFIG_KEYS as EXTERNAL_CONFIG_KEYS
+from pds_core.external_sources import external_location
 from pds_core.nodes import Column, Node, Relation
 from pds_core.not_acted_on import ProjectWarning, warn_not_acted_on
 from pds_core.yamlio import LineDict, load_yaml_file
@@ -34,6 +36,7 @@ ENTRY_KEYS: dict[str, tuple[type, ...]] = {
     "columns": (list,), "tests": (list,), "data_tests": (list,), "versions": (list,), "docs": (dict,),
     "meta": (dict,), "access": (str,), "latest_version": (int, float, str),
     "metrics": (list,), "exports": (list,), "unit_tests": (list,),  # pds's own, under a model
+    "charts": (list,), "serve": (dict, str, bool),  # publish/chart_nodes.py, publish/serving.py
 }
 COLUMN_KEYS: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(DBT_COLUMN_KEYS, _ANY), "name": (str,), "description": (str,), "data_type": (str,),
@@ -50,7 +53,7 @@ KEPT = ("snapshots", "analyses", "macros", "exposures", "groups", "semantic_mode
         "data_tests", "tests", "functions")
 SEMANTIC = ("semantic_models", "saved_queries", "metrics")
 SEMANTIC_ENTRY_KEYS = ("semantic_model", "agg_time_dimension", "primary_entity", "derived_semantics", "time_spine")
-SOURCE_CONFIG_ACTED = ("enabled", "tags", "meta", "freshness", "loaded_at_field")
+SOURCE_CONFIG_ACTED = ("enabled", "tags", "meta", "freshness", "loaded_at_field", *EXTERNAL_CONFIG_KEYS)
 
 
 @dataclass
@@ -142,7 +145,7 @@ def read_schema_files(root: Path, paths: list[str], project: str, default_schema
                 reader.node_entry(kind, entry, line, target)
         for entry, line in reader.entries(data, "sources"):
             reader.guard(lambda e=entry, n=line, r=reader: _source_nodes(r, e, n, default_schema, default_database,
-                                                               sources_config or {}))
+                                                               sources_config or {}, root))
         for entry, line in reader.entries(data, "unit_tests"):
             result.unit_tests.append(Properties(entry, path, line, project))
         for kind in KEPT:
@@ -259,12 +262,13 @@ def columns_of(entry: dict[str, Any]) -> dict[str, Column]:
         cols[col["name"]] = Column(
             name=col["name"], description=col.get("description") or "", data_type=col.get("data_type"),
             tests=list(col.get("data_tests") or col.get("tests") or []), meta=dict(col.get("meta") or {}),
-            line=items.line_of(i) if hasattr(items, "line_of") else None)
+            line=items.line_of(i) if hasattr(items, "line_of") else None, quote=col.get("quote"),
+            constraints=list(col.get("constraints") or []))
     return cols
 
 
 def _source_nodes(reader: _Reader, entry: LineDict, line: int | None, default_schema: str,
-                  default_database: str | None, sources_config: dict[str, Any]) -> None:
+                  default_database: str | None, sources_config: dict[str, Any], root: Path) -> None:
     """A source's tables as nodes; its config: (and the project file's sources: block) applied: enabled,
     tags, meta, freshness, loaded_at_field."""
     path, project = reader.path, reader.project
@@ -295,7 +299,8 @@ def _source_nodes(reader: _Reader, entry: LineDict, line: int | None, default_sc
             language="yaml", fqn=[project, entry["name"], table["name"]],
             relation=Relation(schema=entry.get("schema") or entry["name"],
                               identifier=table.get("identifier") or table["name"],
-                              database=entry.get("database") or default_database),
+                              database=entry.get("database") or default_database,
+                              external=external_location(entry, table, root, path, tline)),
             description=table.get("description") or entry.get("description") or "",
             columns=columns_of(table), tests=list(table.get("data_tests") or table.get("tests") or []),
             patch_path=path, patch_line=tline,
@@ -317,7 +322,7 @@ def _warn_source_config(config: Any, path: str, what: str) -> None:
             if key not in SOURCE_CONFIG_ACTED:
                 warnings.warn(ProjectWarning(f"{key!r} in {what} is accepted but not acted on yet", path,
                                              config.line_of(key), hint="pds applies enabled, tags, meta, freshness "
-                                             "and loaded_at_field of a source's config"), stacklevel=3)
+                                             "and loaded_at_field of a source's config, and external_location on DuckDB"), stacklevel=3)
 
 
 def _semantic_note(kept: dict[str, dict[str, Properties]]) -> list[str]:

@@ -26,7 +26,8 @@ from pds_core.not_acted_on import acted_on
 # changes nothing, so it counts only from the day it does
 SEMANTIC_CONFIG = acted_on(("materialized", "unique_key", "incremental_strategy", "column_types", "delimiter",
                             "alias", "schema", "database", "contract", "on_schema_change", "pre_hook", "post_hook",
-                            "quote_columns", "grants", "persist_docs", "packages"))
+                            "quote_columns", "grants", "persist_docs", "packages", "location", "format",
+                            "options", "partition_by"))
 STATE_DIR = "state"
 COLUMNS_FILE = "columns.json"  # the columns each Python model returned on its last build (record.py)
 
@@ -41,8 +42,13 @@ def own_fingerprint(node: Node, compiled: CompiledNode | None, target_type: str,
                     variables: dict[str, Any] | None = None) -> str:
     variables = variables or {}
     config = {k: node.config.get(k) for k in SEMANTIC_CONFIG if node.config.get(k) is not None}
+    if node.constraints or any(c.constraints for c in node.columns.values()):  # the DDL of a contract table
+        config["constraints"] = [node.constraints, {c.name: c.constraints for c in node.columns.values()}]
+    if node.config.get("persist_docs"):  # the comments written on the relation
+        config["descriptions"] = [node.description, {c.name: c.description for c in node.columns.values()}]
     if node.resource_type == "source":
-        body: Any = (node.source_meta.get("loaded_at_field"), node.source_meta.get("quoting"))
+        body: Any = (node.source_meta.get("loaded_at_field"), node.source_meta.get("quoting"),
+                     node.relation.external if node.relation is not None else None)
     elif node.resource_type == "seed":
         body = node.checksum
     elif node.language == "python":

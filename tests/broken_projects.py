@@ -150,7 +150,7 @@ CASES: list[Case] = [
     Case("python_not_utf8", {"models/p.py": b"# caf\xe9\ndef model(ctx):\n    return None\n"}, "models/p.py:1",
          ("not valid UTF-8",)),
     Case("python_returns_no_dataframe", {"models/p.py": "def model(ctx):\n    return [1, 2, 3]\n"}, "models/p.py",
-         ("returned list, not a pandas DataFrame",), code=1, hint=False),
+         ("returned list, not a DataFrame (pandas or polars)",), code=1, hint=False),
     Case("python_model_raises", {"models/p.py": "def model(ctx):\n    x = {}\n    return x['missing']\n"},
          "models/p.py:3", ("KeyError",), code=1),
     # ---- seeds --------------------------------------------------------------------------------------

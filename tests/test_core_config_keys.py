@@ -13,9 +13,8 @@ from tests.projects import invoke, pds, query, relations, write_project
 PROJECT = """\
 name: proj
 models:
-  +grants: {select: [reporter]}
   marts:
-    +persist_docs: {relation: true}
+    +tags: [daily]
 sources:
   +enabled: true
 """
@@ -31,23 +30,17 @@ models:
       on_schema_change: fail
     columns:
       - name: id
-        constraints: [{type: not_null}]
 exposures:
   - name: dashboard
 """
 PY_MODEL = "def model(ctx):\n    ctx.config(packages=['numpy'])\n    return ctx.ref('hooked')\n"
 EXPECTED = [
-    "Warning: pds_project.yml:3: '+grants' in models is accepted but not acted on yet: no grants are given",
-    "Warning: pds_project.yml:5: '+persist_docs' in models.marts is accepted but not acted on yet: "
-    "descriptions are not written to the warehouse",
     "Warning: models/marts/hooked.sql:2: 'pre_hook' in config of model 'hooked' is accepted but not acted on "
     "yet: no hook runs before the node",
     "Warning: models/marts/py.py:2: 'packages' in config of model 'py' is accepted but not acted on yet: "
     "the Python model runs with the packages installed where pds runs",
     "Warning: models/schema.yml:4: 'on_schema_change' in config of 'hooked' is accepted but not acted on yet: "
     "an incremental model behaves as with on_schema_change: ignore",
-    "Warning: models/schema.yml:7: 'constraints' in column 'id' is accepted but not acted on yet: "
-    "constraints are not created (a contract checks names and types)",
 ]
 
 
@@ -68,7 +61,7 @@ def test_keys_not_acted_on_warn_once_each_with_file_and_line(tmp_path):
     assert [line for line in listed if not line.startswith("{")] == ["hooked", "py"]
     assert {e["event"] for e in warned} == {"warning"}
     assert len(warned) == len(EXPECTED)
-    assert {(e["path"], e["line"]) for e in warned} >= {("pds_project.yml", 3), ("models/marts/hooked.sql", 2)}
+    assert {(e["path"], e["line"]) for e in warned} >= {("models/marts/hooked.sql", 2), ("models/schema.yml", 4)}
 
 
 @pytest.mark.slow
@@ -79,9 +72,9 @@ def test_keys_not_acted_on_change_no_fingerprint(tmp_path):
     })
     pds(project, "build")
     (project / "models/a.sql").write_text(
-        "{{ config(materialized='table', pre_hook='select 1', post_hook=['select 2'], grants={'select': ['r']},"
-        " persist_docs={'relation': true}, on_schema_change='fail', quote_columns=true) }}\nselect 1 as x")
-    (project / "models/schema.yml").write_text("models:\n  - name: b\n    config:\n      grants: {select: [r]}\n")
+        "{{ config(materialized='table', pre_hook='select 1', post_hook=['select 2'],"
+        " on_schema_change='fail') }}\nselect 1 as x")
+    (project / "models/schema.yml").write_text("models:\n  - name: b\n    config:\n      on_schema_change: fail\n")
     listed = pds(project, "ls", "-s", "state:modified")
     assert listed.stdout == "" and "'pre_hook' in config of model 'a'" in listed.stderr
     rebuilt = pds(project, "build", "--skip-unchanged").stdout

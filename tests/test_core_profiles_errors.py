@@ -11,11 +11,11 @@ CASES = {
     "unknown key": ("      type: duckdb\n      path: x.duckdb\n      thread: 4\n",
                     "Error: profiles.yml:6: unknown key 'thread' in target 'dev' (duckdb)\n"
                     "  hint: did you mean 'threads'? duckdb targets take: type, threads, path, schema, database, "
-                    "extensions, settings, read_only, config_options (and dbt-duckdb's other keys)\n"),
+                    "extensions, settings, read_only, config_options, external_root (and dbt-duckdb's other keys)\n"),
     "unknown key, nothing close": ("      type: duckdb\n      colour: blue\n",
                                    "Error: profiles.yml:5: unknown key 'colour' in target 'dev' (duckdb)\n"
                                    "  hint: duckdb targets take: type, threads, path, schema, database, extensions, "
-                                   "settings, read_only, config_options (and dbt-duckdb's other keys)\n"),
+                                   "settings, read_only, config_options, external_root (and dbt-duckdb's other keys)\n"),
     "unknown type": ("      type: duckdbb\n",
                      "Error: profiles.yml:4: no adapter for target type 'duckdbb'\n  hint: did you mean 'duckdb'?\n"),
     "missing required key": ("      type: postgres\n      host: h\n      schema: s\n      dbname: d\n",

@@ -75,7 +75,7 @@ TWO_PARENTS = {
 
 
 @pytest.mark.parametrize(("mode", "tests_run"), [
-    ("eager", {"not_null_ma_id", "relationships_ma_id__ref_mb__id"}),
+    ("eager", {"not_null_ma_id", "relationships_ma_id__id__ref_mb_"}),
     ("cautious", {"not_null_ma_id"}),
     ("buildable", {"not_null_ma_id"}),
     ("empty", set()),
@@ -96,7 +96,7 @@ def test_buildable_runs_a_test_whose_parents_are_upstream_of_the_selection(tmp_p
     files = {**TWO_PARENTS, "models/both.sql": "select ma.id from {{ ref('ma') }} ma join {{ ref('mb') }} using (id)"}
     root = write_project(tmp_path / "p", files)
     assert pds.build(pds.load(root)).success
-    relationships = "relationships_ma_id__ref_mb__id"
+    relationships = "relationships_ma_id__id__ref_mb_"
     cautious = pds.build(pds.load(root), select=["both"], indirect_selection="cautious")
     assert relationships not in {r.name for r in cautious.results}  # ma and mb are not selected
     buildable = pds.build(pds.load(root), select=["both"], indirect_selection="buildable")

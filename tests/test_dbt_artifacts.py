@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -13,7 +16,7 @@ import pytest
 from dbt_artifacts_parser.parser import parse_catalog, parse_manifest, parse_run_results, parse_sources
 
 from tests import engine_postgres
-from tests.conftest import run_pds
+from tests.conftest import ROOT, run_pds
 from tests.dbt_runtime_project import write_project
 
 FRESH_SOURCE = """
@@ -66,6 +69,18 @@ def _check_manifest_and_results(root: Path) -> None:
     assert rows["seed.shop.raw_orders"] == 4
 
 
+def _docs_example_runs(root: Path) -> None:
+    """docs/artifacts.md's example of reading dbt's artifacts, run in the built project."""
+    text = (ROOT / "docs/artifacts.md").read_text(encoding="utf-8")
+    section = text[text.index("## dbt's artifacts"):]
+    code = section[section.index("```python\n") + 10:section.index("```", section.index("```python\n") + 10)]
+    done = subprocess.run([sys.executable, "-c", code + "\nprint(type(manifest).__name__, len(results.results), failed)"],
+                          cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    kind, count, failed = done.stdout.split(maxsplit=2)
+    assert (kind, failed.strip()) == ("ManifestV12", "[]") and int(count) > 10
+
+
 def test_dbt_artifacts_on_duckdb(tmp_path: Path) -> None:
     root = write_project(tmp_path, {"type": "duckdb", "path": "shop.duckdb", "schema": "main"},
                          {"models/sources.yml": FRESH_SOURCE})
@@ -75,6 +90,7 @@ def test_dbt_artifacts_on_duckdb(tmp_path: Path) -> None:
     root = _built(tmp_path, {"type": "duckdb", "path": "shop.duckdb", "schema": "main"},
                   {"models/sources.yml": FRESH_SOURCE})
     _check_manifest_and_results(root)
+    _docs_example_runs(root)
     catalog = parse_catalog(_json(root / "target/catalog.json"))
     stg = catalog.nodes["model.shop.stg_orders"]
     assert stg.metadata.type == "VIEW" and stg.metadata.name == "stg_orders"
@@ -105,7 +121,8 @@ def test_dbt_artifacts_on_postgres(tmp_path: Path) -> None:
     reason = engine_postgres.unavailable()
     if reason:
         pytest.skip(reason)
-    with engine_postgres.target("pds_dbt_artifacts") as target, engine_postgres.target("pds_dbt_artifacts_results"):
+    schema = f"pds_dbt_artifacts_{uuid.uuid4().hex[:6]}"  # its own: other runs on the same server leave it alone
+    with engine_postgres.target(schema) as target, engine_postgres.target(f"{schema}_results"):
         root = _built(tmp_path, target)
         _check_manifest_and_results(root)
         catalog = parse_catalog(_json(root / "target/catalog.json"))

@@ -150,7 +150,8 @@ def test_dbt_python_models_and_unit_tests_on_postgres(tmp_path: Path) -> None:
     reason = engine_postgres.unavailable()
     if reason:
         pytest.skip(reason)
-    with engine_postgres.target("pds_dbt_runtime") as target, engine_postgres.target("pds_dbt_runtime_results"):
+    schema = f"pds_dbt_runtime_{uuid.uuid4().hex[:6]}"  # its own: other runs on the same server leave it alone
+    with engine_postgres.target(schema) as target, engine_postgres.target(f"{schema}_results"):
         root = write_project(tmp_path, target)
         first, second = _build_twice(root)
         units = {n: r for n, r in second.items() if r["resource_type"] == "unit_test"}
@@ -158,7 +159,7 @@ def test_dbt_python_models_and_unit_tests_on_postgres(tmp_path: Path) -> None:
         assert units["missing_columns_are_null_of_their_type"]["extra"]["input_types"] == {
             "ref('raw_customers')": "warehouse", "ref('stg_orders')": "warehouse"}
         with engine_postgres.connect() as conn:
-            conn.execute("set search_path to pds_dbt_runtime")
+            conn.execute(f"set search_path to {schema}")
             _check_tables(lambda sql: conn.execute(sql).fetchall())
 
 

@@ -303,3 +303,28 @@ def test_served_site_in_browser(project: Path, browser: Any) -> None:
         assert page.locator(f'figure.metric[data-metric="{PROBE_METRIC}"] circle.point').count() == len(PROBE_VALUES)
         assert all(u.startswith(url) for u in page.requests), page.requests
         assert page.errors == []
+
+
+@pytest.mark.slow
+@needs_chromium
+def test_chart_serving_and_drift_of_the_churn_scores(project: Path, browser: Any) -> None:
+    """The template's chart, rendered by the last build, on its model's page; its drift metric's plot."""
+    import base64
+
+    page = open_page(browser, (project / "target" / "docs" / "index.html").as_uri() + "#/node/" + UID("churn_scores"))
+    figure = page.locator('figure.chart[data-chart="chart.pds_template.churn_scores.churn_by_band"]')
+    assert "Mean churn probability by risk band" in figure.inner_text()
+    assert "exports/charts/churn_by_band.svg" in figure.inner_text()
+    image = figure.locator("img")
+    assert image.evaluate("img => img.complete && img.naturalWidth > 200 && img.naturalHeight > 100")
+    svg = base64.b64decode(image.get_attribute("src").split(",", 1)[1]).decode()
+    assert svg == (project / "exports" / "charts" / "churn_by_band.svg").read_text()  # the published chart
+    assert svg.count('aria-roledescription="bar"') == 3  # low, medium, high
+    assert "rows by customer_id" in page.locator("dl.facts").inner_text()
+    assert "online scoring" in page.locator("dl.facts").inner_text()
+    drift = "metric.pds_template.churn_scores.psi_churn_probability"
+    page = open_page(browser, (project / "target" / "docs" / "index.html").as_uri() + "#/metrics")
+    # the first build had no reference yet; every later one measured against the one before
+    assert page.locator(f'figure.metric[data-metric="{drift}"] circle.point').count() == len(PROBE_VALUES) - 1
+    assert all(url.startswith(("file://", "data:")) for url in page.requests), page.requests
+    assert page.errors == []

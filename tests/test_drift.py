@@ -3,6 +3,8 @@ the same bounds as every metric; and the drift metric kinds as declared in schem
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -121,9 +123,9 @@ def test_bad_drift_declarations_point_at_the_file(text, message):
     assert str(caught.value.location.path) == "models/schema.yml"
 
 
-def test_in_a_project_an_unknown_baseline_is_an_error_and_a_valid_one_says_it_is_not_computed_yet(tmp_path):
-    """Until the metric runner reads references (the wiring step), declaring a drift metric stops before
-    anything runs, with the file and line, rather than failing in the middle of a build."""
+def test_in_a_project_an_unknown_baseline_is_an_error_and_a_valid_one_a_dependency(tmp_path):
+    """A baseline that is not in the project stops before anything runs, with the file and line; a valid
+    one compiles, and the metric depends on it (so the DAG builds it first)."""
     bad = write_project(tmp_path / "bad", {"models/schema.yml": """
         models:
           - name: customer_scores
@@ -145,5 +147,7 @@ def test_in_a_project_an_unknown_baseline_is_an_error_and_a_valid_one_says_it_is
                   - {type: js_divergence, reference: raw_orders, bounds: {max: 0.2}}
     """})
     result = run_pds("compile", "--project-dir", str(good))
-    assert result.returncode == 2
-    assert "models/schema.yml:6" in result.stderr and "not computed by pds build yet" in result.stderr
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((good / "target" / "manifest.json").read_text())
+    assert manifest["parent_map"]["metric.shop.customer_scores.js_divergence_score"] == [
+        "model.shop.customer_scores", "seed.shop.raw_orders"]

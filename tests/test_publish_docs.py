@@ -10,6 +10,7 @@ import sys
 
 import duckdb
 import pandas as pd
+from openpyxl import load_workbook
 
 from tests.conftest import ROOT, run_pds
 from tests.publish_kit import http_server
@@ -46,6 +47,14 @@ def test_the_publish_example_builds_and_exports_everywhere(tmp_path):
     assert f"export churn_csv to exports/eu/churn_scores_{today}.csv 3 rows" in result.stdout
     assert "export churn_serving to serving:scores.churn_scores (upsert) 3 rows" in result.stdout
     assert "export churn_api to POST ${SCORES_URL}/v1/churn 1 rows" in result.stdout
+    assert "export churn_xlsx to exports/churn_scores.xlsx 3 rows" in result.stdout
+    assert "chart churn_scores.by_band to charts/churn_scores_by_band.html, charts/churn_scores_by_band.svg 3 rows" \
+        in result.stdout
+    assert "metric psi_churn_probability: no reference yet" in result.stdout
+    book = load_workbook(root / "exports" / "churn_scores.xlsx")
+    assert book.sheetnames == ["Scores"] and [c.value for c in book["Scores"]["B"]] == [
+        "churn_probability", 0.12, 0.55, 0.91]
+    assert "<svg" in (root / "charts" / "churn_scores_by_band.svg").read_text()
 
 
 def test_the_scheduling_guide_nightly_script_runs_on_the_template(template_project):
@@ -55,7 +64,7 @@ def test_the_scheduling_guide_nightly_script_runs_on_the_template(template_proje
     done = subprocess.run([sys.executable, "nightly.py", "."], cwd=template_project, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "'exports': {'churn_scores_csv': 'success'}" in done.stdout
+    assert "'exports': {'churn_scores_csv': 'success', 'churn_scores_xlsx': 'success'}" in done.stdout
     workflow = (template_project / ".github" / "workflows" / "pds.yml").read_text()
     for line in ('cron: "30 5 * * *"', "PDS_PG_PASSWORD: ${{ secrets.PDS_PG_PASSWORD }}"):
         assert line in workflow and line in doc

@@ -23,6 +23,7 @@ from sqlglot import exp
 from pds_adapters import locks
 from pds_adapters import statements as st
 from pds_adapters.connections import Connections
+from pds_adapters.constraints import DEFAULT_SUPPORT
 from pds_adapters.errors import ConnectionFailed, ProjectError, did_you_mean
 from pds_adapters.materialize import Materializations
 from pds_adapters.relation import Quoting, Relation, identifier, render_relation, render_schema
@@ -51,6 +52,13 @@ class Adapter(Materializations):
     supports_cancel: ClassVar[bool] = False  # cancel() can stop running statements (_cancel_running)
     lock_kind: ClassVar[str] = "none"  # the build lock: "file", "advisory", "table" or "none" (locks.py)
     max_identifier_bytes: ClassVar[int | None] = None  # a longer name is an error, never silently cut
+    grants_style: ClassVar[str | None] = None  # how grants are read and sent (grants.py); None: no grants
+    comment_style: ClassVar[str] = "comment_on"  # how descriptions are written (comments.py)
+    constraint_support: ClassVar[dict[str, str]] = DEFAULT_SUPPORT  # per constraint type (constraints.py)
+    foreign_keys_block_replace: ClassVar[bool] = False  # a table a foreign key references cannot be replaced
+    quote_seed_columns: ClassVar[bool] = True  # seed column names quoted when quote_columns is not set (seeds)
+    unquoted_case: ClassVar[str | None] = None  # how an unquoted name is stored: "lower", "upper" or as written
+    writes_external_files: ClassVar[bool] = False  # the external materialization (dbt-duckdb's) works here
     connection_keys: ClassVar[tuple[str, ...]] = ()
     required_keys: ClassVar[tuple[str, ...]] = ()
     # a dbt profile's name for a setting -> pds's (profiles.py renames it before the target is built)
@@ -234,7 +242,10 @@ class Adapter(Materializations):
         return None
 
     def qualify(self, relation: Relation) -> Relation:
-        """The relation with every part this engine names it by (the database where qualify_database)."""
+        """The relation with every part this engine names it by (the database where qualify_database); a
+        source's external location only where the engine reads files (DuckDB), else its table."""
+        if relation.external is not None and not self.writes_external_files:
+            relation = Relation(relation.schema, relation.identifier, relation.database)
         return relation.in_database(self.default_database()) if self.qualify_database else relation
 
     def table(self, relation: Relation, dialect: str | None = None, quoting: Quoting = False) -> exp.Table:

@@ -189,9 +189,11 @@ class Materializations:
             cur.close()
         return len(rows)
 
-    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",") -> int:
+    def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",",
+                  quote_columns: bool | None = None) -> int:
         """A seed CSV read by the one seed reader (same types on every engine); column_types, in this
-        target's SQL, are applied with CAST in the warehouse."""
+        target's SQL, are applied with CAST in the warehouse; column names are stored as quote_columns
+        says (seeds.seed_column_names)."""
         from pds_adapters import seeds  # pandas, as above
 
         df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
@@ -199,11 +201,15 @@ class Materializations:
             if name not in df.columns:
                 raise ProjectError(f"column_types names {name!r}, which is not a column of the seed", path,
                                    hint=did_you_mean(name, df.columns) or f"columns: {', '.join(df.columns)}")
-        if not column_types:
+        csv_names = [str(c) for c in df.columns]
+        wanted = seeds.seed_column_names(self, csv_names, quote_columns, path)
+        df = df.set_axis(wanted, axis=1)
+        loaded = [self.stored_name(n) for n in wanted]  # what the bulk path stores (Snowflake folds)
+        types = {wanted[csv_names.index(k)]: v for k, v in column_types.items()}
+        if not types and loaded == wanted:
             return self.write_dataframe(relation, df)
-        names = [self.stored_name(str(c)) for c in df.columns]
-        types = {self.stored_name(k): v for k, v in column_types.items()}
-        query_of = lambda staged: st.select_cast(self.table(staged), names, types, self.dialect, path)  # noqa: E731
+        query_of = lambda staged: st.select_cast(self.table(staged), loaded, types, self.dialect, path,  # noqa: E731
+                                                 aliases=wanted)
         with self.transaction():
             staged = self.stage_dataframe(relation, df)
             try:

@@ -41,6 +41,8 @@ class Relation:
     schema: str
     identifier: str
     database: str | None = None
+    external: str | None = None  # a source read from files (dbt-duckdb's external_location): a FROM item in
+    #                              DuckDB SQL such as read_parquet('/data/orders.parquet'), rendered instead
 
     def key(self) -> tuple[str, str]:
         """Case-insensitive lookup key used to match relations listed by the warehouse."""
@@ -53,7 +55,7 @@ class Relation:
         """This relation with its database filled in when it has none."""
         if self.database is not None or database is None:
             return self
-        return Relation(self.schema, self.identifier, database)
+        return Relation(self.schema, self.identifier, database, self.external)
 
     def table(self, dialect: str = "duckdb", quote_all: Quoting = False) -> exp.Table:
         """This relation as a sqlglot Table (render_relation with the parts it has)."""
@@ -72,6 +74,9 @@ def identifier(name: str, dialect: str = "duckdb", quote_all: bool = False) -> e
 def render_relation(relation: Relation, dialect: str, quoting: Quoting = False) -> exp.Table:
     """THE rendering of a relation name: each part through identifier(), quotes forced per `quoting`."""
 
+    if relation.external is not None:
+        return external_table(relation.external).copy()
+
     def part(name: str | None, which: str) -> exp.Identifier | None:
         force = bool(quoting.get(which)) if isinstance(quoting, Mapping) else bool(quoting)
         return None if name is None else identifier(name, dialect, force)
@@ -84,6 +89,28 @@ def render_schema(schema: str, database: str | None, dialect: str) -> exp.Table:
     """A schema name (CREATE SCHEMA, information_schema look-ups), qualified like the relations in it."""
     return exp.Table(this=identifier(schema, dialect),
                      db=identifier(database, dialect) if database is not None else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def external_table(text: str) -> exp.Table:
+    """A source's external location (DuckDB SQL of one FROM item: a quoted path or a table function) as
+    the table expression it stands for; anything more (a join, a subquery, a second statement) is refused."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    from pds_adapters.errors import ProjectError
+
+    try:
+        parsed = sqlglot.parse_one(f"SELECT * FROM {text}", read="duckdb")
+    except SqlglotError:
+        parsed = None
+    source = parsed.args.get("from_") or parsed.args.get("from") if isinstance(parsed, exp.Select) else None
+    table = source.this if source is not None else None
+    extra = parsed is None or any(parsed.args.get(k) for k in ("joins", "where", "group", "limit"))
+    if not isinstance(table, exp.Table) or extra or table.find(exp.Select) is not None:
+        raise ProjectError(f"external_location {text!r} is not a file path or a table function such as "
+                           "read_parquet('...')", hint="e.g. external_location: \"read_parquet('data/{name}.parquet')\"")
+    return table
 
 
 @functools.cache

@@ -23,8 +23,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
+
+from pds_adapters.errors import ProjectError
 
 _INTEGER = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")
 _NUMBER = re.compile(r"^[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
@@ -113,3 +116,36 @@ def _is_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_UNQUOTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+
+
+def seed_column_names(adapter: Any, names: list[str], quote_columns: bool | None, path: str) -> list[str]:
+    """The names the seed's columns are stored under, as dbt's quote_columns decides:
+
+    - true: quoted, so kept exactly as in the CSV header;
+    - false: unquoted, so stored as the engine folds an unquoted name (Postgres lower-cases it,
+      Snowflake upper-cases it, DuckDB and BigQuery keep it); a name that cannot be written unquoted
+      (a space, a dash) is an error naming it;
+    - not set: the engine's dbt default (adapter.quote_seed_columns: quoted everywhere but on
+      Snowflake, where dbt-snowflake leaves them unquoted); pds quotes the names that need it anyway.
+    """
+    quote = adapter.quote_seed_columns if quote_columns is None else bool(quote_columns)
+    out = []
+    for name in names:
+        plain = bool(_UNQUOTED.match(name))  # (a reserved word is stored folded too: pds quotes what it sends)
+        if quote or (not plain and quote_columns is None):
+            out.append(name)
+        elif not plain:
+            raise ProjectError(f"seed column {name!r} cannot be written unquoted (quote_columns: false)", path, 1,
+                               hint="set quote_columns: true for this seed, or rename the column")
+        else:
+            case = adapter.unquoted_case
+            out.append(name.lower() if case == "lower" else name.upper() if case == "upper" else name)
+    duplicate = next((n for n in out if out.count(n) > 1), None)
+    if duplicate is not None:
+        raise ProjectError(f"two seed columns are both stored as {duplicate!r}", path, 1,
+                           hint="rename one of them in the CSV header")
+    return out
+

@@ -104,23 +104,25 @@ def merge(table: exp.Table, staged: exp.Table, keys: list[str], columns: list[st
 
 
 def select_cast(table: exp.Table, columns: list[str], types: dict[str, str], dialect: str,
-                where: str | None = None) -> exp.Select:
-    """Every column of table, cast to its declared SQL type where there is one (a seed's column_types)."""
+                where: str | None = None, aliases: list[str] | None = None) -> exp.Select:
+    """Every column of table, cast to its declared SQL type where there is one (a seed's column_types), and
+    named as `aliases` says where given (types are keyed by those names)."""
+    names = aliases or columns
     exprs: list[exp.Expression] = []
     for name in types:
-        if name not in columns:
+        if name not in names:
             raise ProjectError(f"column_types names {name!r}, which is not a column", where,
-                               hint=did_you_mean(name, columns) or f"columns: {', '.join(columns)}")
-    for name in columns:
-        if name not in types:
-            exprs.append(col(name))
-            continue
-        try:
-            dtype = exp.DataType.build(str(types[name]), dialect=dialect)
-        except Exception:
-            raise ProjectError(f"column_types: {types[name]!r} (column {name!r}) is not a SQL type", where,
-                               hint="write a type such as varchar, integer, date, decimal(10,2)") from None
-        exprs.append(exp.cast(col(name), dtype).as_(exp.to_identifier(name, quoted=True)))
+                               hint=did_you_mean(name, names) or f"columns: {', '.join(names)}")
+    for column, name in zip(columns, names, strict=True):
+        value: exp.Expression = col(column)
+        if name in types:
+            try:
+                dtype = exp.DataType.build(str(types[name]), dialect=dialect)
+            except Exception:
+                raise ProjectError(f"column_types: {types[name]!r} (column {name!r}) is not a SQL type", where,
+                                   hint="write a type such as varchar, integer, date, decimal(10,2)") from None
+            value = exp.cast(value, dtype)
+        exprs.append(value.as_(exp.to_identifier(name, quoted=True)) if name != column or name in types else value)
     return exp.select(*exprs).from_(table.copy())
 
 

@@ -33,6 +33,7 @@ def generate(project: Project, runs: int = DEFAULT_RUNS, warehouse: bool = True,
     """Compile the project (fresh manifest.json), read the warehouse's history, write target/docs/."""
     from pds_core.artifacts import read_json
     from pds_core.commands import compile_project
+    from pds_core.docs_site.published import add_publishing
     from pds_core.docs_site.sitedata import site_data
     from pds_core.docs_site.warehouse import WarehouseData, read_warehouse
 
@@ -53,6 +54,7 @@ def generate(project: Project, runs: int = DEFAULT_RUNS, warehouse: bool = True,
         invocation = (manifest.get("metadata") or {}).get("invocation_id", "")
         write_json_atomic(project.target_dir / "catalog.json", catalog_v1(manifest, data.column_types, invocation))
     site = site_data(manifest, data, run_results, project.root)
+    add_publishing(site, manifest, project.target_dir)  # charts (last rendered) and serving, per model
     out = write_site(project.target_dir / DOCS_DIR, site)
     if reporter is not None and data.problem:
         reporter.info(f"Note: {data.problem}")

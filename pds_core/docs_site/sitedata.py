@@ -26,11 +26,12 @@ def site_data(manifest: dict[str, Any], warehouse: WarehouseData, run_results: d
     if not warehouse.runs and run_results:
         warehouse = _from_run_results(run_results, warehouse)
     nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
-    graph_nodes = {uid: n for uid, n in nodes.items() if n.get("resource_type") in GRAPH_TYPES}
+    graph_nodes = {uid: n for uid, n in nodes.items() if n.get("resource_type") in GRAPH_TYPES and shown(n)}
     edges = sorted({(p, uid) for uid, n in graph_nodes.items() for p in n.get("depends_on", []) if p in graph_nodes})
     layout = layered_layout(sorted(graph_nodes), edges)
-    tests = {uid: _test(t) for uid, t in manifest.get("tests", {}).items()}
-    metrics = {uid: _metric(m) for uid, m in manifest.get("metrics", {}).items()}
+    hidden = {uid for uid, n in nodes.items() if not shown(n)}
+    tests = {uid: _test(t) for uid, t in manifest.get("tests", {}).items() if t.get("attached_to") not in hidden}
+    metrics = {uid: _metric(m) for uid, m in manifest.get("metrics", {}).items() if m.get("attached_to") not in hidden}
     exports = manifest.get("exports", {}) or {}
     last = _last_results(warehouse)
     export_history: dict[str, list[list[Any]]] = {}
@@ -68,6 +69,12 @@ def site_data(manifest: dict[str, Any], warehouse: WarehouseData, run_results: d
         "checks": _check_history(warehouse.test_results, tests, metrics),
         "metric_series": _metric_series(warehouse.metric_values),
     }
+
+
+def shown(node: dict[str, Any]) -> bool:
+    """dbt's docs.show: false leaves a node (and its tests) out of the docs site."""
+    docs = (node.get("config") or {}).get("docs")
+    return not (isinstance(docs, dict) and docs.get("show") is False)
 
 
 def _node_fields(node: dict[str, Any], root: Path) -> dict[str, Any]:

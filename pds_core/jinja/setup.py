@@ -92,3 +92,16 @@ def _display(project_root: Path, path: Path) -> str:
         return path.relative_to(project_root).as_posix()
     except ValueError:
         return str(path)
+
+
+def cache_key(project: Any, macro_texts: dict[str, str], packages: list[Any] | None = None) -> str:
+    """Everything every file's rendering depends on: a change here invalidates the whole cache."""
+    from pds_core import __version__
+    from pds_core.cache import digest
+
+    target = project.target
+    internal = [p.read_text(encoding="utf-8") for p in internal_macro_files(target.type)]
+    return digest(__version__, project.config.raw, [p.config.raw for p in project.packages], project.vars,
+                  target.name, target.type, target.schema,
+                  target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()),
+                  packages or [], internal)

@@ -36,12 +36,13 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from pds_core.config import check_keys
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
+
+if TYPE_CHECKING:  # parsing charts (pds ls, compile) must not load pandas
+    import pandas as pd
 
 TYPES = ("line", "bar", "area", "scatter", "histogram")
 AGGREGATES = {"count": "count", "sum": "sum", "mean": "mean", "median": "median", "min": "min", "max": "max",
@@ -181,6 +182,8 @@ def parse_chart(entry: Any, model: str, columns: Collection[str] | None, path: s
 
 # ---- data and spec ---------------------------------------------------------------------------------
 def _kind(series: pd.Series) -> str:
+    import pandas as pd
+
     if pd.api.types.is_bool_dtype(series):
         return "nominal"
     if pd.api.types.is_numeric_dtype(series):
@@ -224,6 +227,7 @@ def chart_data(chart: ChartSpec, frame: pd.DataFrame) -> tuple[pd.DataFrame, dic
 
 def _histogram(chart: ChartSpec, frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, dict[str, str], None]:
     import numpy as np
+    import pandas as pd
 
     values = frame[chart.x]
     if _kind(values) != "quantitative":

@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -128,8 +128,14 @@ class FileDestination(Destination):
         return self.redact(str(path if path.is_absolute() else Path(self.target).as_posix()))
 
     def write(self, chunks: Iterator[Any]) -> Written:
+        sheet = self.spec.sheet or self.export.model
+        return Written(self.write_with(lambda handle: write_frames(handle, chunks, self.spec.format, sheet)))
+
+    def write_with(self, writer: Callable[[Any], int]) -> int:
+        """Call writer(handle) on a temporary file beside the target and rename it over the target once
+        complete; returns what the writer returned (the rows)."""
         if self.is_url():
-            return self._write_fsspec(chunks)
+            return self._write_fsspec(writer)
         final = Path(self.target) if Path(self.target).is_absolute() else self.ctx.project.root / self.target
         final.parent.mkdir(parents=True, exist_ok=True)
         for stale in final.parent.glob(f".{final.name}{TEMP_MARK}*"):  # left by a killed run
@@ -137,15 +143,15 @@ class FileDestination(Destination):
         temp = final.parent / f".{final.name}{TEMP_MARK}{uuid.uuid4().hex[:8]}"
         try:
             with open(temp, "wb") as handle:
-                rows = write_frames(handle, chunks, self.spec.format)
+                rows = writer(handle)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, final)
         finally:
             temp.unlink(missing_ok=True)
-        return Written(rows)
+        return rows
 
-    def _write_fsspec(self, chunks: Iterator[Any]) -> Written:
+    def _write_fsspec(self, writer: Callable[[Any], int]) -> int:
         try:
             import fsspec
         except ImportError:  # pragma: no cover - fsspec is a dependency
@@ -168,17 +174,23 @@ class FileDestination(Destination):
                 fs.makedirs(parent, exist_ok=True)
         try:
             with fs.open(temp, "wb") as handle:
-                rows = write_frames(handle, chunks, self.spec.format)
+                rows = writer(handle)
             fs.mv(temp, final)
         finally:
             with contextlib.suppress(Exception):  # best effort; the export's own error matters more
                 if fs.exists(temp):
                     fs.rm(temp)
-        return Written(rows)
+        return rows
 
 
-def write_frames(handle: Any, chunks: Iterator[Any], fmt: str) -> int:
+def write_frames(handle: Any, chunks: Iterator[Any], fmt: str, sheet: str = "Sheet1") -> int:
     """Write DataFrame chunks to an open binary file in one format; returns the rows written."""
+    if fmt == "xlsx":  # one sheet; several models' exports to one path are one workbook (workbooks.py)
+        from pds_core.publish.xlsx import Sheet, write_xlsx
+
+        return sum(s.rows for s in write_xlsx(handle, [Sheet(sheet, chunks)]))
+    if fmt not in ("csv", "jsonl", "parquet"):
+        raise ValueError(f"unknown file format {fmt!r}")
     rows = 0
     writer: Any = None
     for index, chunk in enumerate(chunks):

@@ -9,6 +9,10 @@
             table: {target: prod, mode: upsert, unique_key: customer_id}
           - name: churn_api
             http: {url: "{{ env_var('SCORES_URL') }}", headers: {Authorization: "Bearer {{ env_var('TOKEN') }}"}}
+          - name: churn_xlsx
+            file: {path: exports/churn.xlsx, sheet: Scores}    # same path on other models: one workbook
+          - name: churn_sheet
+            sheets: {spreadsheet_id: "{{ env_var('SHEET_ID') }}", worksheet: Scores}
 
 Settings may call env_var() (rendered when the export runs, so a secret the build does not
 need is never required to parse); file paths take {placeholders}. Every mistake is a
@@ -25,27 +29,34 @@ from typing import TYPE_CHECKING, Any
 from pds_core.config import check_keys
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
+from pds_core.publish.xlsx import XlsxError, sheet_name
 from pds_core.sqlexpr import parse_sql_expression
 
 if TYPE_CHECKING:
     from pds_core.nodes import Manifest
 
-KINDS = ("file", "table", "http")
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+KINDS = ("file", "table", "http", "sheets")
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".xlsx": "xlsx"}
 MODES = ("replace", "append", "upsert")
+SHEETS_MODES = ("replace", "append")
 PLACEHOLDERS = ("run_date", "run_time", "run_id", "target", "model", "export")
 PLACEHOLDER = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
 
 EXPORT_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "description": (str,), "enabled": (bool,), "targets": (list, str), "columns": (list,),
-    "where": (str,), "file": (dict,), "table": (dict,), "http": (dict,), "meta": (dict,),
+    "where": (str,), "file": (dict,), "table": (dict,), "http": (dict,), "sheets": (dict,), "meta": (dict,),
 }
-FILE_KEYS: dict[str, tuple[type, ...]] = {"path": (str,), "format": (str,), "storage_options": (dict,)}
+FILE_KEYS: dict[str, tuple[type, ...]] = {"path": (str,), "format": (str,), "storage_options": (dict,),
+                                          "sheet": (str,)}
 TABLE_KEYS: dict[str, tuple[type, ...]] = {
     "target": (str,), "schema": (str,), "name": (str,), "mode": (str,), "unique_key": (str, list)}
 HTTP_KEYS: dict[str, tuple[type, ...]] = {
     "url": (str,), "method": (str,), "headers": (dict,), "batch_size": (int,), "retries": (int,),
     "backoff": (int, float), "timeout": (int, float), "payload": (str,)}
+SHEETS_KEYS: dict[str, tuple[type, ...]] = {
+    "spreadsheet_id": (str,), "worksheet": (str,), "mode": (str,), "credentials_env": (str,), "batch_size": (int,),
+    "retries": (int,), "backoff": (int, float), "timeout": (int, float), "api_url": (str,)}
 
 
 @dataclass
@@ -53,8 +64,9 @@ class FileSpec:
     """A CSV, Parquet or JSON Lines file: a local path (relative to the project) or an fsspec URL."""
 
     path: str  # may hold {placeholders} and Jinja
-    format: str  # csv | parquet | jsonl
+    format: str  # csv | parquet | jsonl | xlsx
     storage_options: dict[str, Any] = field(default_factory=dict)  # passed to fsspec; values are secrets
+    sheet: str | None = None  # xlsx: the sheet's name (default: the model's name)
 
 
 @dataclass
@@ -83,6 +95,21 @@ class HttpSpec:
 
 
 @dataclass
+class SheetsExportSpec:
+    """A worksheet of a Google spreadsheet (publish/sheets.py); ids may call env_var(), rendered at run time."""
+
+    spreadsheet_id: str
+    worksheet: str
+    mode: str = "replace"  # replace | append
+    credentials_env: str = "GOOGLE_SHEETS_CREDENTIALS"  # the variable holding the service account's JSON key
+    batch_size: int = 5000
+    retries: int = 5
+    backoff: float = 1.0
+    timeout: float = 60.0
+    api_url: str | None = None  # default: Google's; a proxy, or a stand-in of the API
+
+
+@dataclass
 class Export:
     """One export of one model's rows to one destination."""
 
@@ -90,8 +117,8 @@ class Export:
     name: str
     node: str  # the model's (or seed's) unique id
     model: str  # its name
-    kind: str  # file | table | http
-    spec: FileSpec | TableSpec | HttpSpec
+    kind: str  # file | table | http | sheets
+    spec: FileSpec | TableSpec | HttpSpec | SheetsExportSpec
     path: str  # the schema file
     line: int | None = None
     description: str = ""
@@ -146,9 +173,38 @@ def parse_exports(project: Project, manifest: Manifest) -> dict[str, Export]:
                     errors += exc.errors
                 except ProjectError as exc:
                     errors.append(exc)
+    errors += _sheet_clashes(found)
     if errors:
         raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
     return found
+
+
+def workbook_key(export: Export) -> str | None:
+    """xlsx exports whose paths are the same (once {model} and {export} are filled in) are the sheets of
+    ONE workbook; None for any other export."""
+    spec = export.spec
+    if export.kind != "file" or not isinstance(spec, FileSpec) or spec.format != "xlsx":
+        return None
+    own = {"model": export.model, "export": export.name}
+    return PLACEHOLDER.sub(lambda m: own.get(m.group(1), m.group(0)), spec.path)
+
+
+def _sheet_clashes(exports: dict[str, Export]) -> list[ProjectError]:
+    """Two sheets of one workbook with the same name (Excel compares them ignoring case)."""
+    seen: dict[tuple[str, str], Export] = {}
+    errors = []
+    for export in sorted(exports.values(), key=lambda e: e.name):
+        key = workbook_key(export)
+        sheet = str(getattr(export.spec, "sheet", "") or "")
+        if key is None:
+            continue
+        other = seen.setdefault((key, sheet.lower()), export)
+        if other is not export:
+            errors.append(ProjectError(
+                f"exports {other.name!r} and {export.name!r} both write sheet {sheet!r} of {key} (also in "
+                f"{other.path}:{other.line})", export.path, export.line,
+                hint="exports to the same .xlsx path are the sheets of one workbook: give each its own sheet:"))
+    return errors
 
 
 def _export(project: Project, item: Any, node_uid: str, model: str, path: str, line: int | None) -> Export | None:
@@ -163,7 +219,7 @@ def _export(project: Project, item: Any, node_uid: str, model: str, path: str, l
                            hint="e.g. name: " + re.sub(r"\W", "_", name))
     kinds = [k for k in KINDS if k in item]
     if len(kinds) != 1:
-        raise ProjectError(f"export {name!r} needs exactly one destination: file:, table: or http:"
+        raise ProjectError(f"export {name!r} needs exactly one destination: file:, table:, http: or sheets:"
                            + (f" (it has {', '.join(kinds)})" if kinds else ""), path, line,
                            hint="e.g. file: {path: exports/scores.csv}")
     kind = kinds[0]
@@ -171,11 +227,13 @@ def _export(project: Project, item: Any, node_uid: str, model: str, path: str, l
     where = f"export {name!r}"
     line_of = getattr(item, "line_of", lambda _k: None)
     key_line = line_of(kind) or line
-    spec: FileSpec | TableSpec | HttpSpec
+    spec: FileSpec | TableSpec | HttpSpec | SheetsExportSpec
     if kind == "file":
         spec = _file(project, settings, where, path, key_line, model, name)
     elif kind == "table":
         spec = _table(project, settings, where, path, key_line)
+    elif kind == "sheets":
+        spec = _sheets(settings, where, path, key_line, model)
     else:
         spec = _http(settings, where, path, key_line)
     targets = item.get("targets") or []
@@ -217,11 +275,22 @@ def _file(project: Project, settings: Any, where: str, path: str, line: int | No
         fmt = FORMATS.get(suffix)
         if fmt is None:
             raise ProjectError(f"cannot tell the format of {target!r} ({where})", path, line_of("path") or line,
-                               hint="end the path with .csv, .parquet or .jsonl, or set format: csv|parquet|jsonl")
+                               hint="end the path with .csv, .parquet, .jsonl or .xlsx, or set format: "
+                                    "csv|parquet|jsonl|xlsx")
     fmt = str(fmt).lower()
     if fmt not in set(FORMATS.values()):
         raise ProjectError(f"unknown file format {fmt!r} in {where}", path, line_of("format") or line,
-                           hint=did_you_mean(fmt, set(FORMATS.values())) or "use csv, parquet or jsonl")
+                           hint=did_you_mean(fmt, set(FORMATS.values())) or "use csv, parquet, jsonl or xlsx")
+    sheet = settings.get("sheet")
+    if sheet is not None and fmt != "xlsx":
+        raise ProjectError(f"sheet: applies to xlsx files ({where} writes {fmt})", path, line_of("sheet") or line,
+                           hint="remove sheet:, or write an .xlsx file")
+    if fmt == "xlsx":
+        try:
+            sheet = sheet_name(sheet if sheet is not None else model)
+        except XlsxError as exc:
+            raise ProjectError(f"{exc} ({where})", path, line_of("sheet") or line,
+                               hint="a sheet name has at most 31 characters and none of [ ] : * ? / \\") from None
     protocol = target.split("://", 1)[0] if "://" in target and "{{" not in target.split("://", 1)[0] else None
     if protocol is not None and protocol not in ("file", "local"):
         try:
@@ -234,7 +303,7 @@ def _file(project: Project, settings: Any, where: str, path: str, line: int | No
             raise ProjectError(f"no fsspec filesystem is known for {protocol}:// ({where})", path,
                                line_of("path") or line,
                                hint=did_you_mean(protocol, known_implementations) or "use a local path or e.g. s3://")
-    return FileSpec(path=target, format=fmt, storage_options=dict(settings.get("storage_options") or {}))
+    return FileSpec(path=target, format=fmt, storage_options=dict(settings.get("storage_options") or {}), sheet=sheet)
 
 
 def _table(project: Project, settings: Any, where: str, path: str, line: int | None) -> TableSpec:
@@ -286,3 +355,34 @@ def _http(settings: Any, where: str, path: str, line: int | None) -> HttpSpec:
                                getattr(headers, "line_of", lambda _k: None)(name) or line)
     return HttpSpec(url=url, method=method, headers={str(k): str(v) for k, v in headers.items()}, payload=payload,
                     **values)
+
+
+def _sheets(settings: Any, where: str, path: str, line: int | None, model: str) -> SheetsExportSpec:
+    check_keys(settings, SHEETS_KEYS, path, f"sheets: of {where}")
+    line_of = getattr(settings, "line_of", lambda _k: None)
+    if not settings.get("spreadsheet_id"):
+        raise ProjectError(f"sheets: of {where} needs a 'spreadsheet_id:' (the id in the sheet's URL: /d/<id>/edit)",
+                           path, line, hint="e.g. spreadsheet_id: \"{{ env_var('CHURN_SHEET_ID') }}\"")
+    mode = str(settings.get("mode") or "replace").lower()
+    if mode not in SHEETS_MODES:
+        raise ProjectError(f"unknown mode {mode!r} in {where}", path, line_of("mode") or line,
+                           hint=did_you_mean(mode, SHEETS_MODES) or "use replace or append")
+    env = str(settings.get("credentials_env") or "GOOGLE_SHEETS_CREDENTIALS")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+        raise ProjectError(f"credentials_env of {where} must name an environment variable, got {env!r}", path,
+                           line_of("credentials_env") or line,
+                           hint="the variable holds the key; never put the key itself in YAML")
+    numbers = {"batch_size": (1, 5000), "retries": (0, 5), "backoff": (0, 1.0), "timeout": (0.001, 60.0)}
+    values: dict[str, Any] = {}
+    for key, (low, default) in numbers.items():
+        value = settings.get(key, default)
+        if isinstance(value, bool) or value < low:
+            raise ProjectError(f"{key} of {where} must be a number of at least {low}", path, line_of(key) or line)
+        values[key] = value
+    api_url = settings.get("api_url")
+    if api_url and "{{" not in api_url and not re.match(r"https?://", api_url):
+        raise ProjectError(f"the api_url of {where} must start with http:// or https://", path,
+                           line_of("api_url") or line)
+    return SheetsExportSpec(spreadsheet_id=str(settings["spreadsheet_id"]),
+                            worksheet=str(settings.get("worksheet") or model), mode=mode, credentials_env=env,
+                            api_url=api_url or None, **values)

@@ -1,10 +1,11 @@
-"""The publish planner: exports as nodes of a command's plan.
+"""The publish planner: exports, charts and served models as nodes of a command's plan.
 
-In `pds build` each export of a model the run builds becomes a node after the model and after
-every gating check of the model and its ancestors that this run executes (gating.py); the
-scheduler skips it when any of them failed. `pds publish` builds nothing: each export's gate is
-the latest recorded result of its gating checks (gating.RecordedResults), and an export whose
-gate is closed is planned as blocked, with the reasons.
+In `pds build` each export (and chart, and served model's snapshot) of a model the run builds
+becomes a node after the model and after every gating check of the model and its ancestors that
+this run executes (gating.py); the scheduler skips it when any of them failed. xlsx exports to one
+path become one workbook node, gated by the checks of every sheet's model (workbooks.py).
+`pds publish` builds nothing: each node's gate is the latest recorded result of its gating checks
+(gating.RecordedResults), and a node whose gate is closed is planned as blocked, with the reasons.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pds_core.publish.exports import Export
 from pds_core.publish.gating import RecordedResults, gating_nodes
+from pds_core.publish.workbooks import group_workbooks, members_of
 
 if TYPE_CHECKING:
     from pds_core.plan import Plan
@@ -28,6 +30,25 @@ def candidates(plan: Plan, models: set[str]) -> dict[str, Export]:
     return {uid: e for uid, e in mine.items() if e.runs_on(target)}
 
 
+def publishing(plan: Plan, models: set[str]) -> dict[str, Any]:
+    """Everything the run publishes from these models: exports (xlsx ones to one path as one workbook),
+    charts and served models' snapshots."""
+    target = plan.project.target.name
+    exports = group_workbooks(candidates(plan, models),
+                              [e for e in plan.manifest.exports.values() if e.runs_on(target)])
+    others = {**getattr(plan.manifest, "charts", {}), **getattr(plan.manifest, "served", {})}
+    return {**exports, **{uid: item for uid, item in others.items()
+                          if item.node in models or uid in plan.retry_exports}}
+
+
+def _gates(checks: list[Any], plan: Plan, item: Any) -> list[Any]:
+    """The gating checks of every export a node writes (a workbook: of each sheet's model)."""
+    found: dict[str, Any] = {}
+    for member in members_of(item):
+        found.update((n.unique_id, n) for n in gating_nodes(checks, plan.graph, member))
+    return list(found.values())
+
+
 def _checks(plan: Plan) -> list[Any]:
     suite = plan.manifest.quality
     return list(suite.runnable().values()) if suite is not None else []
@@ -35,29 +56,31 @@ def _checks(plan: Plan) -> list[Any]:
 
 def plan_exports(plan: Plan) -> dict[str, Export]:
     """`pds build`: each export after its model and the gating quality nodes that run in this plan."""
-    exports = candidates(plan, set(plan.runnable))
+    exports = publishing(plan, set(plan.runnable))
     checks = _checks(plan)
     for uid, export in sorted(exports.items()):
-        parents = [export.node]
-        parents += [n.unique_id for n in gating_nodes(checks, plan.graph, export) if n.unique_id in plan.added]
+        parents = list(dict.fromkeys(m.node for m in members_of(export)))
+        parents += [n.unique_id for n in _gates(checks, plan, export) if n.unique_id in plan.added]
         plan.add(uid, export, parents)
     return exports
 
 
 def plan_publish(plan: Plan, recorded: RecordedResults, relation_kind: Any) -> dict[str, Export]:
     """`pds publish`: the exports of the selected models alone, each blocked unless its recorded gate is open."""
-    exports = candidates(plan, plan.selected)
+    exports = publishing(plan, plan.selected)
     plan.runnable = set()
     checks = _checks(plan)
     nodes = plan.manifest.all_nodes()
     target = plan.project.target.name
     for uid, export in sorted(exports.items()):
         plan.add(uid, export, [])
-        node = nodes[export.node]
-        if node.relation is None or relation_kind(node.relation) is None:
-            plan.blocked[uid] = [f"{node.resource_type} {node.name} is not built in target {target!r}"]
+        missing = [nodes[n] for n in dict.fromkeys(m.node for m in members_of(export))
+                   if nodes[n].relation is None or relation_kind(nodes[n].relation) is None]
+        if missing:
+            plan.blocked[uid] = [f"{n.resource_type} {n.name} is not built in target {target!r}" for n in missing]
         else:
-            plan.blocked[uid] = recorded.blockers(gating_nodes(checks, plan.graph, export))
+            plan.blocked[uid] = recorded.blockers(_gates(checks, plan, export))
     if not exports:
-        plan.notes.append("Nothing to publish: the selected models have no exports on this target.")
+        plan.notes.append("Nothing to publish: the selected models have no exports, charts or served snapshots "
+                          "on this target.")
     return exports

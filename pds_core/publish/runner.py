@@ -11,9 +11,11 @@ from sqlglot import exp
 
 from pds_core.artifacts import now_iso
 from pds_core.errors import ProjectError
-from pds_core.publish.destinations import ExportFailed, PublishContext, destination_for
+from pds_core.publish.destinations import DESTINATIONS, Destination, ExportFailed, PublishContext
 from pds_core.publish.exports import Export
 from pds_core.publish.gating import describe, only_causes
+from pds_core.publish.sheets_destination import SheetsDestination
+from pds_core.publish.workbooks import Workbook, write_workbook
 from pds_core.results import OK_STATUSES, SKIPPED, SUCCESS, NodeResult
 from pds_core.runners.base import NodeFailed, RunContext, Runner
 from pds_core.sqlexpr import parse_sql_expression
@@ -21,11 +23,20 @@ from pds_core.sqlexpr import parse_sql_expression
 CHUNK_ROWS = 50_000  # rows read from the warehouse at a time: a large export never sits whole in memory
 
 
+def destination_for(export: Export, ctx: PublishContext) -> Destination:
+    return {**DESTINATIONS, "sheets": SheetsDestination}[export.kind](export, ctx)
+
+
 def export_result(export: Export, status: str = SUCCESS, message: str = "") -> NodeResult:
-    """A NodeResult for an export, carrying what pds_export_results needs in `extra`."""
+    """A NodeResult for an export, carrying what pds_export_results needs in `extra` (a workbook: one
+    entry per member export under "members", each recorded as its own row)."""
+    extra: dict[str, Any] = {"attached_to": export.node, "model": export.model, "destination_type": export.kind}
+    if isinstance(export, Workbook):
+        extra["members"] = [{"unique_id": m.unique_id, "name": m.name, "node": m.node, "model": m.model,
+                             "sheet": sheet, "rows": None} for m, sheet in zip(export.members, export.sheets,
+                                                                             strict=True)]
     return NodeResult(unique_id=export.unique_id, name=export.name, resource_type="export", status=status,
-                      message=message, path=export.path,
-                      extra={"attached_to": export.node, "model": export.model, "destination_type": export.kind})
+                      message=message, path=export.path, extra=extra)
 
 
 class ExportRunner(Runner):
@@ -51,13 +62,22 @@ class ExportRunner(Runner):
             node = plan.added.get(gate)
             reason = describe(node, f"{result.resource_type} {result.name}", result.status, result.message)
             (skipped if result.status == SKIPPED else failed).append(reason)
-        return skipped_result(export, only_causes(failed, skipped) or [f"{plan.name_of(because)} did not pass"])
+        reasons = only_causes(failed, skipped) or [f"{plan.name_of(because)} did not pass"]
+        result = self.result(export, SKIPPED, "skipped: " + "; ".join(reasons))
+        result.started_at = result.completed_at = now_iso()
+        result.extra["blocked_by"] = reasons
+        return result
+
+    def held_back(self, node: Any, result: NodeResult) -> bool:
+        """`pds publish`: a node whose recorded gate is closed is skipped with its reasons."""
+        blocked = self.plan.blocked.get(node.unique_id)
+        if blocked:
+            result.status, result.message = SKIPPED, "skipped: " + "; ".join(blocked)
+            result.extra["blocked_by"] = blocked
+        return bool(blocked)
 
     def run(self, export: Export, result: NodeResult) -> None:
-        blocked = self.plan.blocked.get(export.unique_id)
-        if blocked:
-            skipped = skipped_result(export, blocked)
-            result.status, result.message, result.extra = skipped.status, skipped.message, skipped.extra
+        if self.held_back(export, result):
             return
         destination: Any = None
         try:
@@ -65,6 +85,9 @@ class ExportRunner(Runner):
             result.extra["destination"] = destination.describe()
             destination.prepare()
             result.extra["destination"] = destination.describe()
+            if isinstance(export, Workbook):
+                self._workbook(export, destination, result)
+                return
             written = destination.write(self._chunks(export))
             result.rows_affected = written.rows
             result.extra["batches"] = written.batches
@@ -84,6 +107,17 @@ class ExportRunner(Runner):
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             text = self.redact(destination.redact(text) if destination is not None else text)
             raise NodeFailed(f"{export.path}: export {export.name} failed: {text}") from None
+
+    def _workbook(self, workbook: Workbook, destination: Any, result: NodeResult) -> None:
+        sheets = write_workbook(destination, workbook, self._chunks)
+        for entry, (_member, rows, _notes) in zip(result.extra["members"], sheets, strict=True):
+            entry["rows"] = rows
+        notes = [n for _m, _r, member_notes in sheets for n in member_notes]
+        result.rows_affected = sum(rows for _m, rows, _n in sheets)
+        result.extra["batches"] = 1
+        shown = ", ".join(f"{m.name} as {entry['sheet']!r}" for m, entry in zip(workbook.members,
+                                                                                result.extra["members"], strict=True))
+        result.message = f"export {shown} to {result.extra['destination']}" + (f" ({'; '.join(notes)})" if notes else "")
 
     def query(self, export: Export) -> exp.Select:
         node = self.nodes[export.node]
@@ -110,9 +144,3 @@ class ExportRunner(Runner):
         yield first
         yield from stream
 
-
-def skipped_result(export: Export, reasons: list[str]) -> NodeResult:
-    result = export_result(export, SKIPPED, "skipped: " + "; ".join(reasons))
-    result.started_at = result.completed_at = now_iso()
-    result.extra["blocked_by"] = reasons
-    return result

@@ -31,9 +31,10 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # parsing exports (pds ls, compile) must not load pandas
+    import pandas as pd
 
 MAX_ROWS = 1_048_576  # Excel's limit, header included
 MAX_TEXT = 32_767  # characters in one cell
@@ -82,6 +83,8 @@ def sheet_name(name: str) -> str:
 
 def chunks_of(data: Any) -> Iterator[pd.DataFrame]:
     """DataFrame chunks from a DataFrame, a pyarrow Table / RecordBatchReader, or an iterable of them."""
+    import pandas as pd
+
     if isinstance(data, pd.DataFrame):
         yield data
         return
@@ -150,6 +153,8 @@ NUMBER_FORMATS = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss", "time
 
 
 def _write_sheet(ws: Any, name: str, sheet: Sheet, formats: dict[str, Any]) -> SheetWritten:
+    import pandas as pd
+
     result = SheetWritten(name, 0)
     chunks = chunks_of(sheet.data)
     first = next(chunks, None)
@@ -242,6 +247,8 @@ def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterable[pd.Dat
 
 def _values(series: pd.Series, result: SheetWritten) -> list[Any]:
     """A column as plain Python values whose type picks the cell type (None: an empty cell)."""
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(series):
         if getattr(series.dt, "tz", None) is not None:
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -263,6 +270,8 @@ def _values(series: pd.Series, result: SheetWritten) -> list[Any]:
 
 def _scalar(value: Any, result: SheetWritten) -> Any:
     """One value of an object (or nullable) column."""
+    import pandas as pd
+
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and value != value:

@@ -21,9 +21,8 @@ if TYPE_CHECKING:
 KINDS: dict[str, bool] = {"row_count": False, "null_rate": True, "mean": True, "min": True, "max": True,
                           "stddev": True, "sum": True, "distinct_count": True,
                           **{drift: True for drift in MEASURES}}  # psi, ks, js_divergence, null_rate_change
-# Drift kinds are declared and checked here; `pds build` computes them once the metric runner reads their
-# reference (issue 16's wiring). Until then a project declaring one gets a clear error, not a crash.
-DRIFT_COMPUTED_BY_BUILD = False
+# Drift kinds are declared and checked here; the metric runner computes them (quality/drift_runner.py).
+DRIFT_COMPUTED_BY_BUILD = True
 METRIC_KEYS: dict[str, tuple[type, ...]] = {
     "name": (str,), "type": (str,), "expression": (str,), "sql": (str,), "column": (str,), "where": (str,),
     "group_by": (list, str), "bounds": (dict, list), "severity": (str,), "description": (str,), "meta": (dict,),

@@ -23,6 +23,8 @@ from pds_core.compiler import CompiledNode
 from pds_core.errors import ProjectError
 from pds_core.history import ResultsHistory, timestamp
 from pds_core.nodes import Node, Relation
+from pds_core.quality.drift import DriftMetricNode
+from pds_core.quality.drift_runner import drift_values
 from pds_core.quality.generic import builtin_query, filtered, parse_sql_expression, test_status
 from pds_core.quality.metrics import as_number, group_key, judge, metric_query, worst
 from pds_core.quality.pyexec import PythonFiles, UserCodeFailed, call
@@ -243,7 +245,10 @@ class QualityRunner(Runner):
     # ---- metrics -----------------------------------------------------------------------------
     def _metric(self, metric: MetricNode, result: NodeResult) -> None:
         values: dict[str, float | None] = {}
-        if metric.kind == "python":
+        profiles, note = None, ""
+        if isinstance(metric, DriftMetricNode):  # against a baseline or the last run (drift_runner.py)
+            values, profiles, note = drift_values(self.q, self.model, metric)
+        elif metric.kind == "python":
             out = call(self.q.files.function(metric.path, str(metric.function)), metric.path,
                        self._dataframe(metric.attached_to))
             try:
@@ -269,7 +274,9 @@ class QualityRunner(Runner):
         result.extra.update(values=entries, bounds=[j.to_dict() for j in judged])
         shown = ", ".join(f"{_label(e['group'])}{_fmt(e['value'])}" for e in entries[:6]) or "no rows"
         broken = [j for j in judged if j.status != "pass"]
-        result.message = f"metric {metric.name} = {shown}"
+        result.message = f"metric {metric.name} = {shown}" if values or not note else f"metric {metric.name}: {note}"
+        if profiles and status != "fail":  # kept as the next run's reference (record.py writes them)
+            result.extra["drift_profiles"] = profiles
         if broken:
             result.message += "; " + "; ".join(f"{_label(j.group)}{j.bound}: {j.message}" for j in broken[:4])
 

@@ -284,6 +284,32 @@ def _run_python(con: Any, node: Node, manifest: Manifest, project: Project, incr
     con.unregister("pds_unit_result")
 
 
+def run_python_on(node: Node, manifest: Manifest, frames: dict[str, Any], vars: dict[str, Any]) -> Any:
+    """Run a Python model on given rows of its parents (uid -> DataFrame or Arrow table), each loaded as a
+    typed table of an in-memory DuckDB and read back as the build reads a parent: what a unit test does,
+    and what `pds serve` does for POST /score (the same model() code on the posted rows)."""
+    import duckdb
+
+    from pds_adapters import statements as st
+    from pds_core.pymodels import run_model_locally
+
+    con = duckdb.connect(":memory:")
+    try:
+        tables: dict[str, exp.Table] = {}
+        for uid, data in frames.items():
+            parent = manifest.all_nodes()[uid]
+            table = table_of(parent)
+            con.execute(st.create_schema(table.args["db"]).sql("duckdb"))
+            con.register("pds_given", data)
+            con.execute(exp.Create(this=table, kind="TABLE", expression=exp.select("*").from_("pds_given"))
+                        .sql("duckdb"))
+            con.unregister("pds_given")
+            tables[uid] = table
+        return run_model_locally(con, node, manifest, tables, vars, False)
+    finally:
+        con.close()
+
+
 def _load_expected(con: Any, test: UnitTestNode, rows: list[dict[str, Any]], actual: dict[str, str],
                    dialect: str) -> None:
     if test.expect_sql is not None and not test.function:

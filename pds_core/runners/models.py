@@ -48,4 +48,4 @@ class ModelRunner(Runner):
         if warnings:
             result.status, result.message = WARN, "; ".join([outcome.message, *warnings])
         if node.relation is not None and self.catalog is not None:
-            self.catalog.set(node.relation.key(), "view" if node.materialized == "view" else "table")
+            self.catalog.set(node.relation.key(), "view" if node.materialized in ("view", "external") else "table")

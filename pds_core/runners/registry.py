@@ -10,8 +10,10 @@ from typing import Any
 from pds_core.history import ResultsHistory, timestamp, utcnow
 from pds_core.materializations import BuildContext
 from pds_core.plan import Plan
+from pds_core.publish.chart_runner import ChartRunner
 from pds_core.publish.destinations import PublishContext
 from pds_core.publish.runner import ExportRunner
+from pds_core.publish.serve_runner import ServeRunner
 from pds_core.publish.targets import TargetPool
 from pds_core.quality.pyexec import PythonFiles
 from pds_core.quality.runner import QualityContext, QualityRunner
@@ -20,7 +22,8 @@ from pds_core.runners.base import RunContext, Runner
 from pds_core.runners.models import ModelRunner
 
 RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "test": QualityRunner,
-                                    "metric": QualityRunner, "export": ExportRunner, "unit_test": UnitTestRunner}
+                                    "metric": QualityRunner, "export": ExportRunner, "chart": ChartRunner,
+                                    "serve": ServeRunner, "unit_test": UnitTestRunner}
 
 
 def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHistory, targets: TargetPool,
@@ -28,7 +31,7 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
     """The runners of one run, sharing its context; each gets the plain data it needs from the plan."""
     project, adapter = plan.project, ctx.adapter
     build = BuildContext(adapter=adapter, project_root=project.root, vars=project.vars, decisions=plan.decisions,
-                         compiled=plan.compiled, resolve=plan.resolve,
+                         compiled=plan.compiled, resolve=plan.resolve, manifest=plan.manifest,
                          render_at_run=plan.runtime.render if plan.runtime is not None else None)
     model = ModelRunner(ctx, build, catalog)
     quality = QualityRunner(ctx, QualityContext(
@@ -36,12 +39,12 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
         source_dialect=project.config.dialect, results_schema=history.schema, target=project.target.name,
         files=PythonFiles(project.root), history=history, store_failures=plan.options.store_failures,
         is_built=(lambda n: catalog.get(n.relation.key()) is not None) if catalog is not None else None))
-    export = ExportRunner(ctx, PublishContext(project, adapter, plan.invocation_id,
-                                              timestamp(started) if started else _now(), targets,
-                                              on_retry=on_retry), plan)
+    publish = PublishContext(project, adapter, plan.invocation_id, timestamp(started) if started else _now(), targets,
+                             on_retry=on_retry)
     unit = UnitTestRunner(ctx, unit_env(plan, adapter, catalog))
-    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality, ExportRunner: export,
-                                        UnitTestRunner: unit}
+    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality, UnitTestRunner: unit,
+                                        **{cls: cls(ctx, publish, plan) for cls in (ExportRunner, ChartRunner,
+                                                                                    ServeRunner)}}
     return {kind: made[cls] for kind, cls in RUNNERS.items()}
 
 

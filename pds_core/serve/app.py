@@ -53,8 +53,8 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
     """The app over `served` snapshots. With watch=True the app starts and stops the snapshot watcher
     with itself (lifespan); `scoring` lists the models answering POST /score/{model} through `scorer`."""
     auth = auth or Auth()
-    scoring = dict(scoring or {})
-    if scoring and scorer is None:
+    scoring = scoring if scoring is not None else {}  # a Mapping: `pds serve` reads each model's lazily
+    if len(scoring) and scorer is None:
         raise ValueError("models are marked for scoring but no scorer was given")
 
     @contextlib.asynccontextmanager
@@ -126,7 +126,9 @@ def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, S
                           else f"this token may not read {model}", AUTH_HEADERS if status == 401 else None)
         target = scoring.get(model)
         if target is None:
-            return _error(404, f"{model} does not answer scoring requests; models: {', '.join(sorted(scoring)) or '(none)'}")
+            why = "has not been published yet (pds build publishes it)" if model in scoring else \
+                "does not answer scoring requests"
+            return _error(404, f"{model} {why}; models: {', '.join(sorted(scoring)) or '(none)'}")
         try:
             fmt = choose(format, request.headers.get("accept"))
         except QueryError as exc:

@@ -194,9 +194,9 @@ class ColumnData:
             if pa.types.is_date32(kind_of):
                 out = values[positions].astype("datetime64[D]").tolist()
             elif pa.types.is_timestamp(kind_of) and kind_of.tz is None:
-                unit = "us" if kind_of.unit == "ns" else kind_of.unit  # Python datetimes stop at microseconds
-                stamps = values[positions].astype(f"datetime64[{kind_of.unit}]")
-                out = stamps.astype(f"datetime64[{unit}]").tolist()
+                stamps = values[positions].view(f"datetime64[{kind_of.unit}]")  # int64 storage: a view, no copy
+                # Python datetimes stop at microseconds: nanoseconds are cut
+                out = (stamps.astype("datetime64[us]") if kind_of.unit == "ns" else stamps).tolist()
             else:
                 return None
             nulls = self.nulls[positions] if self.nulls is not None else None

@@ -11,12 +11,13 @@ without repeating or skipping a key (rows of a model served without a key cannot
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 
 from pds_core.errors import did_you_mean
@@ -161,7 +162,7 @@ class Loaded:
     # ---- cursors ----------------------------------------------------------------------------------
     def cursor(self, start: int) -> str:
         key = [c.to_text(v) for c, v in zip(self.key, self._key_row(start), strict=True)]
-        raw = json.dumps({"s": self.info.id, "p": start, "k": key}, separators=(",", ":")).encode()
+        raw = orjson.dumps({"s": self.info.id, "p": start, "k": key})  # compact; 10x json.dumps
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _key_row(self, position: int) -> list[Any]:
@@ -171,7 +172,7 @@ class Loaded:
         if not cursor:
             return 0
         try:
-            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             snapshot, position, key = str(data["s"]), int(data["p"]), list(data["k"])
         except (ValueError, KeyError, TypeError):
             raise QueryError("the cursor is not one this server gave out; start again without it") from None
@@ -195,7 +196,7 @@ class Loaded:
         for name in names:
             fast = self.columns[name].python(positions)
             values.append(fast if fast is not None else self.table[name].take(pa.array(positions)).to_pylist())
-        return [dict(zip(names, row)) for row in zip(*values)]  # noqa: B905 - equal lengths by construction
+        return list(map(dict, map(zip, repeat(names), zip(*values))))  # noqa: B905 - equal lengths by construction
 
     def record(self, position: int, columns: list[str] | None) -> dict[str, Any]:
         """One row as a dict for JSON (a key lookup): value by value, no arrays built."""

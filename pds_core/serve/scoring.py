@@ -2,7 +2,7 @@
 turned into the DataFrames the model's own model() receives in place of ctx.ref(parent).
 
 The scorer is injected: `score(model_name, parent_frames) -> DataFrame`. pds's batch machinery for
-running a Python model on given inputs (the one `pds test --unit` uses) is wired in as that callable,
+running a Python model on given inputs (the one unit tests use) is wired in as that callable,
 so the endpoint answers with exactly what a build would compute for the same rows.
 
 Accepted bodies:

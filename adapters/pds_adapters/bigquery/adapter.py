@@ -18,6 +18,7 @@ import pds_adapters.bigquery.auth as auth
 from pds_adapters import statements as st
 from pds_adapters.base import Adapter
 from pds_adapters.bigquery.bulk import arrow_to_dataframe, dataframe_to_arrow, load_job
+from pds_adapters.bigquery.descriptions import update_descriptions
 from pds_adapters.bigquery.queries import exists_delete, query_parameters
 from pds_adapters.relation import Relation
 from pds_adapters.target import Target
@@ -36,6 +37,11 @@ class BigQueryAdapter(Adapter):
     drop_cascade: ClassVar[frozenset[str]] = frozenset()  # drops go through the API (execute())
     supports_cancel: ClassVar[bool] = True  # jobs.cancel for the running jobs
     lock_kind: ClassVar[str] = "table"  # no session lock on BigQuery: pds_build_lock (locks.py)
+    grants_style: ClassVar[str | None] = "object_privileges"
+    comment_style: ClassVar[str] = "api"  # descriptions through tables.patch (descriptions.py), as dbt-bigquery
+    constraint_support: ClassVar[dict[str, str]] = {"check": "not_supported", "not_null": "enforced",
+                                                    "unique": "not_supported", "primary_key": "not_enforced",
+                                                    "foreign_key": "not_enforced"}
     connection_keys: ClassVar[tuple[str, ...]] = (
         "project", "dataset", "schema", "location", "method", "keyfile", "keyfile_json", "priority",
         "job_timeout_seconds", "maximum_bytes_billed", "api_endpoint")
@@ -203,6 +209,9 @@ class BigQueryAdapter(Adapter):
             self.drop_relation(relation)  # a copy cannot overwrite a view
         config = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
         self._job(self.connection().copy_table(self._table_id(staged), self._table_id(relation), job_config=config))
+
+    def update_descriptions(self, relation: Relation, docs: Any) -> list[str]:
+        return update_descriptions(self, relation, docs)
 
     def _bulk_load(self, staged: Relation, df: Any) -> int:
         job = load_job(self.connection(), self._table_id(staged), dataframe_to_arrow(df, str(staged)))

@@ -27,11 +27,16 @@ class DuckDBAdapter(Adapter):
     qualify_database: ClassVar[bool] = True  # `pds.pds.pds_runs`: never ambiguous with a schema named pds
     supports_cancel: ClassVar[bool] = True  # connection.interrupt()
     lock_kind: ClassVar[str] = "file"
+    grants_style: ClassVar[str | None] = None  # DuckDB has no grants (pds warns, as dbt-duckdb does)
+    constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("check", "not_null", "unique", "primary_key", "foreign_key"), "enforced")
+    foreign_keys_block_replace: ClassVar[bool] = True
+    writes_external_files: ClassVar[bool] = True  # the external materialization (pds_core/external.py)
     connection_keys: ClassVar[tuple[str, ...]] = ("path", "schema", "database", "extensions", "settings",
-                                                  "read_only", "config_options")
+                                                  "read_only", "config_options", "external_root")
     keys_not_acted_on: ClassVar[dict[str, str]] = {
         **dict.fromkeys(("secrets", "use_credential_provider", "filesystems"), "no secrets or file systems are set up"),
-        "attach": "no other databases are attached", "external_root": "external materializations are not built",
+        "attach": "no other databases are attached",
         **dict.fromkeys(("plugins", "module_paths"), "dbt-duckdb plugins are not loaded"),
         "disable_transactions": "each build runs in its transaction", "keep_open": "the file stays open for the run",
         "retries": "a failed statement is not retried", "remote": "pds connects to the file itself",

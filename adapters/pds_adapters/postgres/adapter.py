@@ -33,6 +33,10 @@ class PostgresAdapter(Adapter):
     supports_cancel: ClassVar[bool] = True  # psycopg's cancel request on the statement's connection
     lock_kind: ClassVar[str] = "advisory"
     max_identifier_bytes: ClassVar[int | None] = MAX_IDENTIFIER_BYTES
+    constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("check", "not_null", "unique", "primary_key", "foreign_key"), "enforced")
+    unquoted_case: ClassVar[str | None] = "lower"
+    grants_style: ClassVar[str | None] = "information_schema"
     connection_keys: ClassVar[tuple[str, ...]] = (
         "host", "port", "user", "password", "dbname", "database", "schema", "sslmode", "connect_timeout",
         "search_path", "keepalives_idle", "threads", "sslcert", "sslkey", "sslrootcert", "application_name")

@@ -37,6 +37,13 @@ class SnowflakeAdapter(Adapter):
     drop_cascade: ClassVar[frozenset[str]] = frozenset({"TABLE"})  # DROP VIEW has no CASCADE here
     supports_cancel: ClassVar[bool] = True  # SYSTEM$CANCEL_ALL_QUERIES(<session>)
     lock_kind: ClassVar[str] = "table"  # no session lock a client can take: pds_build_lock (locks.py)
+    grants_style: ClassVar[str | None] = "show"
+    comment_style: ClassVar[str] = "snowflake"
+    constraint_support: ClassVar[dict[str, str]] = {"check": "not_supported", "not_null": "enforced",
+                                                    "unique": "not_enforced", "primary_key": "not_enforced",
+                                                    "foreign_key": "not_enforced"}
+    quote_seed_columns: ClassVar[bool] = False  # dbt-snowflake's default: seed columns unquoted (folded)
+    unquoted_case: ClassVar[str | None] = "upper"
     connection_keys: ClassVar[tuple[str, ...]] = (
         "account", "user", "password", "authenticator", "token", "private_key", "private_key_path",
         "private_key_passphrase", "warehouse", "role", "database", "schema", "host", "port", "protocol",

@@ -15,6 +15,12 @@
     const rows = [["Type", node.resource_type + (node.language === "python" ? " (Python)" : "")],
                   ["Materialized", node.materialized], ["Relation", node.relation], ["File", node.path],
                   ["Schema file", node.patch_path], ["Tags", (node.tags || []).join(", ")]];
+    if (node.serving) {
+      const s = node.serving;
+      rows.push(["Served", [s.rows ? "rows" + (s.key && s.key.length ? ` by ${s.key.join(", ")}` : "") : "",
+                            s.score ? "online scoring (POST /score)" : ""].filter(Boolean).join("; ") +
+                           " · pds serve"]);
+    }
     if (node.last) {
       rows.push(["Last run", `${P.fmtTime(node.last.at)} · ${P.fmtSeconds(node.last.time)}`]);
       if (node.last.message && node.last.status !== "success") rows.push(["Message", node.last.message]);
@@ -105,6 +111,15 @@
       "Rows", "History", "Message"].map((c) => h("th", {scope: "col"}, c)))), h("tbody", {}, ...rows));
   }
 
+  function chartsList(node) {
+    return h("div", {class: "charts"}, ...node.charts.map((c) => h("figure", {class: "chart", "data-chart": c.unique_id},
+      c.image ? h("img", {src: c.image, alt: c.title || c.name}) : P.empty("Not rendered yet: pds build renders it."),
+      h("figcaption", {}, h("strong", {}, c.title || c.name),
+        c.rendered_at ? ` · rendered ${P.fmtTime(c.rendered_at)}` : "",
+        c.files && c.files.length ? [" · ", ...c.files.map((f) => h("code", {}, f))] : "",
+        c.description ? h("p", {}, c.description) : ""))));
+  }
+
   function runsOfNode(node) {
     const hist = P.nodeHistory(node.unique_id);
     if (!hist.length) return P.empty("Not in any recorded run yet.");
@@ -144,6 +159,7 @@
       ids.length ? h("ul", {class: "refs"}, ...ids.map((id) => h("li", {}, nodeLink(id)))) : P.empty("none"));
     graphCard.appendChild(h("div", {class: "related-row"}, related("Parents", node.parents),
                             related("Children", node.children)));
+    if (node.charts && node.charts.length) main.appendChild(P.section("Charts", "charts", chartsList(node)));
     main.appendChild(P.section("Columns", "columns", columnsTable(node)));
     main.appendChild(P.section("Tests, checks and metrics", "tests", testsTable(node)));
     main.appendChild(P.section(node.resource_type === "seed" ? "Data" : "Code", "code", ...codeBlock(node)));
