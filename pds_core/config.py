@@ -27,8 +27,6 @@ PDS_ONLY_KEYS: dict[str, tuple[type, ...]] = {
     "on_warn": (list, dict, str),
     "require-pds-version": (str, list),
     "results-schema": (str,),
-    "dispatch": (list,),  # adapter.dispatch search orders (pds_core/jinja/packages.py)
-    "quoting": (dict,),  # how relation names print in Jinja (api.Relation, relation.render())
 }
 # key -> accepted types; the single list of what pds_project.yml may hold: every dbt key, and pds's own
 PROJECT_KEYS: dict[str, tuple[type, ...]] = {**DBT_PROJECT_KEYS, **PDS_ONLY_KEYS}
@@ -277,8 +275,7 @@ class ProjectConfig:
 
         dialect = data.get("dialect") or None
         try:
-            if dialect is not None:
-                Dialect.get_or_raise(dialect)
+            Dialect.get_or_raise(dialect or "duckdb")
         except ValueError:
             errors.append(ProjectError(f"unknown SQL dialect {dialect!r}", PROJECT_FILE, data.line_of("dialect"),
                                        hint="use a sqlglot dialect name such as duckdb, postgres, snowflake, bigquery"))
