@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 # the names pds_core.api exports; tests/unit/test_startup.py checks that this list is api.__all__
 COMMANDS = ("build", "clean", "compile", "debug", "deps", "docs", "format_models", "init", "lineage", "load", "ls",
-            "metrics", "parse", "publish", "retry", "run", "seed", "show", "source_freshness", "test")
+            "metrics", "parse", "publish", "retry", "run", "seed", "show", "snapshot", "source_freshness", "test")
 __all__ = ["__version__", *COMMANDS]
 
 

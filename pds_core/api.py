@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # each function imports what it runs: `pds ls` never loads th
     from pds_core.results import RunResult
 
 __all__ = ["build", "clean", "compile", "debug", "deps", "docs", "format_models", "init", "lineage", "load", "ls",
-           "metrics", "parse", "publish", "retry", "run", "seed", "show", "source_freshness", "test"]
+           "metrics", "parse", "publish", "retry", "run", "seed", "show", "snapshot", "source_freshness", "test"]
 
 
 def load(project_dir: str | Path = ".", target: str | None = None, profiles_dir: str | Path | None = None,
@@ -62,6 +62,14 @@ def seed(project: Project, reporter: Reporter | None = None, adapter: Any = None
     from pds_core.commands import run_command
 
     return run_command(project, "seed", _options(**kwargs), reporter, adapter)
+
+
+def snapshot(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
+    """Snapshots only: record what changed in each one's query since its last run (kwargs: select, exclude,
+    threads, lock_timeout, debug). See docs/snapshots.md."""
+    from pds_core.commands import run_command
+
+    return run_command(project, "snapshot", _options(**kwargs), reporter, adapter)
 
 
 def retry(project: Project, reporter: Reporter | None = None, follow_target: bool = True, **kwargs: Any) -> RunResult:

@@ -61,6 +61,10 @@ class Catalog:
             else:
                 self._known[key] = kind
 
+    def columns(self, relation: Any) -> list[tuple[str, str]]:
+        """An existing table's columns with their types (the plan reads them once per node that needs them)."""
+        return self.adapter.column_types(relation)
+
     # ---- what --skip-unchanged compares with ---------------------------------------------------------
     def recorded_fingerprints(self) -> dict[str, Recorded]:
         return FingerprintStore(self.adapter, self.results_schema).read()

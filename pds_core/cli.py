@@ -113,9 +113,9 @@ def cli(debug: bool, log_format: str, quiet: bool) -> None:
     route_warnings(log_format)
 
 
-def _run_command(name: str, help_text: str) -> None:
+def _run_command(name: str, help_text: str, names: tuple[str, ...] = RUN) -> None:
     @cli.command(name, help=help_text)
-    @options(*RUN)
+    @options(*names)
     @with_project
     def command(project: Any, **kwargs: Any) -> None:
         from pds_core import api
@@ -126,6 +126,8 @@ def _run_command(name: str, help_text: str) -> None:
 _run_command("build", "Build seeds and models in DAG order, with their tests, metrics and exports.")
 _run_command("run", "Build the selected models.")
 _run_command("seed", "Load seeds/*.csv into tables.")
+_run_command("snapshot", "Record what changed in each snapshot's query since its last run (docs/snapshots.md).",
+             (*SELECT, "threads", "lock_timeout", "no_validate", "validate_sources"))
 
 
 @cli.command()

@@ -21,7 +21,8 @@ from pds_core.publish.targets import TargetPool
 from pds_core.quality.planner import plan_quality, summarize
 from pds_core.record import record
 from pds_core.reporting import Reporter
-from pds_core.results import RunResult
+from pds_core.results import ERROR, RunResult
+from pds_core.run_hooks import run_hooks
 from pds_core.runners.base import RunContext
 from pds_core.runners.registry import make_runners
 from pds_core.session import Session
@@ -105,15 +106,34 @@ def _execute(the_plan: Plan, session: Session, catalog: Catalog, history: Result
                         f"retrying in {delay:.1f}s", export=export.name, attempt=attempt, reason=reason, delay=delay)
 
     runners = make_runners(the_plan, ctx, catalog, history, targets, on_retry=retrying)
+    hooked = the_plan.command.run_hooks
     try:
+        started = run_hooks(the_plan, ctx, "on-run-start", on_done=_hook_line(reporter)) if hooked else []
         run = execute(the_plan, adapter, runners, reporter, hurry=session.hurry.is_set,
                       on_interrupt=session.on_interrupt)
+        failed_start = [r for r in started if r.status == ERROR]
+        ended = run_hooks(the_plan, ctx, "on-run-end", failed_start + run.results, _hook_line(reporter)) \
+            if hooked and not run.interrupted else []
+        run.results = [*started, *run.results, *ended]
+        run.elapsed += sum(r.execution_time for r in started + ended)
     finally:
         targets.close()
         log.close()
     summarize(the_plan, run.results)  # each checked node's quality verdict, and what its failures held back
     record(the_plan, run, adapter, log.statements, on_error=reporter.error)
     return run
+
+
+def _hook_line(reporter: Reporter) -> Any:
+    """Each on-run-start / on-run-end hook as one line, as dbt shows them."""
+
+    def show(result: Any) -> None:
+        label = "OK" if result.status == "success" else result.status.upper()
+        text = result.message if result.status != ERROR else f"{result.name}: {result.message}"
+        reporter.info(f"hook {label:<5} {text} in {result.execution_time:.2f}s", unique_id=result.unique_id,
+                      status=result.status)
+
+    return show
 
 
 def compile_project(project: Project, options: Options | None = None, reporter: Reporter | None = None,

@@ -72,7 +72,7 @@ class Compiler:
         result: dict[str, CompiledNode] = {}
         for uid in unique_ids:
             node = self.manifest.nodes[uid]
-            if node.resource_type not in ("model", "test") or node.language != "sql":
+            if node.resource_type not in ("model", "test", "snapshot") or node.language != "sql":
                 continue
             try:
                 result[uid] = self._compile_one(node)

@@ -57,9 +57,7 @@ NODE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "limit": (int,),
     "persist_docs": (dict,),
     "grants": (dict,),
-    "pre_hook": (list, str),
-    "post_hook": (list, str),
-    "packages": (list,),
+    "pre_hook": (list, str, dict), "post_hook": (list, str, dict), "packages": (list,),  # hooks.py: pre_hook
     **dict.fromkeys(("location", "format"), (str,)), "partition_by": (str, list),  # the external materialization
     **dict.fromkeys(("options", "parquet_read_options", "csv_read_options", "json_read_options"), (dict,)),
 }
@@ -358,9 +356,11 @@ def _apply_level(level: Mapping[str, Any], result: dict[str, Any]) -> None:
 
 def merge_config(config: dict[str, Any], more: Mapping[str, Any]) -> dict[str, Any]:
     """Apply a more specific level of config, as dbt does: tags add up, dicts merge, grants per privilege."""
-    for key, value in more.items():
+    for key, value in ((CONFIG_ALIASES.get(k, k), v) for k, v in more.items()):
         old = config.get(key)
-        if key == "tags" and old and value:
+        if key in ("pre_hook", "post_hook") and old and value:  # hooks add up, outer levels first (dbt's order)
+            config[key] = [*(old if isinstance(old, list) else [old]), *(value if isinstance(value, list) else [value])]
+        elif key == "tags" and old and value:
             as_list = lambda v: [v] if isinstance(v, str) else list(v)  # noqa: E731
             config[key] = list(dict.fromkeys([*as_list(old), *as_list(value)]))
         elif key in ("meta", "docs", "contract", "column_types", "grants") and isinstance(old, Mapping) and isinstance(value, Mapping):

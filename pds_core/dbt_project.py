@@ -184,6 +184,9 @@ def has_jinja(data: Any) -> bool:
 
 
 _NO_RENDER = ("tests", "data_tests", "description", "loaded_at_query")
+# pds's own keys rendered when they run, not at parse time: an export's env_var() secrets (tokens,
+# URLs, sheet ids) stay out of the manifest and logs, which show the variable's name (docs/publish.md)
+RENDERED_WHEN_RUN = ("exports",)
 
 
 def skip_schema_key(kind: str) -> Callable[[tuple[Any, ...]], bool]:
@@ -202,6 +205,8 @@ def skip_schema_key(kind: str) -> Callable[[tuple[Any, ...]], bool]:
         k = keys[2:]  # (kind, position, ...): the path inside the entry
         if not k:
             return False
+        if kind in ("models", "seeds") and k[0] in RENDERED_WHEN_RUN:
+            return True
         if kind == "sources":
             return k[0] in ("description", "loaded_at_query") or k[:2] == ("config", "loaded_at_query") or (
                 k[0] == "tables" and norender(k[2:]))

@@ -93,7 +93,8 @@ class Incremental(Materialization):
             if decision is None:
                 rows = replace(node, ctx, self.query(node, ctx))
             else:
-                rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key)
+                rows = ctx.adapter.incremental(rel, self.query(node, ctx), decision.strategy, decision.unique_key,
+                                               **_schema_change(ctx.adapter, node, decision))
         if decision is None:
             return Outcome(rows, f"created table {rel} (full build)")
         return Outcome(rows, f"{decision.strategy} into {rel}")
@@ -172,7 +173,8 @@ class PythonModel(Materialization):
             if decision is None:
                 rows = ctx.adapter.write_dataframe(rel, df)
             else:
-                rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key)
+                rows = ctx.adapter.incremental_dataframe(rel, df, decision.strategy, decision.unique_key,
+                                                         **_schema_change(ctx.adapter, node, decision))
         if decision is None:
             return Outcome(rows, f"created table {rel} from Python", columns)
         return Outcome(rows, f"{decision.strategy} into {rel} from Python", columns)
@@ -184,6 +186,20 @@ def replace(node: Node, ctx: BuildContext, query: Any) -> int | None:
     if builds_declared(node):
         return build_declared(node, ctx, query)
     return ctx.adapter.replace_table(node.relation, query)
+
+
+def _schema_change(adapter: Any, node: Node, decision: Any) -> dict[str, Any]:
+    """on_schema_change for the adapter (schema_change.py); an engine that cannot apply it says so."""
+    from pds_core.schema_change import policy_of
+
+    policy = policy_of(decision)
+    if getattr(adapter, "supports_schema_change", True):
+        return {"schema": policy}
+    if policy.mode != "ignore":
+        raise ProjectError(f"on_schema_change: {policy.mode} is not supported on {adapter.type} yet", node.path,
+                           hint="remove it (the default, ignore, loads the table's columns), or rebuild with "
+                                "--full-refresh when the columns change")
+    return {}
 
 
 STRATEGIES: dict[str, type[Materialization]] = {

@@ -15,14 +15,10 @@ from typing import Any
 # written -> key -> what happens instead.
 NOT_ACTED_ON: dict[str, dict[str, str]] = {
     "config": {
-        "pre_hook": "no hook runs before the node",
-        "post_hook": "no hook runs after the node",
-        "on_schema_change": "an incremental model behaves as with on_schema_change: ignore",
         "packages": "the Python model runs with the packages installed where pds runs",
     },
     "pds_project.yml": {  # the project file's own keys (pds_project.yml or dbt_project.yml)
-        "on-run-start": "no hook runs before the run", "on-run-end": "no hook runs after the run",
-        "snapshots": "snapshots are not built yet", "analyses": "analyses are not compiled yet",
+        "analyses": "analyses are not compiled yet",
         "asset-paths": "assets are not copied into the docs site", "log-path": "pds writes no log file",
         "dbt-cloud": "dbt Cloud settings are not used", "quoting": "relation names are quoted where they need it",
         "query-comment": "no comment is added to the SQL sent",
@@ -37,11 +33,9 @@ NOT_ACTED_ON: dict[str, dict[str, str]] = {
     },
     "files": {  # files found in the project's folders that pds does not build yet
         "analyses": "analyses (analysis-paths) are not compiled yet",
-        "snapshots": "snapshots (snapshot-paths) are not built yet",
     },
     "schema file": {
         "functions": "user-defined functions are not created",
-        "snapshots": "snapshots are not built yet (their YAML is kept in target/manifest.json)",
     },
     "model entry": {
         "access": "models are not access-checked (any model may ref any other)",

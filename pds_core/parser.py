@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -12,6 +11,7 @@ from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
 from pds_core.contracts import constraint_refs
 from pds_core.dbt_project import ValueRenderer
+from pds_core.dependencies import line_of, resolve_dependencies
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.external_sources import warn_unread
 from pds_core.jinja.docs import render_descriptions
@@ -39,9 +39,12 @@ INCREMENTAL_SUFFIX = "#incremental"  # the parse cache keeps a model's is_increm
 class Parser:
     """Turns a loaded Project into a Manifest. One instance per command; rendering happens here, once."""
 
-    def __init__(self, project: Project, use_cache: bool = True, extensions: list[Any] | None = None) -> None:
+    def __init__(self, project: Project, use_cache: bool = True, extensions: list[Any] | None = None,
+                 node_parsers: list[Any] | None = None) -> None:
         """`extensions`: Jinja extensions the macro files need (quality's {% test %} blocks), given by the
-        caller so that parsing knows nothing of what they are for."""
+        caller so that parsing knows nothing of what they are for. `node_parsers`: more kinds of node,
+        each a callable (parser, manifest) -> nodes (snapshots), added before dependencies are resolved."""
+        self.node_parsers = list(node_parsers or [])
         self.project = project
         self.renderer = make_renderer(project)
         self.macro_texts = {p: read_text(project.root / p, p) for p in project.files.macros}
@@ -88,8 +91,11 @@ class Parser:
                     self._add(manifest, node)
         if errors:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
+        for more in self.node_parsers:
+            for node in more(self, manifest):
+                self._add(manifest, node)
         self._check_properties(manifest, schema)
-        self._resolve_dependencies(manifest)
+        resolve_dependencies(manifest)
         self._render_late(manifest)
         self._render_descriptions(manifest)
         return manifest
@@ -224,7 +230,7 @@ class Parser:
             merge_config(config, entry["config"])
             if not node.rendered.strip() and not node.renders_with_warehouse:  # else known at run time
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
-        line = _line_of(text, "config")
+        line = line_of(text, "config")
         file_config = info.config if node.language == "python" else entry["config"]
         config_warnings(file_config, path, f"config of model {name!r}", pkg.config.strict_keys, line=line, text=text)
         try:
@@ -349,43 +355,6 @@ class Parser:
     def _is_disabled(self, name: str) -> bool:
         return any(PurePosixPath(p).stem == name for pkg in self.project.all_projects()
                    for p in pkg.files.models_sql + pkg.files.models_py + pkg.files.seeds)
-
-    def _resolve_dependencies(self, manifest: Manifest) -> None:
-        errors: list[ProjectError] = []
-        source_names = {n.name: uid for uid, n in manifest.sources.items()}
-        for node in manifest.nodes.values():
-            deps: list[str] = []
-            for ref in node.refs:
-                uid = manifest.by_name.get(ref)
-                if uid is None:
-                    errors.append(ProjectError(
-                        f"{node.name} refers to {ref!r}, which is not a model or seed", node.path,
-                        _line_of(node.raw_code, ref),
-                        hint=did_you_mean(ref, manifest.by_name) or "check the name passed to ref()"))
-                elif uid not in deps:
-                    deps.append(uid)
-            for src, table in node.sources:
-                uid = source_names.get(f"{src}.{table}")
-                if uid is None:
-                    errors.append(ProjectError(
-                        f"{node.name} uses source('{src}', '{table}'), which is not declared", node.path,
-                        _line_of(node.raw_code, table),
-                        hint=did_you_mean(f"{src}.{table}", source_names) or
-                        "declare it under sources: in a schema .yml file"))
-                elif uid not in deps:
-                    deps.append(uid)
-            node.depends_on = deps
-        if errors:
-            raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
-
-
-def _line_of(text: str, needle: str) -> int | None:
-    """The first line of text that mentions needle as a quoted name or call."""
-    pattern = re.compile(rf"""(['"]){re.escape(needle)}\1|\b{re.escape(needle)}\s*\(""")
-    for number, line in enumerate(text.splitlines(), 1):
-        if pattern.search(line):
-            return number
-    return None
 
 
 def parse_project(project: Project, use_cache: bool = False) -> Manifest:

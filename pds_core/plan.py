@@ -23,6 +23,7 @@ from typing import Any
 
 import networkx as nx
 
+from pds_core import hooks
 from pds_core.cache import ParseCache
 from pds_core.compiler import CompiledNode, Compiler
 from pds_core.dbt_state import DbtState
@@ -39,7 +40,9 @@ from pds_core.publish.notify import webhooks
 from pds_core.publish.serving import parse_served
 from pds_core.quality.definitions import parse_quality
 from pds_core.quality.generic import TestBlockExtension
+from pds_core.schema_change import check_modes, mode_of
 from pds_core.selector import SelectionContext, select_nodes
+from pds_core.snapshots.parser import parse_snapshots
 from pds_core.state import STATE_DIR, Fingerprint, SavedState, compute_fingerprints, read_built_columns
 from pds_core.validate import Validation, validate_compiled
 
@@ -83,18 +86,20 @@ class Command:
     quality_kinds: tuple[str, ...] = ()  # the quality nodes that run with the selected ones
     runs_exports: bool = False  # exports of the selected models run after their gating checks
     connects: bool = True
+    run_hooks: bool = True  # the project's on-run-start / on-run-end hooks run around it (run_hooks.py)
 
 
 COMMANDS = {c.name: c for c in (
-    Command("build", quality_kinds=("test", "metric", "unit_test"), runs_exports=True),
+    Command("build", ("model", "seed", "snapshot"), quality_kinds=("test", "metric", "unit_test"), runs_exports=True),
     Command("run", ("model",)),
     Command("seed", ("seed",)),
+    Command("snapshot", ("snapshot",)),
     Command("test", (), ("test", "unit_test")),
     Command("source freshness", (), ("freshness",)),
-    Command("publish"),
-    Command("compile", ("model",), connects=False),
+    Command("publish", run_hooks=False),
+    Command("compile", ("model", "snapshot"), connects=False),
     Command("lineage", ("model",), connects=False),
-    Command("ls", ("model", "seed", "source"), connects=False),
+    Command("ls", ("model", "seed", "snapshot", "source"), connects=False),
 )}
 
 
@@ -110,6 +115,8 @@ class BuildDecision:
     unique_key: list[str] = field(default_factory=list)
     unchanged: bool = False  # --skip-unchanged: its relation already holds this definition's result
     render_at_run: bool = False  # its Jinja asks the warehouse: rendered and compiled at its turn, connected
+    on_schema_change: str = "ignore"  # incremental models: what a change of the query's columns does
+    existing_columns: list[tuple[str, str]] | None = None  # the existing table's (name, type), read once
 
 
 @dataclass
@@ -141,7 +148,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # said to the user before the run starts
     excluded: set[str] = field(default_factory=set)  # what --exclude names (a test named there never runs)
     namer: Any = None  # the target adapter's table(): how every relation is named in SQL
-    runtime: Any = None  # jinja.runtime.RunTimeRender: the connected renders plan.decide asked for
+    runtime: Any = None  # jinja.runtime.RunTimeRender: connected renders (models plan.decide marked, hooks)
 
     def node(self, uid: str) -> Any:
         """Any node of the run: a model, seed or source, or one a planner added."""
@@ -194,9 +201,11 @@ def parse(project: Project, use_cache: bool = False, flags: dict[str, Any] | Non
     the notification hooks of pds_project.yml are checked too, so `pds compile` reports them.
     `flags`: what templates read as dbt's `flags` (WHICH, FULL_REFRESH, ...)."""
     webhooks(project)
-    parser = Parser(project, use_cache=use_cache, extensions=[TestBlockExtension])
+    parser = Parser(project, use_cache=use_cache, extensions=[TestBlockExtension], node_parsers=[parse_snapshots])
     parser.renderer.flags.update(flags or {})
+    hooks.install(parser.renderer)
     manifest = parser.parse()
+    check_modes(manifest)
     manifest.quality = parse_quality(project, manifest, parser.renderer, parser.load_macros, parser.cache)
     manifest.exports = parse_exports(project, manifest)
     manifest.charts = parse_model_charts(project, manifest)
@@ -223,7 +232,8 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
     manifest, parser = parsed.manifest, parsed.parser
     adapter_cls.check_names(manifest.all_nodes().values())
     graph = build_graph(manifest)
-    sql_models = [uid for uid, n in manifest.nodes.items() if n.resource_type == "model" and n.language == "sql"]
+    sql_models = [uid for uid, n in manifest.nodes.items()
+                  if n.resource_type in ("model", "snapshot") and n.language == "sql"]
     compiler = Compiler(manifest, graph, project.config.dialect, adapter_cls.dialect, parser.cache, namer)
     pending = [uid for uid in sql_models if manifest.nodes[uid].renders_with_warehouse]
     compiled = compiler.compile([uid for uid in sql_models if uid not in pending])
@@ -242,8 +252,8 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
                   cache=parser.cache, built_columns=built_columns, namer=namer)
     result.notes += list(getattr(manifest.schema, "notes", None) or [])  # e.g. dbt's semantic layer, kept
     _select(result)
+    result.runtime = RunTimeRender(parser, compiler, result)  # hooks render with it too (hooks.render_hook)
     if pending:
-        result.runtime = RunTimeRender(parser, compiler, result)
         result.notes += [f"{manifest.nodes[uid].path}: rendered again at run time, connected (its Jinja asks the "
                          "warehouse: execute, run_query, statement or adapter look-ups)" for uid in sorted(pending)
                          if spec.name in ("compile", "lineage")]
@@ -310,6 +320,11 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
         if node.materialized == "incremental":
             decision.incremental = not full and existing == "table"  # a view there is rebuilt as a table
             decision.strategy, decision.unique_key = strategy_of(node, catalog.supports_merge)
+            decision.on_schema_change = mode_of(node)
+        if node.resource_type == "snapshot":  # never rebuilt from scratch: its history is in the table
+            decision.full_refresh = False
+        if existing == "table" and (decision.incremental or node.resource_type == "snapshot"):
+            decision.existing_columns = catalog.columns(node.relation)
         plan.decisions[uid] = decision
     for uid, decision in plan.decisions.items():  # rendered at its turn in the run, with the warehouse
         decision.render_at_run = manifest.nodes[uid].renders_with_warehouse
@@ -328,7 +343,8 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
         plan.freshness = catalog.freshness(manifest, upstream)
         for uid in skippable(manifest, plan.graph, plan.runnable, plan.fingerprints, catalog.recorded_fingerprints(),
                              catalog.get, plan.freshness):
-            plan.decisions[uid].unchanged = True
+            if manifest.nodes[uid].resource_type != "snapshot":  # its query's rows may change at any time
+                plan.decisions[uid].unchanged = True
     elif upstream:
         plan.freshness = catalog.freshness(manifest, upstream)
 

@@ -55,6 +55,11 @@ def test_reference_example_project_builds(tmp_path):
                                "where table_name = 'orders'"))["status"] == "VARCHAR"
     assert query(project, "select count(*) from vip_scores where vip_score between 0 and 1") == [(4,)]
     assert query(project, "select count(*) from events_log") == [(3,)]
+    # the hooks: each marts model logged its rows (big_orders' own pre-hook first cleared its older line)
+    logged = dict(query(project, "select model, rows_loaded from build_log where model <> 'run'"))
+    assert logged == {name: query(project, f"select count(*) from {name}")[0][0] for name in (
+        "customer_value", "orders_daily", "events_log", "order_status", "events_wide", "big_orders")}
+    assert query(project, "select count(*) from build_log where model = 'run' and rows_loaded > 10") == [(1,)]
     pds(project, "build", "-s", "config.materialized:incremental")  # the incremental path runs too
     assert query(project, "select count(*) from orders_daily") == [(4,)]
 

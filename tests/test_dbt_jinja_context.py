@@ -177,6 +177,35 @@ def test_a_build_renders_introspecting_models_with_the_warehouse(tmp_path: Path)
         assert con.execute("select * from main.m").fetchall() == [("a,b", "BIGINT,character varying(256)", True)]
 
 
+def test_hooks_and_snapshot_blocks_render_with_the_warehouse(tmp_path: Path) -> None:
+    """Hooks and snapshot blocks get the same context as models, connected: package macros, run_query,
+    adapter look-ups, `this`; on-run-end hooks (no node) resolve ref()."""
+    count = "run_query('select count(*) as n from ' ~ this).columns[0].values()[0]"
+    files = {"pds_project.yml": "name: proj\n"
+                                "on-run-start: \"create table if not exists main.hook_log (what varchar, n integer)\"\n"
+                                "on-run-end: \"insert into main.hook_log select '{{ tools.greet('end') }}', count(*) "
+                                "from {{ ref('m') }}\"\n",
+             "seeds/s.csv": "a,b\n1,x\n2,y\n",
+             "models/m.sql": "{{ config(materialized='table', post_hook=\"{% set n = " + count + " %}"
+                             "insert into main.hook_log values ('{{ tools.greet(this.identifier) }}', {{ n }})\") }}\n"
+                             "select * from {{ ref('s') }}\n",
+             "snapshots/snap.sql": """
+                 {% snapshot snap %}
+                 {{ config(unique_key='a', strategy='check', check_cols='all') }}
+                 {%- set cols = adapter.get_columns_in_relation(ref('s')) -%}
+                 select {{ cols | map(attribute='name') | join(', ') }}, {{ execute }} as executed from {{ ref('s') }}
+                 {% endsnapshot %}
+             """}
+    root = write_project(tmp_path / "p", {**PKG, **files})
+    pds(root, "build")
+    import duckdb
+
+    with duckdb.connect(str(root / "proj.duckdb"), read_only=True) as con:
+        assert con.execute("select * from main.hook_log").fetchall() == [("quack m", 2), ("quack end", 2)]
+        assert con.execute("select a, b, executed, dbt_valid_to from main.snap order by a").fetchall() == \
+            [(1, "x", True, None), (2, "y", True, None)]
+
+
 # ---- dbt's cross-database macros, rendered for each adapter ------------------------------------------
 def macro_sql(adapter_type: str, template: str) -> str:
     renderer = Renderer("proj", {}, {"type": adapter_type, "name": "ci", "schema": "s"})

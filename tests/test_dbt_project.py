@@ -13,8 +13,8 @@ import pytest
 
 from tests.dbt_kit import jaffle, manifest, pds, relation, rows, warnings_of, write
 
-DBT_NODES = {  # dbt build's manifest for JAFFLE (analysis and snapshot aside: pds keeps those apart)
-    "model.jaffle.customers", "model.jaffle.metricflow_time_spine", "model.jaffle.stg_customers",
+DBT_NODES = {  # dbt build's manifest for JAFFLE (the analysis aside: pds keeps it apart)
+    "model.jaffle.customers", "snapshot.jaffle.customers_snapshot", "model.jaffle.metricflow_time_spine", "model.jaffle.stg_customers",
     "model.jaffle.stg_orders", "model.jaffle_helpers.order_statuses", "seed.jaffle.raw_customers",
     "seed.jaffle.raw_orders", "seed.jaffle_helpers.status_ranks"}
 DBT_TESTS = {

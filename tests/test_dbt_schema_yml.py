@@ -1,6 +1,6 @@
 """Schema YAML as dbt 1.11 reads it: values rendered with Jinja at parse time (descriptions and test
-arguments later), a seed described under models: (a warning; its tests still attach), YAML snapshots kept in
-the manifest for later stages, model versions and access accepted with a warning."""
+arguments later), a seed described under models: (a warning; its tests still attach), YAML snapshots built and kept in
+the manifest, model versions and access accepted with a warning."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ FILES = {
     "dbt_project.yml": "name: shop\nprofile: shop\n",
     "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb}\n",
     "seeds/codes.csv": "code\na\nb\n",
-    "models/orders.sql": "select 1 as order_id, 'a' as code\n",
+    "models/orders.sql": "select 1 as order_id, 'a' as code, timestamp '2024-01-01' as updated_at\n",
     "models/legacy.sql": "select 1 as id\n",
     "models/docs.md": "{% docs orders_doc %}\nthe orders\n{% enddocs %}\n",
     "models/schema.yml": """
@@ -50,7 +50,8 @@ def test_schema_yaml_is_rendered_and_kept_as_dbt_reads_it(tmp_path: Path) -> Non
     project = write(tmp_path / "shop", FILES)
     result = pds(project, "build", "--vars", "{orders_tag: finance}")
     data = manifest(project)
-    assert set(data["nodes"]) == {"model.shop.orders", "seed.shop.codes"}  # legacy: enabled renders to false
+    assert set(data["nodes"]) == {"model.shop.orders", "seed.shop.codes",  # legacy: enabled renders to false
+                                  "snapshot.shop.orders_history"}
     assert "finance" in data["nodes"]["model.shop.orders"]["config"]["tags"]
     warned = "\n".join(warnings_of(result))
     assert "models/schema.yml:16: 'codes' is a seed, but it is described under models:" in warned  # as dbt warns

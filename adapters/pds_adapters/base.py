@@ -27,13 +27,15 @@ from pds_adapters.constraints import DEFAULT_SUPPORT
 from pds_adapters.errors import ConnectionFailed, ProjectError, did_you_mean
 from pds_adapters.materialize import Materializations
 from pds_adapters.relation import Quoting, Relation, identifier, render_relation, render_schema
+from pds_adapters.schema_change import SchemaChanges
+from pds_adapters.snapshots import Snapshots
 from pds_adapters.target import Target
 
 # what temp_relation() names look like: <identifier>__pds_<purpose>_<8 hex digits>
 STAGING_NAME = re.compile(r"__pds_[a-z]+_[0-9a-f]{8}$", re.IGNORECASE)
 
 
-class Adapter(Materializations):
+class Adapter(Materializations, SchemaChanges, Snapshots):
     """A connection to one warehouse target, safe to use from several threads (one connection each)."""
 
     type: ClassVar[str] = "base"
@@ -41,6 +43,7 @@ class Adapter(Materializations):
     # ---- capability flags: the base (and Materializations) branch on these; see docs/adapters.md ----
     supports_transactional_ddl: ClassVar[bool] = True  # BEGIN..COMMIT wraps DDL (swaps, staging, incrementals)
     supports_merge: ClassVar[bool] = True  # MERGE exists; otherwise merge runs as delete+insert
+    supports_schema_change: ClassVar[bool] = True  # incremental() takes schema= (on_schema_change)
     supports_create_or_replace_table: ClassVar[bool] = True  # tables are replaced by CREATE OR REPLACE TABLE AS
     replaces_views_in_place: ClassVar[bool] = True  # CREATE OR REPLACE VIEW may change a view's columns
     dml_transaction: ClassVar[str] = "statements"  # without transactional DDL, DML is made atomic by

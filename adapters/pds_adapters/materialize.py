@@ -17,11 +17,13 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError, did_you_mean
 from pds_adapters.relation import Relation, identifier
+from pds_adapters.schema_change import SchemaPolicy
 
 
 class Materializations:
@@ -88,32 +90,52 @@ class Materializations:
 
     # ---- incremental ------------------------------------------------------------------------------------
     def incremental(self, relation: Relation, query: exp.Expression, strategy: str,
-                    unique_key: list[str]) -> int | None:
-        """Add the query's rows to an existing table: append, merge or delete+insert, atomically."""
-        if strategy == "append":
+                    unique_key: list[str], schema: SchemaPolicy | None = None) -> int | None:
+        """Add the query's rows to an existing table: append, merge or delete+insert, atomically.
+
+        `schema`: on_schema_change and the table's columns as the plan read them (schema_change.py); by
+        default the table's own columns are loaded (dbt's `ignore`: a new column of the query is left out).
+        """
+        policy = schema or SchemaPolicy()
+        if strategy == "append" and policy.mode == "ignore":  # nothing to compare: no staging needed
             with self.transaction():
-                return self.execute(st.insert_select(self.table(relation), query, self.columns(relation)))
+                names = [n for n, _ in policy.existing] if policy.existing is not None else self.columns(relation)
+                if isinstance(query, exp.Var):  # rendered SQL (st.rendered): wrapped in a SELECT, it is parsed
+                    query = sqlglot.parse_one(query.this, read=self.dialect)
+                return self.execute(st.insert_select(self.table(relation), st.select_columns(query, names), names))
         staged = self.temp_relation(relation, "incr")
         # where DDL is transactional, the staging table lives and dies inside the transaction: a killed
         # build leaves none behind; elsewhere it is dropped on every path
         with self.transaction():
             try:
                 self.execute(st.create_table_as(self.table(staged), query))
-                columns = self.columns(staged)
-                keys = self._match_columns(unique_key, self.columns(relation))
-                target, source = self.table(relation), self.table(staged)
-                if strategy == "merge" and self.supports_merge:
-                    rows = self.execute(st.merge(target, source, keys, columns))  # one statement: atomic
-                else:
-                    rows = self._atomic_dml([st.delete_matching(target, source, keys),
-                                             st.insert_select(target, st.select_star(source), columns)])
-                    rows = rows if rows is not None else self.count(staged)
+                typed = policy.mode != "ignore"  # ignore compares names only
+                source = self.column_types(staged) if typed else [(c, "") for c in self.columns(staged)]
+                target = list(policy.existing) if policy.existing is not None else \
+                    self.column_types(relation) if typed else [(c, "") for c in self.columns(relation)]
+                columns, diff = self.reconcile_columns(relation, policy.mode, source, target)
+                with self.reshaped(relation, diff, target) as into:
+                    rows = self._incremental_dml(into, staged, strategy, unique_key, columns)
             except BaseException:
                 if not self.supports_transactional_ddl:
                     self._drop_quietly(staged)
                 raise
             self.execute(st.drop(self.table(staged)))
         return rows
+
+    def _incremental_dml(self, relation: Relation, staged: Relation, strategy: str, unique_key: list[str],
+                         columns: list[str]) -> int | None:
+        """The staged rows into relation, by the strategy, writing `columns`: one statement or one transaction."""
+        target, source = self.table(relation), self.table(staged)
+        rows_of = exp.select(*[st.col(c) for c in columns]).from_(source)  # by name: the order may differ
+        if strategy == "append":
+            return self._atomic_dml([st.insert_select(target, rows_of, columns)])
+        keys = self._match_columns(unique_key, columns)
+        if strategy == "merge" and self.supports_merge:
+            return self.execute(st.merge(target, source, keys, columns))  # one statement: atomic
+        rows = self._atomic_dml([st.delete_matching(target, source, keys),
+                                 st.insert_select(target, rows_of, columns)])
+        return rows if rows is not None else self.count(staged)
 
     def _match_columns(self, names: list[str], existing: list[str]) -> list[str]:
         """Key names as the table spells them (Snowflake stores folded names): exact, then case-insensitive."""
@@ -159,11 +181,12 @@ class Materializations:
             self._bulk_load(staged, df)
         return staged
 
-    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str]) -> int | None:
+    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
+                              schema: SchemaPolicy | None = None) -> int | None:
         """incremental() with a DataFrame's rows (an incremental Python model), staged in a table first."""
         staged = self.stage_dataframe(relation, df)
         try:
-            return self.incremental(relation, st.select_star(self.table(staged)), strategy, unique_key)
+            return self.incremental(relation, st.select_star(self.table(staged)), strategy, unique_key, schema)
         finally:
             self._drop_quietly(staged)
 

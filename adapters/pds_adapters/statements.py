@@ -67,6 +67,12 @@ def select_star(table: exp.Table, limit: int | None = None) -> exp.Select:
     return query.limit(limit) if limit is not None else query
 
 
+def select_columns(query: exp.Expression, columns: list[str]) -> exp.Select:
+    """SELECT the named columns (quoted as given) of a query: rows go into a table by name, not position."""
+    sub = exp.Subquery(this=query.copy(), alias=exp.TableAlias(this=exp.to_identifier("__pds_rows")))
+    return exp.select(*[col(c) for c in columns]).from_(sub)
+
+
 def count_rows(table: exp.Table) -> exp.Select:
     return exp.select(exp.Count(this=exp.Star())).from_(table.copy())
 

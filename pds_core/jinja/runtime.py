@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pds_core.errors import ProjectError
 from pds_core.jinja.node_view import graph_view
 from pds_core.jinja.relation_api import MARKER
 from pds_core.jinja.statements import Live
@@ -87,6 +88,12 @@ class RunTimeRender:
         return self._view
 
     def _marker_sql(self, kind: str, name: str, node: Any) -> str:
+        if node is None:  # an on-run-start/end hook: no node of its own
+            found = self.view.parts(kind, name) if kind != "this" else None
+            if found is None:
+                what = "`this` is only defined in the hooks of a node" if kind == "this" else \
+                    f"a hook refers to {kind} {name!r}, which is not in the project"
+                raise ProjectError(what, hint="name a model with ref() or a source with source()")
         return str(self.compiler.marker_sql(kind, name, node))
 
     def render(self, node: Any, adapter: Any) -> None:
@@ -100,15 +107,18 @@ class RunTimeRender:
         finally:
             node.renders_with_warehouse = True
 
-    def sql(self, text: str, node: Any, adapter: Any, path: str | None = None) -> str:
-        """Any template (a hook, a snapshot block) rendered for `node` with the full context, connected,
-        its ref()/source()/this turned into relation names: the SQL to send."""
+    def sql(self, text: str, node: Any, adapter: Any, path: str | None = None,
+            extra: dict[str, Any] | None = None) -> str:
+        """Any template (a hook, a snapshot block) rendered for `node` (None: a project hook) with the full
+        context, connected, its ref()/source()/this turned into relation names: the SQL to send."""
         self.parser.load_macros()
         view = self.view
+        package = node.unique_id.split(".")[1] if node is not None else self.plan.project.name
+        live = view.live(node, adapter)
         rendered, _state = self.parser.renderer.render(
-            text, path or node.path, lambda _cfg: False, live=view.live(node, adapter),
-            node=_node_view(node, node.unique_id.split(".")[1], view), package=node.unique_id.split(".")[1])
-        return view.live(node, adapter).substitute(rendered)
+            text, path or node.path, lambda _cfg: False, extra, live=live, package=package,
+            node=_node_view(node, package, view) if node is not None else None)
+        return live.substitute(rendered)
 
 
 def _node_view(node: Any, package: str, view: ProjectView) -> Any:

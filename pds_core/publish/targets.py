@@ -11,7 +11,6 @@ from typing import Any
 
 from pds_core.errors import ProjectError
 from pds_core.loader import Project
-from pds_core.render import Renderer
 
 
 class TargetPool:
@@ -42,8 +41,8 @@ class TargetPool:
             raise ProjectError(f"an export writes to target {name!r}, but the project has no profiles.yml",
                                hint="add profiles.yml with that target (see docs/publish.md)")
         folder = project.root if Path(shown).name == shown else Path(shown).parent
-        renderer = Renderer(project.name, project.vars, {})
-        target = load_target(project.root, project.config.profile, name, folder, renderer.render_string)
+        # the profile rendered as the build's own target is (env_var(), --vars), with the same project file
+        target = load_target(project.root, project.config.profile, name, folder, project.cli_vars, project.config.file)
         path = str(target.settings.get("path") or "")
         if target.type == "duckdb" and path and path != ":memory:" and not path.startswith("md:") \
                 and not os.path.isabs(path):

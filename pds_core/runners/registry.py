@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pds_core.history import ResultsHistory, timestamp, utcnow
+from pds_core.hooks import HookedRunner
 from pds_core.materializations import BuildContext
 from pds_core.plan import Plan
 from pds_core.publish.chart_runner import ChartRunner
@@ -20,10 +21,11 @@ from pds_core.quality.runner import QualityContext, QualityRunner
 from pds_core.quality.unit_runner import UnitTestRunner, unit_env
 from pds_core.runners.base import RunContext, Runner
 from pds_core.runners.models import ModelRunner
+from pds_core.snapshots.runner import SnapshotRunner
 
-RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "test": QualityRunner,
-                                    "metric": QualityRunner, "export": ExportRunner, "chart": ChartRunner,
-                                    "serve": ServeRunner, "unit_test": UnitTestRunner}
+RUNNERS: dict[str, type[Runner]] = {"model": ModelRunner, "seed": ModelRunner, "snapshot": SnapshotRunner,
+                                    "test": QualityRunner, "metric": QualityRunner, "export": ExportRunner,
+                                    "chart": ChartRunner, "serve": ServeRunner, "unit_test": UnitTestRunner}
 
 
 def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHistory, targets: TargetPool,
@@ -41,8 +43,10 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
         is_built=(lambda n: catalog.get(n.relation.key()) is not None) if catalog is not None else None))
     publish = PublishContext(project, adapter, plan.invocation_id, timestamp(started) if started else _now(), targets,
                              on_retry=on_retry)
+    snapshot = SnapshotRunner(ctx, plan.decisions, plan.compiled, catalog, build.render_at_run)
     unit = UnitTestRunner(ctx, unit_env(plan, adapter, catalog))
-    made: dict[type[Runner], Runner] = {ModelRunner: model, QualityRunner: quality, UnitTestRunner: unit,
+    made: dict[type[Runner], Runner] = {ModelRunner: HookedRunner(model, plan), SnapshotRunner: HookedRunner(snapshot, plan),
+                                        QualityRunner: quality, UnitTestRunner: unit,
                                         **{cls: cls(ctx, publish, plan) for cls in (ExportRunner, ChartRunner,
                                                                                     ServeRunner)}}
     return {kind: made[cls] for kind, cls in RUNNERS.items()}

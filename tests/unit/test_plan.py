@@ -46,6 +46,10 @@ class FakeCatalog:
     def freshness(self, manifest, sources):  # noqa: ANN001, ANN201
         return {}
 
+    def columns(self, relation):  # noqa: ANN001, ANN201
+        self.asked.append(("columns", relation.identifier))
+        return [("id", "INTEGER")]
+
     def recorded_fingerprints(self):  # noqa: ANN201
         return {}
 

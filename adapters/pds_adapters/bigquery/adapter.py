@@ -37,6 +37,7 @@ class BigQueryAdapter(Adapter):
     drop_cascade: ClassVar[frozenset[str]] = frozenset()  # drops go through the API (execute())
     supports_cancel: ClassVar[bool] = True  # jobs.cancel for the running jobs
     lock_kind: ClassVar[str] = "table"  # no session lock on BigQuery: pds_build_lock (locks.py)
+    snapshot_time_sql: ClassVar[str] = "current_timestamp()"  # dbt-bigquery's snapshot_get_time()
     grants_style: ClassVar[str | None] = "object_privileges"
     comment_style: ClassVar[str] = "api"  # descriptions through tables.patch (descriptions.py), as dbt-bigquery
     constraint_support: ClassVar[dict[str, str]] = {"check": "not_supported", "not_null": "enforced",
@@ -188,6 +189,12 @@ class BigQueryAdapter(Adapter):
         table = self._get_table(relation)
         return [f.name for f in table.schema] if table is not None else []
 
+    def column_types(self, relation: Relation) -> list[tuple[str, str]]:
+        """From the table's schema through the REST API (free, where INFORMATION_SCHEMA is billed)."""
+        table = self._get_table(relation)
+        return [(f.name, f"ARRAY<{f.field_type}>" if f.mode == "REPEATED" else f.field_type)
+                for f in table.schema] if table is not None else []
+
     def count(self, relation: Relation) -> int:
         """A table's row count from its metadata (free); a view's by a query."""
         table = self._get_table(relation)
@@ -202,11 +209,16 @@ class BigQueryAdapter(Adapter):
 
     # ---- what differs in the operations ----------------------------------------------------------------
     def swap_in(self, staged: Relation, relation: Relation, kind: str | None) -> None:
-        """A copy job with WRITE_TRUNCATE: atomic, not billed, and it takes the staged table's schema."""
+        """A copy job with WRITE_TRUNCATE: atomic and not billed. When the columns change (a seed or a
+        snapshot that gained one, sync_all_columns), one CREATE OR REPLACE TABLE ... AS SELECT instead,
+        as atomic: a copy job there fails on bqemulator (500, retried without end)."""
         from google.cloud import bigquery
 
         if kind == "view":
             self.drop_relation(relation)  # a copy cannot overwrite a view
+        elif kind == "table" and self.column_types(staged) != self.column_types(relation):
+            self.execute(st.create_table_as(self.table(relation), st.select_star(self.table(staged)), replace=True))
+            return
         config = bigquery.CopyJobConfig(write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE)
         self._job(self.connection().copy_table(self._table_id(staged), self._table_id(relation), job_config=config))
 

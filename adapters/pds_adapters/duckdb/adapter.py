@@ -14,6 +14,7 @@ from pds_adapters import statements as st
 from pds_adapters.base import Adapter
 from pds_adapters.errors import ConnectionFailed
 from pds_adapters.relation import Relation
+from pds_adapters.schema_change import SchemaPolicy
 
 
 class DuckDBAdapter(Adapter):
@@ -27,6 +28,7 @@ class DuckDBAdapter(Adapter):
     qualify_database: ClassVar[bool] = True  # `pds.pds.pds_runs`: never ambiguous with a schema named pds
     supports_cancel: ClassVar[bool] = True  # connection.interrupt()
     lock_kind: ClassVar[str] = "file"
+    snapshot_time_sql: ClassVar[str] = "now()::timestamp"  # dbt-duckdb's snapshot_get_time()
     grants_style: ClassVar[str | None] = None  # DuckDB has no grants (pds warns, as dbt-duckdb does)
     constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(
         ("check", "not_null", "unique", "primary_key", "foreign_key"), "enforced")
@@ -145,9 +147,10 @@ class DuckDBAdapter(Adapter):
         with self._frame(df) as query:
             return self.replace_table(relation, query) or 0
 
-    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str]) -> int | None:
+    def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
+                              schema: SchemaPolicy | None = None) -> int | None:
         with self._frame(df) as query:
-            return self.incremental(relation, query, strategy, unique_key)
+            return self.incremental(relation, query, strategy, unique_key, schema)
 
     def _bulk_load(self, staged: Relation, df: Any) -> int:
         with self._frame(df) as query:

@@ -18,6 +18,8 @@ from pds_adapters.postgres.bulk import copy_frame
 from pds_adapters.postgres.views import keeping_dependent_views
 from pds_adapters.relation import Relation
 
+COLUMN_TYPES = ("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a WHERE a.attrelid = "
+                "%(rel)s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum")
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
 
 
@@ -33,6 +35,7 @@ class PostgresAdapter(Adapter):
     supports_cancel: ClassVar[bool] = True  # psycopg's cancel request on the statement's connection
     lock_kind: ClassVar[str] = "advisory"
     max_identifier_bytes: ClassVar[int | None] = MAX_IDENTIFIER_BYTES
+    snapshot_time_sql: ClassVar[str] = "now()::timestamp without time zone"  # dbt-postgres's snapshot_get_time()
     constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(
         ("check", "not_null", "unique", "primary_key", "foreign_key"), "enforced")
     unquoted_case: ClassVar[str | None] = "lower"
@@ -183,6 +186,11 @@ class PostgresAdapter(Adapter):
     # ---- what differs in the operations --------------------------------------------------------
     def _keeping_dependent_views(self, relation: Relation, kind: str | None) -> contextlib.AbstractContextManager:
         return keeping_dependent_views(self, relation, kind)
+
+    def column_types(self, relation: Relation) -> list[tuple[str, str]]:
+        """Each column's exact type (format_type: with length, precision, arrays), in table order."""
+        _cols, rows = self.fetch(COLUMN_TYPES, {"rel": self.sql(self.table(relation))})
+        return [(str(name), str(kind)) for name, kind in rows]
 
     def _bulk_load(self, staged: Relation, df: Any) -> int:
         return copy_frame(self, staged, df)

@@ -37,6 +37,7 @@ class SnowflakeAdapter(Adapter):
     drop_cascade: ClassVar[frozenset[str]] = frozenset({"TABLE"})  # DROP VIEW has no CASCADE here
     supports_cancel: ClassVar[bool] = True  # SYSTEM$CANCEL_ALL_QUERIES(<session>)
     lock_kind: ClassVar[str] = "table"  # no session lock a client can take: pds_build_lock (locks.py)
+    snapshot_time_sql: ClassVar[str] = "to_timestamp_ntz(convert_timezone('UTC', current_timestamp()))"  # dbt-snowflake's snapshot_get_time()
     grants_style: ClassVar[str | None] = "show"
     comment_style: ClassVar[str] = "snowflake"
     constraint_support: ClassVar[dict[str, str]] = {"check": "not_supported", "not_null": "enforced",
@@ -131,6 +132,11 @@ class SnowflakeAdapter(Adapter):
         query = exp.union(listing("tables", exp.column("table_type")), listing("views", exp.Literal.string("VIEW")))
         _cols, rows = self.fetch(query, [s.lower() for s in schemas] * 2)
         return [(s, n, "view" if "VIEW" in t.upper() else "table") for s, n, t in rows]
+
+    def information_schema(self, view: str) -> exp.Table:
+        """The target database's information_schema, whatever the session's current database."""
+        return exp.Table(this=exp.to_identifier(view), db=exp.to_identifier("information_schema"),
+                         catalog=identifier(self.default_database(), self.dialect))
 
     def _bulk_load(self, staged: Relation, df: Any) -> int:
         return bulk.load_frame(self, staged, df)

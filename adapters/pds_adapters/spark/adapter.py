@@ -35,6 +35,7 @@ class SparkAdapter(Adapter):
     dialect: ClassVar[str] = "spark"
     supports_transactional_ddl: ClassVar[bool] = False  # no BEGIN/COMMIT: formats give atomicity instead
     supports_merge: ClassVar[bool] = True  # on Delta/Iceberg; on Parquet a clear error, never a silent fallback
+    supports_schema_change: ClassVar[bool] = False  # its incremental() takes no on_schema_change yet
     supports_create_or_replace_table: ClassVar[bool] = True  # Delta/Iceberg; Parquet: versioned view swap
     supports_advisory_lock: ClassVar[bool] = True  # a lock table where no local lock file can serve
     incremental_strategies: ClassVar[tuple[str, ...]] = STRATEGIES

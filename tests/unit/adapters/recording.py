@@ -142,6 +142,8 @@ class Job:
 @dataclass
 class Field:
     name: str
+    field_type: str = "INT64"
+    mode: str = "NULLABLE"
 
 
 @dataclass

@@ -35,7 +35,7 @@ EXPECTED = {
         "CREATE OR REPLACE VIEW proj.an.m AS SELECT 1 AS id, 'a' AS v",
     ],
     'append': [
-        "INSERT INTO proj.an.m (`id`, `v`) SELECT 1 AS id, 'a' AS v",
+        "INSERT INTO proj.an.m (`id`, `v`) SELECT `id`, `v` FROM (SELECT 1 AS id, 'a' AS v) AS __pds_rows",
     ],
     'merge': [
         "CREATE TABLE proj.an.m__pds_incr_00000000 AS SELECT 1 AS id, 'a' AS v",
@@ -44,7 +44,7 @@ EXPECTED = {
     ],
     'delete+insert': [
         "CREATE TABLE proj.an.m__pds_incr_00000000 AS SELECT 1 AS id, 'a' AS v",
-        'BEGIN TRANSACTION;\nDELETE FROM proj.an.m WHERE `id` IN (SELECT `id` FROM proj.an.m__pds_incr_00000000);\nINSERT INTO proj.an.m (`id`, `v`) SELECT * FROM proj.an.m__pds_incr_00000000;\nCOMMIT TRANSACTION',
+        'BEGIN TRANSACTION;\nDELETE FROM proj.an.m WHERE `id` IN (SELECT `id` FROM proj.an.m__pds_incr_00000000);\nINSERT INTO proj.an.m (`id`, `v`) SELECT `id`, `v` FROM proj.an.m__pds_incr_00000000;\nCOMMIT TRANSACTION',
         'API delete_table proj.an.m__pds_incr_00000000',
     ],
     'ensure_schema': [

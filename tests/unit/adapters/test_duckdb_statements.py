@@ -43,7 +43,7 @@ EXPECTED = {
     'append': [
         'BEGIN',
         'SELECT * FROM wh.an.m LIMIT 0',
-        'INSERT INTO wh.an.m ("id", "v") SELECT 1 AS id, \'a\' AS v',
+        'INSERT INTO wh.an.m ("id", "v") SELECT "id", "v" FROM (SELECT 1 AS id, \'a\' AS v) AS __pds_rows',
         'COMMIT',
     ],
     'merge': [
@@ -61,7 +61,7 @@ EXPECTED = {
         'SELECT * FROM wh.an.m__pds_incr_00000000 LIMIT 0',
         'SELECT * FROM wh.an.m LIMIT 0',
         'DELETE FROM wh.an.m WHERE "id" IN (SELECT "id" FROM wh.an.m__pds_incr_00000000)',
-        'INSERT INTO wh.an.m ("id", "v") SELECT * FROM wh.an.m__pds_incr_00000000',
+        'INSERT INTO wh.an.m ("id", "v") SELECT "id", "v" FROM wh.an.m__pds_incr_00000000',
         'DROP TABLE IF EXISTS wh.an.m__pds_incr_00000000',
         'COMMIT',
     ],

@@ -58,7 +58,7 @@ EXPECTED = {
     'append': [
         'BEGIN',
         'SELECT * FROM an.m LIMIT 0',
-        'INSERT INTO an.m ("id", "v") SELECT 1 AS id, \'a\' AS v',
+        'INSERT INTO an.m ("id", "v") SELECT "id", "v" FROM (SELECT 1 AS id, \'a\' AS v) AS __pds_rows',
         'COMMIT',
     ],
     'merge': [
@@ -76,7 +76,7 @@ EXPECTED = {
         'SELECT * FROM an.m__pds_incr_00000000 LIMIT 0',
         'SELECT * FROM an.m LIMIT 0',
         'DELETE FROM an.m WHERE "id" IN (SELECT "id" FROM an.m__pds_incr_00000000)',
-        'INSERT INTO an.m ("id", "v") SELECT * FROM an.m__pds_incr_00000000',
+        'INSERT INTO an.m ("id", "v") SELECT "id", "v" FROM an.m__pds_incr_00000000',
         'DROP TABLE IF EXISTS an.m__pds_incr_00000000',
         'COMMIT',
     ],

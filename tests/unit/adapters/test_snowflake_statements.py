@@ -39,7 +39,7 @@ EXPECTED = {
     ],
     'append': [
         'SELECT * FROM wh.an.m LIMIT 0',
-        'INSERT INTO wh.an.m ("id", "v") SELECT 1 AS id, \'a\' AS v',
+        'INSERT INTO wh.an.m ("id", "v") SELECT "id", "v" FROM (SELECT 1 AS id, \'a\' AS v) AS __pds_rows',
     ],
     'merge': [
         "CREATE TABLE wh.an.m__pds_incr_00000000 AS SELECT 1 AS id, 'a' AS v",
@@ -54,7 +54,7 @@ EXPECTED = {
         'SELECT * FROM wh.an.m LIMIT 0',
         'BEGIN',
         'DELETE FROM wh.an.m WHERE "id" IN (SELECT "id" FROM wh.an.m__pds_incr_00000000)',
-        'INSERT INTO wh.an.m ("id", "v") SELECT * FROM wh.an.m__pds_incr_00000000',
+        'INSERT INTO wh.an.m ("id", "v") SELECT "id", "v" FROM wh.an.m__pds_incr_00000000',
         'COMMIT',
         'DROP TABLE IF EXISTS wh.an.m__pds_incr_00000000',
     ],
