@@ -350,6 +350,9 @@ def docs_serve(project_dir: str, port: int, host: str) -> None:
 
 
 def main() -> None:
+    from pds_core import gctune
+
+    gctune.tune()
     # SIGTERM (a CI job cancelled, `kill`, a container stopping) takes the Ctrl-C path: running statements
     # are cancelled, the run is recorded as interrupted and the build lock is released.
     if threading.current_thread() is threading.main_thread():

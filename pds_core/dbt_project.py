@@ -187,6 +187,19 @@ _NO_RENDER = ("tests", "data_tests", "description", "loaded_at_query")
 # pds's own keys rendered when they run, not at parse time: an export's env_var() secrets (tokens,
 # URLs, sheet ids) stay out of the manifest and logs, which show the variable's name (docs/publish.md)
 RENDERED_WHEN_RUN = ("exports",)
+_PDS_OWN = (*RENDERED_WHEN_RUN, "metrics", "unit_tests")  # pds's keys in a dbt entry: not dbt's to render
+
+
+def _pds_own(kind: str, k: tuple[Any, ...]) -> bool:
+    """pds's own keys inside dbt's entries (a model's exports:, metrics:, unit_tests:; a column's or source
+    table's metrics:) are not dbt's to render: their env_var()s are read when they run, never stored."""
+    if kind in ("models", "seeds", "snapshots", "analyses") and k[0] in _PDS_OWN:
+        return True
+    if kind == "sources" and k[0] == "tables":
+        k = k[2:]
+        if k and k[0] == "metrics":
+            return True
+    return len(k) >= 3 and k[0] == "columns" and k[2] == "metrics"
 
 
 def skip_schema_key(kind: str) -> Callable[[tuple[Any, ...]], bool]:
@@ -205,7 +218,7 @@ def skip_schema_key(kind: str) -> Callable[[tuple[Any, ...]], bool]:
         k = keys[2:]  # (kind, position, ...): the path inside the entry
         if not k:
             return False
-        if kind in ("models", "seeds") and k[0] in RENDERED_WHEN_RUN:
+        if _pds_own(kind, k):
             return True
         if kind == "sources":
             return k[0] in ("description", "loaded_at_query") or k[:2] == ("config", "loaded_at_query") or (

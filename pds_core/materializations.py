@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pds_adapters.statements import rendered
+from pds_adapters.statements import rendered, wraps_rendered
 from pds_core.compiler import CompiledNode
 from pds_core.contracts import build_declared, builds_declared
 from pds_core.contracts import enforce as enforce_contract
@@ -57,7 +57,7 @@ class Materialization:
         """The model's compiled SQL as the statement's query: as written by the compiler when it is in the
         target's dialect (no second parse, no tree to copy), else parsed."""
         compiled = ctx.compiled[node.unique_id]
-        if compiled.dialect == getattr(ctx.adapter, "dialect", None):
+        if compiled.dialect == getattr(ctx.adapter, "dialect", None) and wraps_rendered(compiled.dialect):
             return rendered(compiled.sql)
         return compiled.ast
 

@@ -186,3 +186,14 @@ def test_unknown_keys_and_a_dbt_version_pds_does_not_read_are_all_reported_at_on
     assert "dbt_project.yml:3: this project requires dbt >=1.12.0; pds reads the projects of dbt 1.11" in err
     assert "dbt_project.yml:9: data-paths and seed-paths cannot both be defined" in err  # as dbt 1.11
     assert "4 errors found" in err and "Traceback" not in err
+
+
+def test_pds_settings_live_in_a_pds_project_yml_beside_dbt_project_yml(tmp_path: Path) -> None:
+    """docs/dbt-compatibility.md's example: a pds_project.yml without name: adds pds's settings."""
+    doc = (Path(__file__).parents[1] / "docs" / "dbt-compatibility.md").read_text(encoding="utf-8")
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    project = write(tmp_path / "small", {**SMALL, "pds_project.yml": example})
+    pds(project, "build")
+    assert rows(project / "small.duckdb", "select distinct table_schema from information_schema.tables "
+                "where table_schema = 'pds_audit'") == [("pds_audit",)]
+    assert rows(project / "small.duckdb", "select n from doubled") == [(2,)]

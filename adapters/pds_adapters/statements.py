@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlglot import exp
@@ -21,6 +22,19 @@ def rendered(sql: str) -> exp.Var:
 def subquery(query: exp.Expression, alias: str) -> exp.Subquery:
     """(query) AS alias, for a rendered query as for a parsed one."""
     return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+@functools.cache
+def wraps_rendered(dialect: str) -> bool:
+    """Whether this dialect's generator can put rendered SQL inside a SELECT: some (Snowflake, BigQuery)
+    rewrite every SELECT through the optimizer's scopes, which need a parsed subquery. Asked of sqlglot
+    itself, once per dialect, so a new sqlglot or dialect is judged by what it does."""
+    probe = exp.select(exp.Count(this=exp.Star())).from_(subquery(rendered("SELECT 1 AS x"), "probe"), copy=False)
+    try:
+        probe.sql(dialect=dialect)
+    except Exception:  # noqa: BLE001 - any failure means: give this dialect parsed trees
+        return False
+    return True
 
 
 def col(name: str, table: str | None = None) -> exp.Column:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from pds_adapters.statements import rendered, subquery
+from pds_adapters.statements import rendered, subquery, wraps_rendered
 from pds_core.artifacts import now_iso
 from pds_core.compiler import CompiledNode
 from pds_core.errors import ProjectError
@@ -126,7 +126,9 @@ class QualityRunner(Runner):
     def _compiled(self, uid: str) -> exp.Expression:
         """A compiled query as it was written in the target's dialect (parsed only for another dialect)."""
         compiled = self.q.compiled[uid]
-        return rendered(compiled.sql) if compiled.dialect == self.q.dialect else compiled.ast.copy()
+        if compiled.dialect == self.q.dialect and wraps_rendered(self.q.dialect):
+            return rendered(compiled.sql)
+        return compiled.ast.copy()
 
     def _dataframe(self, uid: str) -> Any:
         return self.q.adapter.query_dataframe(exp.select("*").from_(self.model(uid)))
@@ -142,7 +144,8 @@ class QualityRunner(Runner):
         if test.config.get("limit"):
             query = exp.select(exp.Star()).from_(subquery(query, "pds_limited")).limit(int(test.config["limit"]))
         text = result.extra["compiled_code"] = query.sql(dialect=self.q.dialect)
-        query = rendered(text)  # generated once: the statements below wrap it as it is
+        if wraps_rendered(self.q.dialect):
+            query = rendered(text)  # generated once: the statements below wrap it as it is
         stored = None
         if self.q.store_failures or test.config.get("store_failures"):
             stored = self._failures_relation(test)

@@ -47,3 +47,9 @@ def test_rendered_sql_is_wrapped_verbatim_and_a_trailing_comment_is_closed() -> 
     wrapped = exp.select(exp.Count(this=exp.Star())).from_(st.subquery(query, "f"), copy=False)
     assert wrapped.sql("duckdb") == "SELECT COUNT(*) FROM (select 1 as x -- the last line\n) AS f"
     assert st.create_view_as(table, st.rendered("select 2")).sql("duckdb") == "CREATE OR REPLACE VIEW s.m AS select 2"
+
+
+def test_dialects_whose_generator_rewrites_selects_get_parsed_trees() -> None:
+    """Snowflake's and BigQuery's generators walk every SELECT's scopes, which a rendered subquery has not."""
+    assert st.wraps_rendered("duckdb") and st.wraps_rendered("postgres") and st.wraps_rendered("spark")
+    assert not st.wraps_rendered("snowflake") and not st.wraps_rendered("bigquery")
