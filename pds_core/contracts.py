@@ -207,8 +207,7 @@ def enforce(node: Node, adapter: Any, query: exp.Expression) -> None:
 def query_columns(node: Node, adapter: Any, query: exp.Expression) -> list[tuple[str, str]]:
     """The (name, type) of each column the query returns, as the warehouse reports them.
 
-    An adapter may answer directly (`query_column_types(relation, query)`; not `query_columns`, which
-    adapters have for a query's names alone); otherwise the query is
+    An adapter may answer directly (`query_column_types(relation, query)`); otherwise the query is
     created as a view beside the model's relation, its columns are read from
     information_schema, and the view is dropped.
     """
