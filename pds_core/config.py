@@ -189,7 +189,7 @@ class ProjectConfig:
     name: str
     root: Path
     profile: str
-    dialect: str = "duckdb"
+    dialect: str | None = None  # None: the target's (a dbt project), else duckdb (the loader fills it in)
     model_paths: list[str] = field(default_factory=lambda: ["models"])
     seed_paths: list[str] = field(default_factory=lambda: ["seeds"])
     test_paths: list[str] = field(default_factory=lambda: ["tests"])
@@ -271,9 +271,9 @@ class ProjectConfig:
                 errors.append(ProjectError(f"{key!r} must be a list of folder names", path, data.line_of(key)))
         from sqlglot.dialects.dialect import Dialect
 
-        dialect = data.get("dialect") or "duckdb"
+        dialect = data.get("dialect") or None
         try:
-            Dialect.get_or_raise(dialect)
+            Dialect.get_or_raise(dialect or "duckdb")
         except ValueError:
             errors.append(ProjectError(f"unknown SQL dialect {dialect!r}", PROJECT_FILE, data.line_of("dialect"),
                                        hint="use a sqlglot dialect name such as duckdb, postgres, snowflake, bigquery"))

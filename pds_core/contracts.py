@@ -207,11 +207,11 @@ def enforce(node: Node, adapter: Any, query: exp.Expression) -> None:
 def query_columns(node: Node, adapter: Any, query: exp.Expression) -> list[tuple[str, str]]:
     """The (name, type) of each column the query returns, as the warehouse reports them.
 
-    An adapter may answer directly (`query_columns(relation, query)`); otherwise the query is
+    An adapter may answer directly (`query_column_types(relation, query)`); otherwise the query is
     created as a view beside the model's relation, its columns are read from
     information_schema, and the view is dropped.
     """
-    own = getattr(adapter, "query_columns", None)
+    own = getattr(adapter, "query_column_types", None)
     if own is not None:
         return list(own(node.relation, query))
     from pds_adapters import statements as st

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pds_core.errors import ProjectError
-from pds_core.nodes import Node, Relation
-from pds_core.render import MARKER
+from pds_core.nodes import Node
 from pds_core.results import NodeResult
 from pds_core.runners.base import Runner
 
@@ -59,43 +58,15 @@ def hooks_of(config: Mapping[str, Any], key: str, where: str | None = None) -> l
 def install(renderer: Any) -> None:
     """before_begin() and after_commit(), as dbt has them: a hook that runs outside the node's transaction."""
     outside = lambda sql: {"sql": sql, "transaction": False}  # noqa: E731
-    renderer.env.globals.update(before_begin=outside, after_commit=outside)
+    renderer.base.update(before_begin=outside, after_commit=outside)
 
 
-class RelationName(str):
-    """What `{{ this }}` renders as in a hook: the relation's name in the target's SQL, with dbt's parts."""
-
-    def __new__(cls, relation: Relation, sql: str) -> RelationName:
-        obj = super().__new__(cls, sql)
-        obj.database, obj.schema, obj.identifier = relation.database, relation.schema, relation.identifier
-        obj.name, obj.table = relation.identifier, relation.identifier
-        return obj
-
-
-def render_hook(plan: Any, sql: str, where: str | None, extra: dict[str, Any] | None = None) -> str:
-    """A hook's SQL after Jinja: the one place hooks are rendered (the dbt Jinja context plugs in here)."""
-    context = {"invocation_id": plan.invocation_id, "execute": True, **(extra or {})}
-    rendered, _state = plan.renderer.render(sql, where or "pds_project.yml", lambda _cfg: False, context)
-    return MARKER.sub(lambda m: _relation_sql(plan, m.group(1), m.group(2), context.get("this")), rendered)
-
-
-def relation_name(plan: Any, relation: Relation) -> RelationName:
-    return RelationName(relation, plan.namer(relation).sql(dialect=plan.target_dialect))
-
-
-def _relation_sql(plan: Any, kind: str, name: str, this: Any) -> str:
-    manifest = plan.manifest
-    if kind == "this":
-        if this is None:
-            raise ProjectError("`this` is only defined in the hooks of a node", hint="name the relation instead")
-        return str(this)
-    if kind == "source":
-        node = next((n for n in manifest.sources.values() if n.name == name), None)
-    else:
-        node = manifest.ref(name)
-    if node is None or node.relation is None:
-        raise ProjectError(f"a hook refers to {kind} {name!r}, which is not in the project")
-    return str(relation_name(plan, node.relation))
+def render_hook(plan: Any, sql: str, node: Any, adapter: Any, where: str | None,
+                extra: dict[str, Any] | None = None) -> str:
+    """A hook's SQL after Jinja: the one place hooks are rendered. dbt's full context, connected (execute
+    true, run_query, adapter), `this` and `model` the node's (None: an on-run-start/end hook, which has
+    neither); ref()/source()/this come out as the relations' names in the target's SQL."""
+    return plan.runtime.sql(sql, node, adapter, where or "pds_project.yml", extra)
 
 
 class HookedRunner(Runner):
@@ -123,19 +94,17 @@ class HookedRunner(Runner):
         if not (pre or post) or (decision is not None and decision.unchanged):
             self.inner.run(node, result)
             return
-        adapter = self.ctx.adapter
-        this = relation_name(self.plan, node.relation) if node.relation is not None else None
-        self._run(node, "pre-hook", [(i, h) for i, h in enumerate(pre, 1) if not h.transaction], this)
-        with adapter.transaction():
-            self._run(node, "pre-hook", [(i, h) for i, h in enumerate(pre, 1) if h.transaction], this)
+        self._run(node, "pre-hook", [(i, h) for i, h in enumerate(pre, 1) if not h.transaction])
+        with self.ctx.adapter.transaction():
+            self._run(node, "pre-hook", [(i, h) for i, h in enumerate(pre, 1) if h.transaction])
             self.inner.run(node, result)
-            self._run(node, "post-hook", [(i, h) for i, h in enumerate(post, 1) if h.transaction], this)
-        self._run(node, "post-hook", [(i, h) for i, h in enumerate(post, 1) if not h.transaction], this)
+            self._run(node, "post-hook", [(i, h) for i, h in enumerate(post, 1) if h.transaction])
+        self._run(node, "post-hook", [(i, h) for i, h in enumerate(post, 1) if not h.transaction])
         result.extra["hooks"] = len(pre) + len(post)
 
-    def _run(self, node: Node, kind: str, hooks: list[tuple[int, Hook]], this: Any) -> None:
+    def _run(self, node: Node, kind: str, hooks: list[tuple[int, Hook]]) -> None:
         for index, hook in hooks:
-            sql = render_hook(self.plan, hook.sql, node.path, {"this": this, "model": _model_context(node)})
+            sql = render_hook(self.plan, hook.sql, node, self.ctx.adapter, node.path)
             if not sql.strip():
                 continue
             try:
@@ -143,11 +112,3 @@ class HookedRunner(Runner):
             except Exception as exc:
                 raise HookFailed(f"{kind} {index} of {node.name} failed: {str(exc).strip()}") from exc
 
-
-def _model_context(node: Node) -> dict[str, Any]:
-    """`model` in a hook: the node's main fields, as dbt's context has them."""
-    relation = node.relation
-    return {"unique_id": node.unique_id, "name": node.name, "resource_type": node.resource_type,
-            "config": node.config, "schema": relation.schema if relation else None,
-            "database": relation.database if relation else None, "alias": relation.identifier if relation else None,
-            "path": node.path, "tags": node.tags}

@@ -107,6 +107,8 @@ def load_project(
     if isinstance(data, dict):
         render_project(data, cli_vars, target_context(tgt, profile), file)
     config = ProjectConfig.from_dict(data, root, file, overlay)
+    if config.dialect is None:  # a dbt project is written in its target's SQL (sent as written); pds's: DuckDB's
+        config.dialect = target_dialect(tgt.type) if config.is_dbt else "duckdb"
     if tgt.type == "duckdb":
         resolve_duckdb_path(tgt, root, config.name, config.is_dbt and tgt.profile_path is not None)
     resolve_target_paths(tgt, root)
@@ -146,6 +148,16 @@ def resolve_target_paths(target: Target, root: Path) -> None:
     except ProjectError:
         return
     found.resolve_paths(target.settings, root)
+
+
+def target_dialect(target_type: str) -> str:
+    """The sqlglot dialect of a target type (its adapter's; the type's own name if no adapter is installed)."""
+    from pds_adapters import adapter_class
+
+    try:
+        return adapter_class(target_type).dialect
+    except ProjectError:
+        return target_type
 
 
 def check_resource_names(files: ProjectFiles) -> None:

@@ -27,6 +27,7 @@ class BuildContext:
     decisions: dict[str, Any] = field(default_factory=dict)  # uid -> plan.BuildDecision
     compiled: dict[str, CompiledNode] = field(default_factory=dict)
     resolve: Callable[[str, str], Relation | str] | None = None  # (kind, name) -> relation or SQL
+    render_at_run: Callable[[Node, Any], None] | None = None  # (node, adapter): its connected render (plan.decide)
     manifest: Any = None  # the project's nodes (a foreign key's dependents are looked up there)
     warned: set[str] = field(default_factory=set)  # warnings about the whole target said in this run
 

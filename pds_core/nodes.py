@@ -52,6 +52,7 @@ class Node:
     env_vars: dict[str, str | None] = field(default_factory=dict)  # read while rendering (for the cache key)
     vars_used: list[str] | None = field(default_factory=list)  # Python models: vars read (None: any)
     uses_is_incremental: bool = False  # its SQL differs between the first and later builds
+    renders_with_warehouse: bool = False  # its Jinja introspects (run_query, execute...): rendered again, connected
     constraints: list[Any] = field(default_factory=list)  # model-level constraints, as declared (contracts.py)
 
     @property

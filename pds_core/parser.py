@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -12,12 +11,17 @@ from pds_core.cache import CACHE_FILE, ParseCache, digest
 from pds_core.config import config_warnings, folder_config, merge_config, validate_node_config
 from pds_core.contracts import constraint_refs
 from pds_core.dbt_project import ValueRenderer
+from pds_core.dependencies import line_of, resolve_dependencies
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.external_sources import warn_unread
+from pds_core.jinja.docs import render_descriptions
+from pds_core.jinja.names import default_names, generated_names, overridden
+from pds_core.jinja.node_view import node_view
+from pds_core.jinja.setup import cache_key, load_macros, make_renderer, package_texts
+from pds_core.jinja.statements import Live
 from pds_core.loader import Package, Project, target_context
 from pds_core.nodes import Manifest, Node, Relation
 from pds_core.pymodels import inspect_python_model
-from pds_core.render import Renderer
 from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files, seed_properties
 from pds_core.seedcheck import check_seed
 from pds_core.yamlio import load_yaml_text, read_text
@@ -32,11 +36,6 @@ def checksum(data: bytes | str) -> str:
 INCREMENTAL_SUFFIX = "#incremental"  # the parse cache keeps a model's is_incremental() render under this
 
 
-def schema_for(target_schema: str, custom: str | None) -> str:
-    """dbt's default schema naming: the target schema, or target_custom when a model sets one."""
-    return f"{target_schema}_{custom}" if custom else target_schema
-
-
 class Parser:
     """Turns a loaded Project into a Manifest. One instance per command; rendering happens here, once."""
 
@@ -47,16 +46,18 @@ class Parser:
         each a callable (parser, manifest) -> nodes (snapshots), added before dependencies are resolved."""
         self.node_parsers = list(node_parsers or [])
         self.project = project
+        self.renderer = make_renderer(project)
         self.macro_texts = {p: read_text(project.root / p, p) for p in project.files.macros}
-        self.cache = ParseCache(project.target_dir / CACHE_FILE, cache_key(project, self.macro_texts)) \
-            if use_cache else None
+        self.key = cache_key(project, self.macro_texts, package_texts(self.renderer))
+        self.cache = ParseCache(project.target_dir / CACHE_FILE, self.key) if use_cache else None
         self._macros_loaded = False
-        target = {"name": project.target.name, "type": project.target.type, "schema": project.target.schema,
-                  "threads": project.target.threads, "profile_name": project.config.profile}
-        self.renderer = Renderer(project.name, project.vars, target)
         for extension in extensions or []:
-            self.renderer.env.add_extension(extension)
+            self.renderer.add_extension(extension)
         self.database = project.target.settings.get("database") or project.target.settings.get("project")
+        self.renderer.parse_parts = self._known_parts
+        self._parsed: dict[str, Node] = {}  # by name, as parsing goes: what a marker may point to already
+        self._late: list[Node] = []  # rendered again once every node is parsed (jinja/runtime.py)
+        self._sources: dict[str, Node] = {}
 
     def parse(self) -> Manifest:
         project = self.project
@@ -72,6 +73,7 @@ class Parser:
                                             self.database, self._yaml, pkg.config.strict_keys, pkg.config.sources,
                                             values))
         manifest.schema, manifest.sources = schema, schema.sources
+        self._sources = {n.name: n for n in schema.sources.values()}
         warn_unread(schema.sources, adapter_class(project.target.type).writes_external_files, project.target.type)
         errors: list[ProjectError] = []
         for pkg in project.all_projects():
@@ -93,17 +95,32 @@ class Parser:
             for node in more(self, manifest):
                 self._add(manifest, node)
         self._check_properties(manifest, schema)
-        self._resolve_dependencies(manifest)
+        resolve_dependencies(manifest)
+        self._render_late(manifest)
+        self._render_descriptions(manifest)
         return manifest
 
+    def _render_late(self, manifest: Manifest) -> None:
+        """Models that looked at where relations live (or at `graph`) while parsing: rendered once more
+        now that every node is known (still without the warehouse; what asks it waits for the run)."""
+        if not self._late:
+            return
+        from pds_core.jinja.runtime import ProjectView
+
+        view = ProjectView(manifest, self.project.name, self.renderer.target.get("database"))
+        for node in self._late:
+            if manifest.nodes.get(node.unique_id) is node and not node.renders_with_warehouse:
+                entry = self._render(node, node.raw_code, live=view.live(node))
+                node.rendered = entry["rendered"]
+                node.renders_with_warehouse = bool(entry["deferred"])
+
     def load_macros(self) -> dict[str, str]:
-        """Compile the macro files into the Jinja environment (once, and only when something renders)."""
+        """Compile the macro files (pds's `dbt` package, the packages', the project's) into the Jinja
+        environment: once, and only when something renders."""
         names: dict[str, str] = {}
         if not self._macros_loaded:
             self._macros_loaded = True
-            for path, text in self.macro_texts.items():
-                for name in self.renderer.add_macros(text, path):
-                    names[name] = path
+            names = load_macros(self.renderer, self.project, self.macro_texts)
             if self.cache is not None:
                 self.cache.misc["macro_names"] = names
                 self.cache.dirty = True
@@ -123,29 +140,48 @@ class Parser:
         self.cache.dirty = True
         return data
 
-    def _render(self, node: Node, text: str, incremental: bool = False) -> dict[str, Any]:
+    def _render(self, node: Node, text: str, incremental: bool = False, config: dict[str, Any] | None = None,
+                live: Live | None = None) -> dict[str, Any]:
         """Render a SQL model, or take its render from the cache when nothing it depends on changed.
 
-        Parsing renders with is_incremental() false, as dbt's parse does; the plan asks for the other
-        variant (render_incremental) only for the models it decided to build into an existing table.
+        Parsing renders with is_incremental() false and no warehouse, as dbt's parse does; the plan asks
+        for the other variant (render_incremental) only for the models it decided to build into an
+        existing table, and for a connected render (`live`) of the models that introspect.
         """
         key = node.path + INCREMENTAL_SUFFIX if incremental else node.path
-        if self.cache is not None:
+        if self.cache is not None and live is None:
             entry = self.cache.render_entry(key, node.checksum, lambda _e: incremental)
-            if entry is not None:
+            if entry is not None and not entry.get("volatile"):
                 return entry
         self.load_macros()
-        rendered, state = self.renderer.render(text, node.path, lambda _cfg: incremental)
+        package = node.unique_id.split(".")[1]  # a package's model resolves macros and vars as its package
+        view = node_view(node, package, config=config if config is not None else node.config)
+        rendered, state = self.renderer.render(text, node.path, lambda _c: incremental, node=view, live=live, package=package)
         entry = {"hash": node.checksum, "rendered": rendered, "refs": state.refs, "sources": state.sources,
                  "config": state.config, "env_vars": state.env_vars, "used_is_incremental": state.used_is_incremental,
-                 "is_incremental": incremental if state.used_is_incremental else None}
-        if self.cache is not None:
+                 "is_incremental": incremental if state.used_is_incremental else None,
+                 "deferred": state.deferred, "late": state.late, "volatile": state.volatile}
+        if self.cache is not None and live is None:
             self.cache.put_render(key, entry)
         return entry
 
     def render_incremental(self, node: Node) -> str:
         """The model's SQL with is_incremental() true: what runs when rows go into the existing table."""
         return str(self._render(node, node.raw_code, incremental=True)["rendered"])
+
+    def render_live(self, node: Node, incremental: bool, live: Live) -> str:
+        """The model's SQL rendered connected (`execute` true): run_query, statements and adapter look-ups
+        answer from the warehouse, as dbt's compile does just before the node runs."""
+        return str(self._render(node, node.raw_code, incremental=incremental, live=live)["rendered"])
+
+    def _known_parts(self, kind: str, name: str) -> tuple[str | None, str | None, str | None, str | None] | None:
+        """While parsing: where a ref()/source() points, if that node was parsed already."""
+        node = self._sources.get(name) if kind == "source" else self._parsed.get(name)
+        if node is None or node.relation is None:
+            return None
+        rel = node.relation
+        kind_of = {"ephemeral": "cte", "view": "view", "source": "table"}.get(node.materialized, "table")
+        return rel.database, rel.schema, rel.identifier, kind_of
 
     # ---- nodes -----------------------------------------------------------------------------
     def _base_config(self, section: str, path: str, props: Properties | None, root_folder: str, pkg: Package) -> dict:
@@ -184,14 +220,17 @@ class Parser:
         else:
             if not text.strip():
                 raise ProjectError("model file is empty", path, 1, hint="write a SELECT statement, or delete the file")
-            entry = self._render(node, text)
+            entry = self._render(node, text, config=config)
             node.rendered, node.refs, node.sources = entry["rendered"], list(entry["refs"]), list(entry["sources"])
             node.env_vars = dict(entry["env_vars"])
             node.uses_is_incremental = bool(entry["used_is_incremental"])
+            node.renders_with_warehouse = bool(entry.get("deferred"))
+            if entry.get("late"):
+                self._late.append(node)
             merge_config(config, entry["config"])
-            if not node.rendered.strip():
+            if not node.rendered.strip() and not node.renders_with_warehouse:  # else known at run time
                 raise ProjectError("model renders to no SQL", path, 1, hint="the Jinja blocks produced nothing")
-        line = _line_of(text, "config")
+        line = line_of(text, "config")
         file_config = info.config if node.language == "python" else entry["config"]
         config_warnings(file_config, path, f"config of model {name!r}", pkg.config.strict_keys, line=line, text=text)
         try:
@@ -233,9 +272,37 @@ class Parser:
         return node
 
     def _relation(self, node: Node) -> Relation:
-        cfg = node.config
-        return Relation(schema=schema_for(self.project.target.schema, cfg.get("schema")),
-                        identifier=cfg.get("alias") or node.name, database=cfg.get("database") or self.database)
+        """Where the node goes: dbt's generate_database/schema/alias_name, the project's overrides included."""
+        cfg, target = node.config, self.project.target
+        custom = {"database": cfg.get("database"), "schema": cfg.get("schema"), "alias": cfg.get("alias")}
+        target_db = self.renderer.target.get("database")
+        defaults = default_names(node.name, cfg.get("version"), target.schema, target_db, custom)
+        which = overridden(self._root_macro_names(), self.renderer.registry.dispatch_orders)
+        database, schema, alias = defaults
+        if which:
+            view = node_view(node, node.unique_id.split(".")[1], (None, None, None))
+            key = digest(sorted(custom.items()), sorted(view.items(), key=lambda kv: kv[0]))
+            hits = self.cache.misc.setdefault("names", {}) if self.cache is not None else {}
+            hit = hits.get(node.unique_id)
+            if hit is not None and hit[0] == key:
+                database, schema, alias = hit[1]
+            else:
+                self.load_macros()
+                call = lambda name, value, view: self.renderer.call_macro(name, value, view, path=node.path)  # noqa: E731
+                database, schema, alias = generated_names(call, view, custom, which, defaults, node.path)
+                hits[node.unique_id] = (key, (database, schema, alias))
+                if self.cache is not None:
+                    self.cache.dirty = True
+        if database == target_db:
+            database = cfg.get("database") or self.database
+        relation = Relation(schema=schema, identifier=alias, database=database)
+        self._parsed[node.name] = node
+        return relation
+
+    def _root_macro_names(self) -> list[str]:
+        if self.cache is not None and "macro_names" in self.cache.misc:
+            return list(self.cache.misc["macro_names"])
+        return list(self.load_macros() or self.renderer.macro_files)
 
     @staticmethod
     def _apply_properties(node: Node, props: Properties | None) -> None:
@@ -252,6 +319,15 @@ class Parser:
         refs, sources = constraint_refs(node)  # a foreign key's `to: ref(...)` is built first
         node.refs += [r for r in refs if r not in node.refs]
         node.sources += [s for s in sources if s not in node.sources]
+
+    def _render_descriptions(self, manifest: Manifest) -> None:
+        """`{{ doc('name') }}` and other Jinja in descriptions, rendered once (docs blocks need the macros
+        loaded: only when some description holds Jinja)."""
+        nodes = [*manifest.nodes.values(), *manifest.sources.values()]
+        if any("{" in (n.description or "") or any("{" in (c.description or "") for c in n.columns.values())
+               for n in nodes):
+            self.load_macros()
+            render_descriptions(manifest, self.renderer.render_description)
 
     def _add(self, manifest: Manifest, node: Node) -> None:
         if node.name in manifest.by_name:
@@ -279,53 +355,6 @@ class Parser:
     def _is_disabled(self, name: str) -> bool:
         return any(PurePosixPath(p).stem == name for pkg in self.project.all_projects()
                    for p in pkg.files.models_sql + pkg.files.models_py + pkg.files.seeds)
-
-    def _resolve_dependencies(self, manifest: Manifest) -> None:
-        errors: list[ProjectError] = []
-        source_names = {n.name: uid for uid, n in manifest.sources.items()}
-        for node in manifest.nodes.values():
-            deps: list[str] = []
-            for ref in node.refs:
-                uid = manifest.by_name.get(ref)
-                if uid is None:
-                    errors.append(ProjectError(
-                        f"{node.name} refers to {ref!r}, which is not a model or seed", node.path,
-                        _line_of(node.raw_code, ref),
-                        hint=did_you_mean(ref, manifest.by_name) or "check the name passed to ref()"))
-                elif uid not in deps:
-                    deps.append(uid)
-            for src, table in node.sources:
-                uid = source_names.get(f"{src}.{table}")
-                if uid is None:
-                    errors.append(ProjectError(
-                        f"{node.name} uses source('{src}', '{table}'), which is not declared", node.path,
-                        _line_of(node.raw_code, table),
-                        hint=did_you_mean(f"{src}.{table}", source_names) or
-                        "declare it under sources: in a schema .yml file"))
-                elif uid not in deps:
-                    deps.append(uid)
-            node.depends_on = deps
-        if errors:
-            raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
-
-
-def cache_key(project: Project, macro_texts: dict[str, str]) -> str:
-    """Everything every file's rendering depends on: a change here invalidates the whole cache."""
-    from pds_core import __version__
-
-    target = project.target
-    return digest(__version__, project.config.raw, [p.config.raw for p in project.packages], project.vars,
-                  target.name, target.type, target.schema,
-                  target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()))
-
-
-def _line_of(text: str, needle: str) -> int | None:
-    """The first line of text that mentions needle as a quoted name or call."""
-    pattern = re.compile(rf"""(['"]){re.escape(needle)}\1|\b{re.escape(needle)}\s*\(""")
-    for number, line in enumerate(text.splitlines(), 1):
-        if pattern.search(line):
-            return number
-    return None
 
 
 def parse_project(project: Project, use_cache: bool = False) -> Manifest:

@@ -16,7 +16,6 @@ edges to the plan's run graph afterwards; execute.py runs it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +31,10 @@ from pds_core.engine_config import check_engine_config, strategy_of
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
 from pds_core.graph import build_graph
+from pds_core.jinja.runtime import RunTimeRender
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Relation
-from pds_core.parser import Parser, cache_key
+from pds_core.parser import Parser
 from pds_core.publish.chart_nodes import check_columns, known_columns, parse_model_charts
 from pds_core.publish.exports import parse_exports
 from pds_core.publish.notify import webhooks
@@ -116,6 +116,7 @@ class BuildDecision:
     unique_key: list[str] = field(default_factory=list)
     options: Any = None  # the adapter's storage options for the table (Spark: format, partitions, ...)
     unchanged: bool = False  # --skip-unchanged: its relation already holds this definition's result
+    render_at_run: bool = False  # its Jinja asks the warehouse: rendered and compiled at its turn, connected
     on_schema_change: str = "ignore"  # incremental models: what a change of the query's columns does
     existing_columns: list[tuple[str, str]] | None = None  # the existing table's (name, type), read once
 
@@ -150,7 +151,7 @@ class Plan:
     excluded: set[str] = field(default_factory=set)  # what --exclude names (a test named there never runs)
     namer: Any = None  # the target adapter's table(): how every relation is named in SQL
     table_options: dict[str, Any] = field(default_factory=dict)  # uid -> the adapter's options (engine_config.py)
-    renderer: Any = None  # the parse's Jinja renderer: hooks render with it at run time (hooks.py)
+    runtime: Any = None  # jinja.runtime.RunTimeRender: connected renders (models plan.decide marked, hooks)
 
     def node(self, uid: str) -> Any:
         """Any node of the run: a model, seed or source, or one a planner added."""
@@ -198,11 +199,13 @@ class Parsed:
     parser: Parser
 
 
-def parse(project: Project, use_cache: bool = False) -> Parsed:
+def parse(project: Project, use_cache: bool = False, flags: dict[str, Any] | None = None) -> Parsed:
     """Models, seeds and sources (parser.py), then tests, checks, metrics (quality) and exports (publish);
-    the notification hooks of pds_project.yml are checked too, so `pds compile` reports them."""
+    the notification hooks of pds_project.yml are checked too, so `pds compile` reports them.
+    `flags`: what templates read as dbt's `flags` (WHICH, FULL_REFRESH, ...)."""
     webhooks(project)
     parser = Parser(project, use_cache=use_cache, extensions=[TestBlockExtension], node_parsers=[parse_snapshots])
+    parser.renderer.flags.update(flags or {})
     hooks.install(parser.renderer)
     manifest = parser.parse()
     check_modes(manifest)
@@ -227,15 +230,18 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
 
     adapter_cls = adapter_class(project.target.type)
     engine = adapter_cls(project.target)  # not connected: names relations, checks engine config
-    namer = engine.table  # THE relation renderer
-    parsed = parse(project, use_cache=True)
+    namer = engine.table  # THE relation renderer (nothing connects)
+    flags = {"WHICH": spec.name, "FULL_REFRESH": options.full_refresh, "STORE_FAILURES": options.store_failures}
+    parsed = parse(project, use_cache=True, flags=flags)
     manifest, parser = parsed.manifest, parsed.parser
     adapter_cls.check_names(manifest.all_nodes().values())
     graph = build_graph(manifest)
     sql_models = [uid for uid, n in manifest.nodes.items()
                   if n.resource_type in ("model", "snapshot") and n.language == "sql"]
     compiler = Compiler(manifest, graph, project.config.dialect, adapter_cls.dialect, parser.cache, namer)
-    compiled = compiler.compile(sql_models)
+    pending = [uid for uid in sql_models if manifest.nodes[uid].renders_with_warehouse]
+    compiled = compiler.compile([uid for uid in sql_models if uid not in pending])
+    compiled.update(compiler.compile_pending(pending))
     built_columns = read_built_columns(project.target_dir / STATE_DIR)
     validation = None
     if options.validate:
@@ -243,14 +249,18 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
                                        parser.cache, source_columns, built_columns)
     check_columns(manifest, lambda node: known_columns(node, validation, built_columns))  # charts, serve keys
     fingerprints = compute_fingerprints(manifest, graph, compiled, project.target.type,
-                                        cache_key(project, parser.macro_texts), project.vars)
-    result = Plan(project=project, options=options, command=spec, invocation_id=str(uuid.uuid4()),
+                                        parser.key, project.vars)
+    result = Plan(project=project, options=options, command=spec, invocation_id=parser.renderer.invocation_id,
                   manifest=manifest, graph=graph, compiled=compiled, validation=validation,
                   fingerprints=fingerprints, chosen=set(), selected=set(), target_dialect=adapter_cls.dialect,
-                  cache=parser.cache, built_columns=built_columns, namer=namer,
-                  renderer=parser.renderer)
+                  cache=parser.cache, built_columns=built_columns, namer=namer)
     result.notes += list(getattr(manifest.schema, "notes", None) or [])  # e.g. dbt's semantic layer, kept
     _select(result)
+    result.runtime = RunTimeRender(parser, compiler, result)  # hooks render with it too (hooks.render_hook)
+    if pending:
+        result.notes += [f"{manifest.nodes[uid].path}: rendered again at run time, connected (its Jinja asks the "
+                         "warehouse: execute, run_query, statement or adapter look-ups)" for uid in sorted(pending)
+                         if spec.name in ("compile", "lineage")]
     result.run_graph = graph
     result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}
     result.table_options = check_engine_config(manifest, result.runnable, engine)
@@ -321,8 +331,10 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
         if existing == "table" and (decision.incremental or node.resource_type == "snapshot"):
             decision.existing_columns = catalog.columns(node.relation)
         plan.decisions[uid] = decision
-    again = [uid for uid, d in plan.decisions.items()
-             if d.incremental and manifest.nodes[uid].uses_is_incremental and manifest.nodes[uid].language == "sql"]
+    for uid, decision in plan.decisions.items():  # rendered at its turn in the run, with the warehouse
+        decision.render_at_run = manifest.nodes[uid].renders_with_warehouse
+    again = [uid for uid, d in plan.decisions.items() if d.incremental and not d.render_at_run
+             and manifest.nodes[uid].uses_is_incremental and manifest.nodes[uid].language == "sql"]
     if again:
         for uid in again:
             manifest.nodes[uid].rendered = parser.render_incremental(manifest.nodes[uid])

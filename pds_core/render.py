@@ -1,46 +1,59 @@
-"""Jinja rendering of SQL models, once per model: dependencies are recorded while rendering.
+"""Jinja rendering of SQL models with dbt's context, once per model: dependencies are recorded while rendering.
 
-ref(), source() and this render as markers that the compile stage replaces with the final
-relation names (or ephemeral CTE names), so a model is never rendered a second time to
-learn where its parents live.
+ref(), source() and this render as markers that the compile stage replaces with the final relation
+names (or ephemeral CTE names), so a model is never rendered a second time to learn where its
+parents live. The context (pds_core/jinja/) is dbt's: macros by package with adapter.dispatch,
+dbt's cross-database macros, var/env_var/target/config, statements and adapter look-ups.
+
+Two phases, as dbt's parse and compile: parsing renders every node without a warehouse (`execute`
+false); a node that reads what only a connected run knows (execute, run_query, statement,
+adapter look-ups, graph) is marked `deferred` and rendered again at its turn in the run, connected
+(render(..., live=Live(...)); see plan.decide).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-from collections.abc import Callable
+import datetime
+import uuid
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import jinja2
 import jinja2.sandbox
 
 from pds_core.errors import ProjectError
-from pds_core.profiles import SECRET_ENV_PREFIX
+from pds_core.jinja import context as ctxlib
+from pds_core.jinja.adapter_proxy import AdapterProxy
+from pds_core.jinja.docs import DocBlocks
+from pds_core.jinja.errors import render_error
+from pds_core.jinja.layers import ConfigObject, ContextLayer, Overlay
+from pds_core.jinja.macros import (
+    INTERNAL,
+    MacroRegistry,
+    MaterializationExtension,
+    Namespace,
+    compile_macro_file,
+)
+from pds_core.jinja.relation_api import (
+    EPHEMERAL_PREFIX,
+    LOOKUP,
+    MARKER,
+    RelationMarker,
+    make_api,
+    style_for,
+)
+from pds_core.jinja.statements import Live, Statements
+from pds_core.jinja.undefined import parse_undefined
 
-MARKER = re.compile(r"\x1d(ref|source|this)\x1f([^\x1d\x1f]*)\x1d")
-
-
-class RelationMarker(str):
-    """What ref()/source()/this render as; carries the name for macros that inspect it."""
-
-    def __new__(cls, kind: str, name: str) -> RelationMarker:
-        obj = super().__new__(cls, f"\x1d{kind}\x1f{name}\x1d")
-        obj.kind, obj.name = kind, name
-        return obj
-
-    @property
-    def identifier(self) -> str:
-        return self.name.split(".")[-1]
+__all__ = ["MARKER", "Frame", "RelationMarker", "RenderState", "Renderer"]
+PartsLookup = Callable[[str, str], "tuple[str | None, str | None, str | None, str | None] | None"]
 
 
 @dataclass
 class RenderState:
-    """What one model's rendering found: its refs, sources, config() calls and env vars read."""
+    """What one render found: refs, sources, config() calls, env vars read, and how it may be reused."""
 
     path: str
     is_incremental: Callable[[dict[str, Any]], bool]
@@ -49,130 +62,264 @@ class RenderState:
     config: dict[str, Any] = field(default_factory=dict)
     env_vars: dict[str, str | None] = field(default_factory=dict)
     used_is_incremental: bool = False
+    deferred: bool = False  # asked the warehouse (execute, run_query...): rendered again at run time, connected
+    late: bool = False  # looked at where relations live or at `graph`: rendered again once all nodes are parsed
+    volatile: bool = False  # read the run's identity (invocation_id, flags...): never taken from the cache
+
+
+@dataclass
+class Frame:
+    """One render in progress: its state, its package's namespace and its per-node values."""
+
+    state: RenderState
+    package: str
+    values: dict[str, Any]
+    live: Live | None = None
+    results: dict[str, Any] = field(default_factory=dict)
+    namespace: Namespace | None = None
 
 
 class Renderer:
-    """A Jinja environment with pds's functions and the project's macros."""
+    """The Jinja environment of one project: its macros, its packages', pds's internal `dbt` macros."""
 
-    def __init__(self, project_name: str, vars: dict[str, Any], target: dict[str, Any]) -> None:
+    def __init__(self, project_name: str, vars: dict[str, Any], target: dict[str, Any], *,
+                 cli_vars: dict[str, Any] | None = None, package_vars: dict[str, dict[str, Any]] | None = None,
+                 dispatch: dict[str, list[str]] | None = None, quoting: Mapping[str, Any] | None = None,
+                 flags: dict[str, Any] | None = None) -> None:
         self.project_name = project_name
         self.vars = vars
-        self._state: ContextVar[RenderState | None] = ContextVar("pds_render_state", default=None)
+        self.cli_vars = dict(cli_vars or {})
+        self.package_vars = dict(package_vars or {})
+        self.target = target
+        self.adapter_type = str(target.get("type") or "duckdb")
+        self.style = style_for(self.adapter_type, quoting)
+        self._frame: ContextVar[Frame | None] = ContextVar("pds_render_frame", default=None)
         self.env = jinja2.sandbox.SandboxedEnvironment(
-            undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+            undefined=parse_undefined(self._parse_lenient), autoescape=False, keep_trailing_newline=True,
+            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", MaterializationExtension],
         )
-        self.env.globals.update(
-            ref=self._ref, source=self._source, config=self._config, var=self._var, env_var=self._env_var,
-            is_incremental=self._is_incremental, target=target, project_name=project_name,
-            log=lambda *a, **k: "", tojson=json.dumps, modules={"re": re},
-            exceptions={"raise_compiler_error": self._raise},
-        )
-        self.macro_files: dict[str, str] = {}
+        # packages' macros (and pds's `dbt` ones) print an undefined name as nothing, as dbt does
+        self.package_env = self.env.overlay(undefined=parse_undefined(self._parse_lenient, jinja2.Undefined))
+        self.registry = MacroRegistry(self.env, project_name, self.adapter_type, dispatch)
+        self.docs = DocBlocks(project_name)
+        self.invocation_id = str(uuid.uuid4())
+        self.run_started_at = datetime.datetime.now(datetime.UTC)
+        self.flags: dict[str, Any] = {"WHICH": "build", "FULL_REFRESH": False, "STORE_FAILURES": False,
+                                      "EMPTY": False, **(flags or {})}
+        self.infos: list[str] = []  # log(..., info=True) messages, for the command to show
+        self.parse_parts: PartsLookup | None = None  # while parsing: the relations known so far
+        self.base = self._base_context()
+        self.context = ContextLayer(self._frame, self.base)
+        self.macro_files: dict[str, str] = {}  # the root project's macros: name -> file
+        self.packages: list[Any] = []  # jinja.packages.PackageMacros whose macros are loaded
+        self._templates: set[str] = set()
 
-    # ---- functions available in templates ----------------------------------------------------
-    def _current(self) -> RenderState:
-        state = self._state.get()
-        if state is None:
+    # ---- the context -----------------------------------------------------------------------------
+    def _base_context(self) -> dict[str, Any]:
+        statements = Statements(self._frame.get)
+        api = make_api(self.style)
+        base = ctxlib.static_context()
+        base.update(
+            ref=self._ref, source=self._source, config=ConfigObject(self), var=ctxlib.var_function(self._node_vars),
+            env_var=ctxlib.env_var_function(self._record_env, lambda: self._frame.get() is not None),
+            is_incremental=self._is_incremental, target=self.target, project_name=self.project_name,
+            log=ctxlib.log_function(self.infos.append), api=api, statement=statements.statement,
+            run_query=statements.run_query, load_result=statements.load_result, store_result=statements.store_result,
+            store_raw_result=statements.store_raw_result, execute=ctxlib.ExecuteFlag(self._executing),
+            adapter=AdapterProxy(self._frame.get, self.registry, self._namespace, self.style, api, statements),
+            flags=ctxlib.Flags(self.flags, self._mark_volatile), invocation_id=self.invocation_id,
+            run_started_at=self.run_started_at, graph=dict(ctxlib.GRAPH_SHAPE), selected_resources=[],
+        )
+        base["builtins"] = {"ref": self._ref, "source": self._source, "config": base["config"]}
+        return base
+
+    def _current(self) -> Frame:
+        frame = self._frame.get()
+        if frame is None:
             raise ProjectError("ref(), source(), config() and this can only be used inside a model")
-        return state
+        return frame
+
+    def _namespace(self) -> Namespace:
+        frame = self._frame.get()
+        if frame is not None and frame.namespace is not None:
+            return frame.namespace
+        return self.namespace(self.project_name)
+
+    def _executing(self) -> bool:
+        frame = self._frame.get()
+        if frame is None or frame.live is None or frame.live.adapter is None:
+            if frame is not None:
+                frame.state.deferred = True
+            return False
+        return True
+
+    def _parse_lenient(self) -> bool:
+        """Parsing a node that asks the warehouse (rendered again, connected): undefined is tolerated."""
+        frame = self._frame.get()
+        return frame is not None and frame.live is None and frame.state.deferred
+
+    def _mark_volatile(self) -> None:
+        frame = self._frame.get()
+        if frame is not None:
+            frame.state.volatile = True
+
+    def _record_env(self, name: str, value: str | None) -> None:
+        frame = self._frame.get()
+        if frame is not None:
+            frame.state.env_vars[name] = value
+
+    def _node_vars(self) -> Mapping[str, Any]:
+        frame = self._frame.get()
+        package = frame.package if frame is not None else self.project_name
+        if package == self.project_name and not self.package_vars:
+            return self.vars
+        return ctxlib.scoped_vars(self.vars, self.cli_vars, package, self.project_name,
+                                  self.package_vars.get(package))
 
     def _ref(self, *args: str, **_kw: Any) -> RelationMarker:
         if not args or len(args) > 2 or not all(isinstance(a, str) for a in args):
             raise ProjectError("ref() takes a model name, e.g. ref('stg_orders')")
         name = args[-1]
-        self._current().refs.append(name)
-        return RelationMarker("ref", name)
+        self._current().state.refs.append(name)
+        return RelationMarker("ref", name, self.style)
 
     def _source(self, source_name: str, table_name: str) -> RelationMarker:
         if not isinstance(source_name, str) or not isinstance(table_name, str):
             raise ProjectError("source() takes two names, e.g. source('shop', 'orders')")
-        self._current().sources.append((source_name, table_name))
-        return RelationMarker("source", f"{source_name}.{table_name}")
-
-    def _config(self, *args: Any, **kwargs: Any) -> str:
-        if args and isinstance(args[0], dict):
-            kwargs = {**args[0], **kwargs}
-        self._current().config.update(kwargs)
-        return ""
-
-    def _var(self, name: str, default: Any = jinja2.Undefined) -> Any:
-        if name in self.vars:
-            return self.vars[name]
-        if default is not jinja2.Undefined:
-            return default
-        raise ProjectError(f"var {name!r} is not defined",
-                           hint=f"set it under 'vars:' in pds_project.yml or pass --vars '{{{name}: ...}}'")
-
-    def _env_var(self, name: str, default: Any = None) -> str:
-        state = self._state.get()
-        if state is not None and name.startswith(SECRET_ENV_PREFIX):
-            raise ProjectError(f"{name} is a secret: env vars named {SECRET_ENV_PREFIX}* can be read only in "
-                               "profiles.yml", hint="models and macros end up in target/ and logs; pass the value "
-                               "to the warehouse through the profile instead")
-        value = os.environ.get(name)
-        if state is not None:
-            state.env_vars[name] = value
-        if value is not None:
-            return value
-        if default is not None:
-            return str(default)
-        raise ProjectError(f"environment variable {name!r} is not set and has no default",
-                           hint=f"export {name}=... or write env_var('{name}', 'default')")
+        self._current().state.sources.append((source_name, table_name))
+        return RelationMarker("source", f"{source_name}.{table_name}", self.style)
 
     def _is_incremental(self) -> bool:
-        state = self._current()
+        state = self._current().state
         state.used_is_incremental = True
         return state.is_incremental(state.config)
 
-    @staticmethod
-    def _raise(message: str) -> None:
-        raise ProjectError(str(message))
+    def _parts(self, kind: str, name: str) -> tuple[str | None, str | None, str | None, str | None] | None:
+        """Where a marker points: from the run when connected, else from what parsing knows (deferring)."""
+        frame = self._frame.get()
+        if frame is not None and frame.live is not None:
+            return frame.live.parts(kind, name)
+        if frame is not None:
+            frame.state.late = True
+            if kind == "this":
+                model = frame.values.get("model") or {}
+                return model.get("database"), model.get("schema"), model.get("alias") or model.get("name"), None
+        return self.parse_parts(kind, name) if self.parse_parts is not None else None
 
-    # ---- loading and rendering ---------------------------------------------------------------
-    def add_macros(self, text: str, path: str) -> list[str]:
-        """Make the macros of one macros/*.sql file callable from every model; returns their names."""
-        template = self._compile(text, path)
+    # ---- macros ------------------------------------------------------------------------------------
+    def add_extension(self, extension: type[jinja2.ext.Extension]) -> None:
+        """A Jinja tag (`{% test %}`) for the project's templates and the packages' alike."""
+        self.env.add_extension(extension)
+        self.package_env.add_extension(extension)
+
+    def add_macros(self, text: str, path: str, package: str | None = None) -> list[str]:
+        """Register the macros of one macro file (of the project, or of `package`); returns their names."""
         try:
-            module = template.make_module({})
-        except Exception as exc:
-            raise _jinja_error(exc, path) from exc
-        names = [n for n in dir(module) if not n.startswith("_") and callable(getattr(module, n))]
-        for name in names:
-            if name in self.macro_files:
-                raise ProjectError(f"macro {name!r} is defined twice: in {self.macro_files[name]} and {path}",
-                                   path, hint="rename one of them")
-            self.macro_files[name] = path
-            self.env.globals[name] = getattr(module, name)
+            own = package is None or package == self.project_name
+            templates = compile_macro_file(self.env if own else self.package_env, text, path)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ProjectError(f"Jinja syntax error: {exc.message}", path, exc.lineno,
+                               hint="check the {{ }} and {% %} tags near this line") from exc
+        self._templates.add(path)
+        package = package or self.project_name
+        names = list(templates)
+        self.registry.add(package, path, templates)
+        if package == self.project_name:
+            for name in names:
+                self.macro_files[name] = path
         return names
 
-    def render(self, text: str, path: str, is_incremental: Callable[[dict[str, Any]], bool],
-               extra: dict[str, Any] | None = None) -> tuple[str, RenderState]:
-        """Render one model; returns the SQL (with relation markers) and what rendering found."""
-        state = RenderState(path=path, is_incremental=is_incremental)
-        token = self._state.set(state)
-        try:
-            template = self._compile(text, path)
-            context = {"this": RelationMarker("this", ""), **(extra or {})}
-            return template.render(context), state
-        except ProjectError as exc:
-            if exc.location.path is None:
-                exc.location.path = path
-                exc.location.line = exc.location.line or _template_line(exc.__traceback__, path)
-            raise
-        except Exception as exc:
-            raise _jinja_error(exc, path) from exc
-        finally:
-            self._state.reset(token)
+    def namespace(self, package: str) -> Namespace:
+        ns = self.registry.namespace(package, self.context)
+        if package == self.project_name:  # what callers outside pds_core.jinja read (generic tests)
+            self.env.globals.update({k: v for k, v in ns.flat.items() if k in self.macro_files})
+        return ns
 
-    def render_string(self, text: str, path: str | None = None) -> str:
-        """Render a config value (profiles.yml, vars) that may call env_var() or var()."""
+    def test_macro(self, name: str, namespace: str | None = None) -> Any:
+        """The `{% test name %}` macro a schema file names: `pkg.name` in that package; a plain name in the
+        project, then the installed packages, then pds's `dbt` package (dbt's order). None if none."""
+        ns = self.namespace(self.project_name)
+        if namespace is not None:
+            return ns.get_from_package(namespace, f"test_{name}")
+        for package in [*self.registry.package_order, INTERNAL]:
+            found = ns.get_from_package(package, f"test_{name}")
+            if found is not None:
+                return found
+        return None
+
+    def call_macro(self, name: str, *args: Any, path: str = "<macro>", package: str | None = None) -> Any:
+        """Call a macro as a node of `package` would (generate_schema_name & co), outside a model's render."""
+        state = RenderState(path=path, is_incremental=lambda _c: False)
+        frame = Frame(state, package or self.project_name, {})
+        token = self._frame.set(frame)
+        lookup = LOOKUP.set(self._parts)
         try:
-            return self._compile(text, path or "<string>").render({})
+            frame.namespace = ns = self.namespace(frame.package)
+            macro = ns.get_from_package(None, name)
+            if macro is None:
+                raise ProjectError(f"macro {name!r} does not exist", path)
+            return macro(*args)
+        except ProjectError as exc:
+            raise render_error(path, self._templates) from exc
+        except Exception as exc:
+            raise render_error(path, self._templates) from exc
+        finally:
+            LOOKUP.reset(lookup)
+            self._frame.reset(token)
+
+    # ---- rendering ---------------------------------------------------------------------------------
+    def render(self, text: str, path: str, is_incremental: Callable[[dict[str, Any]], bool],
+               extra: dict[str, Any] | None = None, *, package: str | None = None, live: Live | None = None,
+               node: Mapping[str, Any] | None = None) -> tuple[str, RenderState]:
+        """Render one node's SQL; returns it (with relation markers) and what rendering found."""
+        state = RenderState(path=path, is_incremental=is_incremental)
+        values: dict[str, Any] = {"this": RelationMarker("this", "", self.style)}
+        if node is not None:
+            values["model"] = node
+        if live is not None:
+            values.update(graph=live.graph, selected_resources=list(live.selected))
+        else:
+            values.update(graph=ctxlib.Deferred(lambda: setattr(state, "late", True), dict(ctxlib.GRAPH_SHAPE)),
+                          selected_resources=ctxlib.Deferred(lambda: setattr(state, "late", True), {}))
+        values.update(extra or {})
+        frame = Frame(state, package or self.project_name, values, live)
+        token = self._frame.set(frame)
+        lookup = LOOKUP.set(self._parts)
+        try:
+            frame.namespace = ns = self.namespace(frame.package)
+            over = {k: v for k, v in (extra or {}).items() if k in ns.flat}  # a unit test's macro overrides
+            scope = Overlay(over, ns) if over else ns
+            template = self._compile(text, path)
+            return self.env.concat(template.root_render_func(template.new_context(scope, shared=True))), state
+        except Exception as exc:
+            raise render_error(path, self._templates) from exc
+        finally:
+            LOOKUP.reset(lookup)
+            self._frame.reset(token)
+
+    def render_string(self, text: str, path: str | None = None, extra: dict[str, Any] | None = None) -> str:
+        """Render a config value (project file, profiles.yml, vars, descriptions): the context without macros."""
+        try:
+            template = self._compile(text, path or "<string>")
+            if extra:
+                return template.render({**extra})
+            return self.env.concat(template.root_render_func(template.new_context(self.context, shared=True)))
         except ProjectError:
             raise
         except Exception as exc:
-            raise _jinja_error(exc, path) from exc
+            raise render_error(path or "<string>", self._templates) from exc
+
+    def render_description(self, text: str, path: str | None = None) -> str:
+        """A description with doc() blocks and var()/env_var() rendered."""
+        template = self._compile(text, path or "<description>")
+        scope = Overlay({"doc": self.docs.doc}, self.context)
+        try:
+            return self.env.concat(template.root_render_func(template.new_context(scope, shared=True)))
+        except ProjectError as exc:
+            exc.location.path = exc.location.path or path
+            raise
+        except Exception as exc:
+            raise render_error(path or "<description>", self._templates) from exc
 
     def _compile(self, text: str, path: str) -> jinja2.Template:
         """Compile with the file's path as the template's file name, so tracebacks carry it."""
@@ -181,25 +328,9 @@ class Renderer:
         except jinja2.TemplateSyntaxError as exc:
             raise ProjectError(f"Jinja syntax error: {exc.message}", path, exc.lineno,
                                hint="check the {{ }} and {% %} tags near this line") from exc
+        self._templates.add(path)
         return self.env.template_class.from_code(self.env, code, self.env.make_globals(None), None)
 
 
-def _template_line(tb: TracebackType | None, path: str) -> int | None:
-    """The template line of the innermost frame that belongs to the rendered file."""
-    line = None
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename in (path, "<template>"):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
-def _jinja_error(exc: Exception, path: str | None) -> ProjectError:
-    if isinstance(exc, jinja2.TemplateSyntaxError):
-        return ProjectError(f"Jinja syntax error: {exc.message}", path, exc.lineno)
-    line = _template_line(exc.__traceback__, path or "")
-    if isinstance(exc, jinja2.UndefinedError):
-        return ProjectError(f"undefined in template: {exc.message}", path, line,
-                            hint="check the spelling; variables come from var(), macros and config")
-    return ProjectError(f"error while rendering: {type(exc).__name__}: {exc}", path, line,
-                        hint="check the Jinja expression on this line (templates run sandboxed)")
+def ephemeral_name(name: str) -> str:
+    return EPHEMERAL_PREFIX + name

@@ -66,7 +66,7 @@ class RunHookRunner(Runner):
         return text
 
     def run(self, node: RunHook, result: NodeResult) -> None:
-        sql = render_hook(self.plan, node.sql, node.path, node.context)
+        sql = render_hook(self.plan, node.sql, None, self.ctx.adapter, node.path, node.context)
         result.extra["compiled_code"] = sql
         if sql.strip():
             try:

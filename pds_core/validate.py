@@ -31,14 +31,14 @@ from pds_core.cache import ParseCache, digest
 from pds_core.contracts import check_declarations
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.lineage import ColumnRef, model_lineage
-from pds_core.nodes import Manifest, Node
+from pds_core.nodes import Manifest, Node, identifier
 from pds_core.snapshots.config import snapshot_columns
 from pds_core.sourcemap import SourceMap
+from pds_core.validate_schema import available, schema_of, source_columns_of
 
 EPHEMERAL_PREFIX = "__pds_ephemeral__"
-NO_PART = "__pds_none__"  # fills missing catalog/schema parts so every table nests at the same depth
 UNKNOWN_TYPE = "UNKNOWN"
-CACHE_VERSION = "validate-2"
+CACHE_VERSION = "validate-3"
 ALIAS_CLAUSES = (exp.Order, exp.Group, exp.Having, exp.Qualify)
 
 
@@ -88,6 +88,7 @@ class Validator:
         self.built_columns = built_columns or {}  # Python models: the columns returned on their last build
         self.graph = graph
         self.dialect = Dialect.get_or_raise(dialect)
+        self.dialect_name = dialect
         self.sql = sql
         self.root = root
         self.cache = cache
@@ -126,6 +127,9 @@ class Validator:
             if found:
                 return Analysis({self._norm(c): UNKNOWN_TYPE for c in found})
             return Analysis(None, "a source without columns in YAML")
+        declared = [c.name for c in node.columns.values()]
+        if node.renders_with_warehouse:  # its SQL is known only at run time (it asks the warehouse)
+            return Analysis(None, "a model rendered with the warehouse at run time", declared=declared)
         if node.resource_type == "snapshot":  # its table has dbt's meta columns after its query's
             analysis = self._sql_model(node, report)
             if analysis.columns is None:
@@ -133,15 +137,14 @@ class Validator:
             meta = {self._norm(c): UNKNOWN_TYPE for c in snapshot_columns(node.config)}
             return dataclasses.replace(analysis, columns={**analysis.columns, **meta})
         if node.language == "python":  # what it returns is known only once it ran: never refuse what may exist
-            declared = [c.name for c in node.columns.values()]
             built = self.built_columns.get(node.unique_id)
             if built is not None:
-                return Analysis({**{self._norm(c): UNKNOWN_TYPE for c in built}, **self._declared(node)})
+                return Analysis({**{self._name(c): UNKNOWN_TYPE for c in built}, **self._declared(node)})
             return Analysis(None, "a Python model that has not been built yet", declared=declared)
         return self._sql_model(node, report)
 
     def _declared(self, node: Node) -> dict[str, str]:
-        return {self._norm(c.name): c.data_type or UNKNOWN_TYPE for c in node.columns.values()}
+        return {self._name(c.name): c.data_type or UNKNOWN_TYPE for c in node.columns.values()}
 
     def _seed(self, node: Node) -> Analysis:
         try:
@@ -149,11 +152,18 @@ class Validator:
                 header = next(csv.reader(fh, delimiter=node.config.get("delimiter") or ","), [])
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             return Analysis(None, f"a seed whose header cannot be read ({exc})")
-        types = {self._norm(str(k)): str(v) for k, v in (node.config.get("column_types") or {}).items()}
-        return Analysis({c: types.get(c, UNKNOWN_TYPE) for c in (self._norm(h) for h in header)})
+        types = {self._name(str(k)): str(v) for k, v in (node.config.get("column_types") or {}).items()}
+        return Analysis({c: types.get(c, UNKNOWN_TYPE) for c in (self._name(h) for h in header)})
+
+    def _name(self, name: str) -> str:
+        """A column name pds writes (a seed's header, a YAML column, a DataFrame's column) as the dialect
+        compares it: written unquoted when plain (as pds creates it: Snowflake stores monthly_amount as
+        MONTHLY_AMOUNT), quoted and kept exactly otherwise."""
+        return self.dialect.normalize_identifier(identifier(name, self.dialect_name)).name
 
     def _norm(self, name: str) -> str:
-        """A column name as the dialect compares it (DuckDB: case-insensitive, even when quoted)."""
+        """A column name as the warehouse reports it, as the dialect compares it (kept exactly; DuckDB:
+        case-insensitive, even when quoted)."""
         return self.dialect.normalize_identifier(exp.to_identifier(name, quoted=True)).name
 
     # ---- SQL models ----------------------------------------------------------------------------
@@ -172,7 +182,7 @@ class Validator:
             tree = self.sql.source_tree(node)
         except ProjectError:
             return Analysis(None, "a model with SQL errors")
-        schema = _schema(entries, self.dialect)
+        schema = schema_of(entries, self.dialect)
         errors: list[ProjectError] = []
         try:
             query = qualify(tree, dialect=self.dialect, schema=schema, validate_qualify_columns=False,
@@ -265,7 +275,7 @@ class Validator:
         for scope in root.traverse():
             if not isinstance(scope.expression, exp.Select):
                 continue
-            sources = {alias: _source_columns(src, schema) for alias, (_n, src) in scope.selected_sources.items()}
+            sources = {alias: source_columns_of(src, schema) for alias, (_n, src) in scope.selected_sources.items()}
             blind = [alias for alias, cols in sources.items() if cols is None]
             for alias in blind:
                 src = scope.selected_sources[alias][1]
@@ -282,7 +292,7 @@ class Validator:
                         errors.append(ProjectError(
                             f"column {column.name!r} does not exist in "
                             f"{self._describe(column.table, scope.selected_sources[column.table][1], tables)}",
-                            node.path, line, col, hint=did_you_mean(column.name, cols) or _available(cols)))
+                            node.path, line, col, hint=did_you_mean(column.name, cols) or available(cols)))
                     continue
                 if blind or (column.name in outputs and column.find_ancestor(*ALIAS_CLAUSES) is not None):
                     continue  # ORDER BY / GROUP BY / HAVING may name an output column
@@ -297,7 +307,7 @@ class Validator:
                     where = ", ".join(self._describe(a, s, tables) for a, (_n, s) in scope.selected_sources.items())
                     errors.append(ProjectError(
                         f"column {column.name!r} does not exist in {where or 'this query'}", node.path, line, col,
-                        hint=did_you_mean(column.name, names) or _available(names)))
+                        hint=did_you_mean(column.name, names) or available(names)))
         return infos
 
     def _optimize_error(self, node: Node, tree: exp.Query, text: str, exc: OptimizeError,
@@ -314,7 +324,7 @@ class Validator:
                     continue  # this t.col exists; the missing one is another
                 line, col = self._position(node, text, column)
                 return ProjectError(f"column {column.name!r} does not exist in {owner}", node.path, line, col,
-                                    hint=did_you_mean(name, names or ()) or _available(names or ()))
+                                    hint=did_you_mean(name, names or ()) or available(names or ()))
         return ProjectError(f"a column does not exist: {message}", node.path,
                             hint="check the table aliases and column names")
 
@@ -348,38 +358,6 @@ class Validator:
         if start is None:
             return None, None
         return SourceMap(node.raw_code, text).locate_offset(start)
-
-
-def _schema(entries: list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]], dialect: Dialect) -> MappingSchema:
-    """A sqlglot schema of the given tables, nested at one depth (missing leading parts filled in)."""
-    depth = max((len(parts) for parts, _ in entries), default=1)
-    nested: dict[str, Any] = {}
-    for parts, columns in entries:
-        level = nested
-        for part in (NO_PART,) * (depth - len(parts)) + parts[:-1]:
-            level = level.setdefault(part, {})
-        level[parts[-1]] = dict(columns)
-    return MappingSchema(nested, dialect=dialect, normalize=False)
-
-
-def _source_columns(source: Any, schema: MappingSchema) -> list[str] | None:
-    """Columns a FROM source offers: a table's from the schema, a subquery's or CTE's from its outputs."""
-    if isinstance(source, Scope):
-        names = source.expression.named_selects
-        return None if "*" in names else names
-    if isinstance(source, exp.Table):
-        try:
-            return schema.column_names(source) or None
-        except SqlglotError:
-            return None
-    return None
-
-
-def _available(names: Any) -> str | None:
-    names = sorted(names)
-    if not names:
-        return None
-    return "available columns: " + ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
 
 
 def validate_compiled(manifest: Manifest, graph: nx.DiGraph, dialect: str, sql: SqlSource, root: Path,

@@ -157,3 +157,19 @@ def test_cached_result_does_not_hide_a_new_error(tmp_path):
     result = run_pds("compile", "--project-dir", str(proj))
     assert result.returncode == 2
     assert "models/m.sql:1:8: column 'order_id' does not exist in stg_orders" in result.stderr
+
+
+def test_snowflake_names_are_compared_as_snowflake_stores_them(tmp_path):
+    # Snowflake stores unquoted names upper-cased: a plain seed column, a YAML column and an alias all
+    # meet as MONTHLY_AMOUNT; valid SQL is never refused, a wrong name still is
+    yml = "version: 2\nmodels:\n  - name: monthly\n    columns:\n      - name: monthly_amount\n"
+    files = {"pds_project.yml": "name: cproj\nprofile: cproj\ndialect: snowflake\n", "models/schema.yml": yml,
+             "models/monthly.sql": "select customer_id, sum(amount_cents) as monthly_amount\n"
+                                   "from {{ ref('orders') }} group by customer_id\n",
+             "models/top.sql": "select Monthly_Amount, \"MONTHLY_AMOUNT\" as again from {{ ref('monthly') }}\n"}
+    proj = write_project(tmp_path / "proj", {**SHOP, **files})
+    result = run_pds("compile", "--project-dir", str(proj))
+    assert result.returncode == 0, result.stderr
+    (proj / "models/top.sql").write_text("select \"monthly_amount\" from {{ ref('monthly') }}\n")
+    result = run_pds("compile", "--project-dir", str(proj))  # quoted lower case is another column there
+    assert result.returncode == 2 and "column 'monthly_amount' does not exist in monthly" in result.stderr

@@ -130,7 +130,8 @@ class QualityParser:
         name, alias, digest = dbt_names(parts, node.name.replace(".", "_") if source else node.name,
                                         node.resource_type, source)
         args, plain = dict(parts.args), parts.name
-        user = f"test_{plain}" in self.manifest.macros
+        self.macros()  # a test macro of the project's or of a package (`dbt_utils.equal_rowcount`) wins
+        user = self.renderer.test_macro(plain, parts.namespace) is not None
         test_name = plain if user else canonical_name(plain)
         if not user and test_name not in BUILTIN_TESTS:
             known = sorted({*BUILTIN_TESTS, *(m[5:] for m in self.manifest.macros if m.startswith("test_"))})
@@ -191,7 +192,7 @@ class QualityParser:
         if where:
             model = f"(select * from {model} where {where}) as pds_where"
         rendered, refs, sources = render_user_test(self.renderer, f"test_{test.test_name}", model,
-                                                   dict(test.kwargs), test.path)
+                                                   dict(test.kwargs), test.path, test.namespace)
         test.rendered = rendered
         for uid in self._resolve(refs, sources, test.path, test.line):
             if uid not in test.depends_on:

@@ -80,9 +80,10 @@ def relation_argument(value: Any, path: str, line: int | None = None) -> tuple[R
 
 
 def render_user_test(renderer: Renderer, macro_name: str, model: str, args: dict[str, Any],
-                     path: str) -> tuple[str, list[str], list[tuple[str, str]]]:
-    """Render a `{% test %}` block for one use; returns the SQL (with markers), refs and sources."""
-    macro = renderer.env.globals[macro_name]
+                     path: str, namespace: str | None = None) -> tuple[str, list[str], list[tuple[str, str]]]:
+    """Render a `{% test %}` block (the project's or a package's) for one use; returns the SQL (with
+    markers), refs and sources."""
+    macro = renderer.test_macro(macro_name.removeprefix("test_"), namespace)
     known = set(getattr(macro, "arguments", ()))
     unknown = sorted(set(args) - known - {"model"})
     if unknown and not getattr(macro, "catch_kwargs", False):
@@ -101,6 +102,12 @@ def render_user_test(renderer: Renderer, macro_name: str, model: str, args: dict
             values[key] = value
     rendered, state = renderer.render("{{ pds_test_macro(**pds_test_args) }}", path, lambda _cfg: False,
                                       {"pds_test_macro": macro, "pds_test_args": values})
+    if state.deferred or state.config.get("fail_calc") not in (None, "count(*)"):
+        why = "reads `execute` (its SQL is known only with the warehouse)" if state.deferred else \
+            f"counts failures with fail_calc {state.config['fail_calc']!r}"
+        raise ProjectError(f"test {macro_name[5:]!r} {why}: pds does not run such tests yet", path,
+                           hint="use a test that returns the failing rows (not_null, unique, expression_is_true, "
+                                "unique_combination_of_columns, row_count...), or a singular test")
     return rendered, refs + state.refs, sources + state.sources
 
 

@@ -101,7 +101,7 @@ def parse_input(text: str, path: str | None = None, line: int | None = None) -> 
     if re.fullmatch(r"\s*[A-Za-z_]\w*\.[A-Za-z_]\w*\s*", text):
         return "source", text.strip()
     marker, _refs, _sources = relation_argument(text, str(path or "<fixture>"), line)
-    return marker.kind, marker.name
+    return marker.kind, marker.ref_name  # the name as written (a source: "src.table")
 
 
 # ---- compare -------------------------------------------------------------------------------------

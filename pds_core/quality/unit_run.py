@@ -239,7 +239,7 @@ def _render_with_overrides(test: UnitTestNode, node: Node, project: Project, inc
 
     parser = Parser(project, use_cache=False)
     parser.load_macros()
-    globals_ = parser.renderer.env.globals
+    globals_ = parser.renderer.namespace(parser.renderer.project_name)  # macros, packages, then the context
     extra: dict[str, Any] = {}
     for name, value in test.macros.items():
         if name == "is_incremental":

@@ -30,6 +30,8 @@ class ModelRunner(Runner):
             return
         adapter = self.build.adapter
         adapter.take_warnings()  # not this node's
+        if decision is not None and decision.render_at_run and self.build.render_at_run is not None:
+            self.build.render_at_run(node, adapter)  # its Jinja asks the warehouse: rendered now, connected
         try:
             outcome = materialization_for(node).build(node, self.build)
         except PythonModelFailed as exc:

@@ -33,7 +33,8 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
     """The runners of one run, sharing its context; each gets the plain data it needs from the plan."""
     project, adapter = plan.project, ctx.adapter
     build = BuildContext(adapter=adapter, project_root=project.root, vars=project.vars, decisions=plan.decisions,
-                         compiled=plan.compiled, resolve=plan.resolve, manifest=plan.manifest)
+                         compiled=plan.compiled, resolve=plan.resolve, manifest=plan.manifest,
+                         render_at_run=plan.runtime.render if plan.runtime is not None else None)
     model = ModelRunner(ctx, build, catalog)
     quality = QualityRunner(ctx, QualityContext(
         adapter=adapter, nodes=plan.manifest.all_nodes(), compiled=plan.compiled, dialect=plan.target_dialect,
@@ -42,7 +43,7 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
         is_built=(lambda n: catalog.get(n.relation.key()) is not None) if catalog is not None else None))
     publish = PublishContext(project, adapter, plan.invocation_id, timestamp(started) if started else _now(), targets,
                              on_retry=on_retry)
-    snapshot = SnapshotRunner(ctx, plan.decisions, plan.compiled, catalog)
+    snapshot = SnapshotRunner(ctx, plan.decisions, plan.compiled, catalog, build.render_at_run)
     unit = UnitTestRunner(ctx, unit_env(plan, adapter, catalog))
     made: dict[type[Runner], Runner] = {ModelRunner: HookedRunner(model, plan), SnapshotRunner: HookedRunner(snapshot, plan),
                                         QualityRunner: quality, UnitTestRunner: unit,

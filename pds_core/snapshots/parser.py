@@ -111,6 +111,7 @@ def _block(parser: Any, path: str, name: str, body: str, line: int, tree: Mappin
     rendered, state = parser.renderer.render("\n" * (line - 1) + body, path, lambda _cfg: False)
     node.rendered = rendered.strip(" \t\r\n")  # str.strip() would eat the \x1d that ends a ref() marker
     node.refs, node.sources, node.env_vars = list(state.refs), list(state.sources), dict(state.env_vars)
+    node.renders_with_warehouse = state.deferred  # it asks the warehouse: rendered again at its turn, connected
     warn_not_acted_on(state.config, path, f"config of snapshot {name!r}", line=line, text=body)
     merge_config(config, state.config)
     return _finish(parser, node, config, path, line, props)

@@ -15,9 +15,10 @@ class SnapshotRunner(Runner):
     """Records the changes of a snapshot's query since its last run (the first run creates the table)."""
 
     def __init__(self, ctx: RunContext, decisions: dict[str, Any], compiled: dict[str, Any],
-                 catalog: Any = None) -> None:
+                 catalog: Any = None, render_at_run: Any = None) -> None:
         super().__init__(ctx)
         self.decisions, self.compiled, self.catalog = decisions, compiled, catalog
+        self.render_at_run = render_at_run  # (node, adapter): plan.runtime.render, for a block that asks the warehouse
 
     def location(self, node: Node) -> tuple[str | None, int | None]:
         return node.path, node.patch_line
@@ -26,6 +27,8 @@ class SnapshotRunner(Runner):
         decision = self.decisions.get(node.unique_id)
         relation, adapter = node.relation, self.ctx.adapter
         assert relation is not None
+        if decision is not None and decision.render_at_run and self.render_at_run is not None:
+            self.render_at_run(node, adapter)  # its Jinja asks the warehouse: rendered now, connected
         existing = decision.existing if decision is not None else adapter.relation_kind(relation)
         if existing == "view":
             raise ProjectError(f"{relation} is a view; a snapshot is a table", node.path,

@@ -34,9 +34,11 @@ def test_same_dialect_keeps_the_sql_as_written_with_relations_in_place(tmp_path:
 
 
 def test_ephemeral_parents_become_ctes(tmp_path: Path) -> None:
-    out = compiled(tmp_path, "duckdb")
-    assert out["big"].startswith("WITH __pds_ephemeral__eph AS (")
-    assert "FROM main.orders" in out["big"] and "FROM __pds_ephemeral__eph" in out["big"]
+    out = compiled(tmp_path, "duckdb")  # same dialect: the CTE holds the parent's SQL as written
+    assert out["big"] == ("with __pds_ephemeral__eph as (\nselect id, amount from main.orders\n)\n"
+                          "select id from __pds_ephemeral__eph where amount > 5")
+    transpiled = compiled(tmp_path / "bq", "bigquery")
+    assert transpiled["big"].startswith("WITH __pds_ephemeral__eph AS (")
 
 
 def test_transpiled_to_the_target_dialect(tmp_path: Path) -> None:
