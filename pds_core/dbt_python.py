@@ -133,7 +133,8 @@ def frame_of(result: Any, native: bool) -> Any:
 
     if isinstance(result, pd.DataFrame):
         return result
-    if hasattr(result, "fetch_arrow_table") and hasattr(result, "sql_query"):  # a DuckDB relation
+    # a DuckDB relation, known by its type: a Spark Connect DataFrame answers hasattr() for any name
+    if "duckdb" in type(result).__module__ and hasattr(result, "fetch_arrow_table"):
         table = result.fetch_arrow_table()
         return table if native else table.to_pandas()
     if type(result).__module__.startswith("polars"):
@@ -144,5 +145,5 @@ def frame_of(result: Any, native: bool) -> Any:
 
 
 def column_names(frame: Any) -> list[str]:
-    names = getattr(frame, "column_names", None)  # Arrow
+    names = frame.column_names if type(frame).__module__.startswith("pyarrow") else None  # Arrow (by type, as above)
     return [str(c) for c in (names if names is not None else frame.columns)]

@@ -180,6 +180,8 @@ def test_merge_on_parquet_names_the_format(parquet: Any) -> None:
     for strategy in ("merge", "delete+insert"):
         with pytest.raises(ProjectError, match=re.escape(strategy) + "' needs a table format with row-level changes.*parquet"):
             parquet.incremental(r, q("SELECT 1 AS k, 'b' AS v"), strategy, ["k"])
+    with pytest.raises(ProjectError, match="snapshot on Spark needs a row-level file format.*parquet"):
+        parquet.snapshot(r, q("SELECT 1 AS k"), None, None)  # its later builds would MERGE
     assert rows(parquet, "p") == [(1, "a")]
 
 

@@ -270,9 +270,10 @@ class SparkAdapter(Adapter):
 
     def snapshot(self, relation: Relation, query: exp.Expression, spec: Any, existing: Any,
                  node: str | None = None) -> Any:
-        """A snapshot's later builds MERGE into its table: a row-level format only (parquet: a clear error)."""
+        """A snapshot's later builds MERGE into its table: a row-level format only (parquet: a clear error,
+        from the first build on, so no snapshot table is made that a later run could not add to)."""
         options = self.table_options()
-        if existing is not None and not options.row_level:
+        if not options.row_level:
             raise ProjectError(f"a snapshot on Spark needs a row-level file format (delta or iceberg), and this "
                                f"target's is {options.file_format}", node,
                                hint="set file_format: delta in the target's profile")
