@@ -21,6 +21,7 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.sandbox import safe_range
 
 from pds_core.errors import ProjectError
 from pds_core.jinja.macros import do_return
@@ -280,7 +281,7 @@ def static_context() -> dict[str, Any]:
         "fromjson": fromjson, "toyaml": toyaml, "fromyaml": fromyaml, "set": set_of, "set_strict": set_strict,
         "zip": zip_of, "zip_strict": zip_strict, "local_md5": local_md5, "diff_of_two_dicts": diff_of_two_dicts,
         "try_or_compiler_error": try_or_compiler_error, "print": print_, "dbt_version": DBT_VERSION,
-        "range": range,
+        "range": safe_range,  # the sandbox's range: at most 100,000 items, as in dbt (a runaway loop is an error)
     }
 
 
