@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,11 @@ def _listening(host: str, port: int) -> bool:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """PostgreSQL on 127.0.0.1:5432 for the Postgres tests: installed and started when missing (as root),
     and stopped again at the end of the session if this session started it."""
+    # A session started in the background by a script (`.ci/run &`, nohup) inherits SIGINT ignored, and so
+    # would every `pds` it starts: the Ctrl-C tests could not interrupt them. Catching SIGINT here gives
+    # the children the default action back (exec resets caught signals, not ignored ones).
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if _listening("127.0.0.1", 5432) or os.geteuid() != 0 or not POSTGRES_SCRIPT.exists():
         return
     done = subprocess.run(["bash", str(POSTGRES_SCRIPT)], capture_output=True, text=True)
