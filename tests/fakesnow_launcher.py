@@ -16,6 +16,7 @@ snowflake-connector-python 4.x sends; none changes what pds does:
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -84,14 +85,20 @@ def patch_fakesnow() -> None:
 
 
 def main() -> int:
+    import faulthandler
+
     import fakesnow
 
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` shows where a stuck server is
     patch_fakesnow()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with fakesnow.server(host="127.0.0.1") as conn:
         print(conn["port"], flush=True)
+        # The tests read only that line: from here on stdout (uvicorn's access log) goes to the log file
+        # on stderr, or a full pipe would block the server mid-request after a few hundred queries.
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
         stop.wait()
     return 0
 
