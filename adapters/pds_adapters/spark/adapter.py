@@ -9,6 +9,7 @@ the adapter's tag, so cancel() from another thread interrupts exactly this adapt
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Iterator, Mapping
@@ -20,7 +21,7 @@ from pds_adapters import statements as st
 from pds_adapters.base import Adapter
 from pds_adapters.errors import ProjectError
 from pds_adapters.relation import Relation
-from pds_adapters.spark import dataframes, lock, tables
+from pds_adapters.spark import dataframes, evolve, lock, tables
 from pds_adapters.spark.ddl import TableOptions
 from pds_adapters.spark.settings import CONNECT_KEYS, SESSION_KEYS, SparkSettings, read_settings
 
@@ -35,7 +36,7 @@ class SparkAdapter(Adapter):
     dialect: ClassVar[str] = "spark"
     supports_transactional_ddl: ClassVar[bool] = False  # no BEGIN/COMMIT: formats give atomicity instead
     supports_merge: ClassVar[bool] = True  # on Delta/Iceberg; on Parquet a clear error, never a silent fallback
-    supports_schema_change: ClassVar[bool] = False  # its incremental() takes no on_schema_change yet
+    supports_schema_change: ClassVar[bool] = True  # on Delta/Iceberg (evolve.py); on Parquet a clear error
     supports_create_or_replace_table: ClassVar[bool] = True  # Delta/Iceberg; Parquet: versioned view swap
     supports_cancel: ClassVar[bool] = True  # job tags: interruptTag (cancel() below)
     comment_style: ClassVar[str | None] = None  # persist_docs warns (post_build.py)
@@ -264,9 +265,8 @@ class SparkAdapter(Adapter):
 
     def incremental(self, relation: Relation, query: exp.Expression, strategy: str, unique_key: list[str],
                     schema: Any = None, options: Any = None) -> int | None:
-        """`schema` (on_schema_change) is never passed: supports_schema_change is False, so the core refuses
-        any mode but ignore with a clear error before this runs."""
-        return tables.incremental(self, relation, query, strategy, unique_key, options or self.table_options())
+        """`schema`: on_schema_change and the table's columns as the plan read them (evolve.py)."""
+        return evolve.incremental(self, relation, query, strategy, unique_key, options or self.table_options(), schema)
 
     def snapshot(self, relation: Relation, query: exp.Expression, spec: Any, existing: Any,
                  node: str | None = None) -> Any:
@@ -279,6 +279,13 @@ class SparkAdapter(Adapter):
                                hint="set file_format: delta in the target's profile")
         return super().snapshot(relation, query, spec, existing, node)
 
+    @contextlib.contextmanager
+    def reshaped(self, relation: Relation, diff: Any, target: Any) -> Iterator[Relation]:
+        """A snapshot gaining source columns: ALTER TABLE ... ADD COLUMNS before its MERGE (evolve.py); never a
+        copy of the table swapped in (Spark's rename is a drop and a create: readers would miss it)."""
+        evolve.add_columns(self, relation, diff)
+        yield relation
+
     def drop_relation(self, relation: Relation) -> None:
         tables.drop(self, relation)
 
@@ -287,7 +294,8 @@ class SparkAdapter(Adapter):
 
     def incremental_dataframe(self, relation: Relation, df: Any, strategy: str, unique_key: list[str],
                               schema: Any = None, options: Any = None) -> int | None:
-        return dataframes.incremental(self, relation, df, strategy, unique_key, options or self.table_options())
+        return dataframes.incremental(self, relation, df, strategy, unique_key, options or self.table_options(),
+                                      schema)
 
     def stage_dataframe(self, relation: Relation, df: Any) -> Relation:
         raise NotImplementedError("Spark stages DataFrames as temporary views (dataframes.py), never as tables")

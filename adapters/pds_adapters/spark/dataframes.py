@@ -106,9 +106,10 @@ def write(adapter: SparkAdapter, relation: Relation, df: Any, options: TableOpti
 
 
 def incremental(adapter: SparkAdapter, relation: Relation, df: Any, strategy: str, keys: list[str],
-                options: TableOptions) -> int | None:
+                options: TableOptions, schema: Any = None) -> int | None:
+    """An incremental Python model's rows, through the same statements as a SQL model's (on_schema_change too)."""
     with as_view(adapter, df) as view:
-        return tables.incremental(adapter, relation, st.select_star(view), strategy, keys, options)
+        return adapter.incremental(relation, st.select_star(view), strategy, keys, schema, options)
 
 
 def to_pandas(frame: Any) -> Any:
