@@ -262,7 +262,8 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
                          "warehouse: execute, run_query, statement or adapter look-ups)" for uid in sorted(pending)
                          if spec.name in ("compile", "lineage")]
     result.run_graph = graph
-    result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}
+    result.runnable = {uid for uid in result.selected  # (a source, listed by ls, is not built)
+                       if uid in manifest.nodes and manifest.nodes[uid].materialized != "ephemeral"}
     result.table_options = check_engine_config(manifest, result.runnable, engine)
     if catalog is not None:
         decide(result, catalog, parser, compiler, source_columns)

@@ -145,3 +145,12 @@ def test_everything_the_cli_does_is_reachable_from_import_pds(tmp_path: Path) ->
     for name in ("build", "run", "seed", "test", "compile", "ls", "show", "metrics", "publish", "retry", "docs",
                  "lineage", "load", "check", "metric", "unit_test"):
         assert callable(getattr(pds, name)), name
+
+
+def test_ls_lists_a_projects_sources(tmp_path: Path) -> None:
+    """`pds ls` on any project with a source stopped with KeyError: a source is selected, never built."""
+    from tests.projects import invoke
+
+    root = write_project(tmp_path / "p", {"models/a.sql": "select 1 as a",
+                                          "models/src.yml": "sources:\n  - name: s\n    tables:\n      - name: t\n"})
+    assert invoke(root, "ls") == (0, "a\ns.t\n")
