@@ -148,7 +148,8 @@ class Adapter(Materializations, SchemaChanges, Snapshots):
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConnectionFailed(self.redact(
                 f"cannot connect to target {self.target.name!r} ({self._describe_target()}): {reason}"),
-                self.target.profile_path, hint="check the target in profiles.yml and that the warehouse is reachable"
+                self.target.profile_path, self.target.profile_line,
+                hint="check the target in profiles.yml and that the warehouse is reachable"
             ) from None
 
     def connection_lost(self, exc: BaseException) -> bool:
