@@ -43,7 +43,7 @@ def parse(project: Project) -> Manifest:
 
 def build(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
     """Seeds and models (and their checks and exports) in DAG order. kwargs: select, exclude, threads,
-    full_refresh, skip_unchanged, state, indirect_selection, lock_timeout, debug, validate, validate_sources.
+    full_refresh, fail_fast, skip_unchanged, state, indirect_selection, lock_timeout, debug, validate, validate_sources.
     `adapter`: an adapter to use instead of a new one for the project's target."""
     from pds_core.commands import run_command
 

@@ -127,7 +127,7 @@ _run_command("build", "Build seeds and models in DAG order, with their tests, me
 _run_command("run", "Build the selected models.")
 _run_command("seed", "Load seeds/*.csv into tables.")
 _run_command("snapshot", "Record what changed in each snapshot's query since its last run (docs/snapshots.md).",
-             (*SELECT, "threads", "lock_timeout", "no_validate", "validate_sources"))
+             (*SELECT, "threads", "fail_fast", "lock_timeout", "no_validate", "validate_sources"))
 
 
 @cli.command()
@@ -143,7 +143,7 @@ def retry(project: Any, threads: int | None, lock_timeout: float) -> None:
 
 
 @cli.command("test")
-@options(*SELECT, "indirect_selection", "threads", "store_failures", "unit", "lock_timeout")
+@options(*SELECT, "indirect_selection", "threads", "fail_fast", "store_failures", "unit", "lock_timeout")
 @with_project
 def test_command(project: Any, unit: bool, store_failures: bool, **kwargs: Any) -> None:
     """Run the tests and checks of the selected nodes against what is built."""
