@@ -72,6 +72,15 @@ def snapshot(project: Project, reporter: Reporter | None = None, adapter: Any = 
     return run_command(project, "snapshot", _options(**kwargs), reporter, adapter)
 
 
+def run_operation(project: Project, macro: str, args: dict[str, Any] | None = None, reporter: Reporter | None = None,
+                  **kwargs: Any) -> RunResult:
+    """Call one macro ([package.]name) with `args`, connected, as dbt's run-operation (kwargs: lock_timeout,
+    debug); what it renders is not run, the statements it sends are."""
+    from pds_core.operation import run_operation as call
+
+    return call(project, macro, args, reporter, **kwargs)
+
+
 def retry(project: Project, reporter: Reporter | None = None, follow_target: bool = True, **kwargs: Any) -> RunResult:
     """Re-run what failed, was skipped or did not run in the last run (target/run_results.json), with its
     command, on its target unless `project` was loaded for a named one. kwargs: threads, lock_timeout, debug."""

@@ -169,6 +169,21 @@ def source_freshness_command(project: Any, **kwargs: Any) -> None:
     finish(api.source_freshness(project, reporter(), **run_kwargs(**kwargs)))
 
 
+@cli.command("run-operation")
+@click.argument("macro")
+@click.option("--args", "args_", default=None, help="YAML mapping of the macro's arguments, e.g. '{days: 7}'.")
+@options("lock_timeout")
+@with_project
+def run_operation_command(project: Any, macro: str, args_: str | None, lock_timeout: float) -> None:
+    """Call MACRO ([package.]name) connected to the target, as dbt's run-operation does."""
+    from pds_core import api
+    from pds_core.yamlio import load_yaml_text
+
+    args = load_yaml_text(args_, "--args") if args_ else {}
+    finish(api.run_operation(project, macro, args, reporter(), lock_timeout=lock_timeout,
+                             debug=bool(root_param("debug"))))
+
+
 @cli.command("publish")
 @options(*SELECT, "threads", "lock_timeout")
 @with_project

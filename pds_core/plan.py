@@ -98,6 +98,7 @@ COMMANDS = {c.name: c for c in (
     Command("snapshot", ("snapshot",)),
     Command("test", (), ("test", "unit_test")),
     Command("source freshness", (), ("freshness",)),
+    Command("run-operation", (), run_hooks=False),
     Command("publish", run_hooks=False),
     Command("compile", ("model", "snapshot"), connects=False),
     Command("lineage", ("model",), connects=False),
