@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 
-from tests.projects import output, pds, query, write_project
+import yaml
+
+from tests import engine_postgres
+from tests.projects import needs_postgres, output, pds, query, write_project
 
 MACROS = """
 {% macro make_audit(days=1, label='daily') %}
@@ -65,3 +69,19 @@ def test_log_info_is_shown_when_parsing_and_running(tmp_path):
     project = write_project(tmp_path / "p", files)
     text = output(pds(project, "build"))
     assert "parsed keep_me" in text and "running b" in text
+
+
+@needs_postgres
+def test_run_query_with_ddl_in_an_operation_on_postgres(tmp_path):
+    """A statement that returns no rows (CREATE TABLE AS) through run_query: no rows, as dbt gives, not an error."""
+    schema = f"pds_op_{uuid.uuid4().hex[:8]}"
+    with engine_postgres.target(schema) as settings:
+        macros = MACROS.replace('"create table audit_"', '"create table " ~ target.schema ~ ".audit_"')
+        profile = {"proj": {"target": "pg", "outputs": {"pg": settings}}}
+        project = write_project(tmp_path / "p", {**FILES, "macros/ops.sql": macros,
+                                                 "profiles.yml": yaml.safe_dump(profile)})
+        pds(project, "build")
+        pds(project, "run-operation", "make_audit", "--args", "{days: 3, label: pg}")
+        with engine_postgres.connect() as con:
+            assert con.execute(f"select days from {schema}.audit_pg").fetchall() == [(3,)]
+            assert con.execute(f"select id from {schema}.keep_me").fetchall() == [(1,)]

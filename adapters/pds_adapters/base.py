@@ -211,7 +211,9 @@ class Adapter(Materializations, SchemaChanges, Snapshots):
         cur = conn.cursor()
         try:
             cur.execute(sql, params) if params is not None else cur.execute(sql)
-            return [d[0] for d in cur.description or []], [tuple(r) for r in cur.fetchall()]
+            if cur.description is None:  # a statement that returns no rows (DDL in run_query): none, as in dbt
+                return [], []
+            return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
         finally:
             cur.close()
 
