@@ -27,6 +27,8 @@ OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "isnull")
 EPOCH = dt.datetime(1970, 1, 1)
 EPOCH_DATE = dt.date(1970, 1, 1)
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+COMPARE = {"eq": np.equal, "ne": np.not_equal, "gt": np.greater, "gte": np.greater_equal, "lt": np.less,
+           "lte": np.less_equal}
 
 
 class QueryError(ValueError):
@@ -227,8 +229,7 @@ class ColumnData:
         if op == "in":
             result = np.isin(data, [v for v in value if self.kind != "text" or float(v).is_integer()])
         else:
-            result = {"eq": np.equal, "ne": np.not_equal, "gt": np.greater, "gte": np.greater_equal,
-                      "lt": np.less, "lte": np.less_equal}[op](data, value)
+            result = COMPARE[op](data, value)
         if self.kind == "text":  # NULL is code -1: only ne, lt and lte could match it
             if op in ("ne", "lt", "lte"):
                 result &= data >= 0
