@@ -179,23 +179,52 @@ def start(kind: str, store_dir: Path, rows: str = "zip") -> tuple[subprocess.Pop
 
 
 # ---- the client -------------------------------------------------------------------------------------------
-async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> tuple[int, dict]:
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str,
+                   body: list[bytes] | None = None) -> tuple[int, dict]:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
     if "content-length" not in headers:
         raise RuntimeError(f"no Content-Length in the answer to {path}: {lines[0]}")
-    await reader.readexactly(int(headers["content-length"]))
+    content = await reader.readexactly(int(headers["content-length"]))
+    if body is not None:
+        body.append(content)
     return int(lines[0].split()[1]), headers
 
 
-async def _once(port: int, path: str) -> tuple[int, dict]:
+async def _once(port: int, path: str, body: list[bytes] | None = None) -> tuple[int, dict]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        return await _request(reader, writer, path)
+        return await _request(reader, writer, path, body)
     finally:
         writer.close()
+
+
+def same_rows(limit_port: int, pds_port: int, rows: int) -> None:
+    """Both servers give the same rows: a few lookups, and a chain of pages followed by each one's
+    cursor (else the comparison would be of different work)."""
+    import orjson
+
+    def get(port: int, path: str) -> tuple[Any, dict]:
+        body: list[bytes] = []
+        status, headers = asyncio.run(_once(port, path, body))
+        if status != 200:
+            raise RuntimeError(f"{path}: {status} {body[0][:200]!r}")
+        return orjson.loads(body[0]), headers
+
+    for key in (1, 2, rows // 2, rows):
+        ours, theirs = get(pds_port, f"/models/{MODEL}/rows/{key}")[0]["row"], get(limit_port, f"/rows/{key}")[0]["row"]
+        if ours != theirs:
+            raise RuntimeError(f"key {key}: pds answered {ours}, the limit {theirs}")
+    cursor, after = None, "0"
+    for page in range(3):
+        ours, headers = get(pds_port, f"/models/{MODEL}/rows?{PAGE_FILTER}&limit={PAGE_LIMIT}"
+                            + (f"&cursor={cursor}" if cursor else ""))
+        theirs, limit_headers = get(limit_port, f"/page?after={after}")
+        if ours["rows"] != theirs["rows"]:
+            raise RuntimeError(f"page {page + 1}: pds and the limit gave different rows")
+        cursor, after = ours["next_cursor"], limit_headers["x-next-cursor"]
 
 
 async def _client(kind: str, workload: str, port: int, rows: int, until: float, warm: float,
@@ -302,6 +331,7 @@ def main() -> None:
         print(f"published {args.rows:,} rows in {time.perf_counter() - started:.1f}s", flush=True)
         servers = {kind: start(kind, Path(tmp), args.limit_rows) for kind in ("limit", "pds")}
         try:
+            same_rows(servers["limit"][1], servers["pds"][1], args.rows)
             for workload in ("lookup", "page"):
                 for count in clients:
                     cells: dict[str, dict[str, Any] | None] = {"limit": None, "pds": None}
