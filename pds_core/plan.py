@@ -30,7 +30,7 @@ from pds_core.dbt_state import DbtState
 from pds_core.engine_config import check_engine_config, strategy_of
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
-from pds_core.graph import build_graph
+from pds_core.graph import build_graph, run_order_graph
 from pds_core.jinja.runtime import RunTimeRender
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Relation
@@ -67,6 +67,7 @@ class Options:
     lock_timeout: float = 0.0  # seconds to wait while another run holds the target (locking.py)
     indirect_selection: str = "eager"  # which tests of the selected nodes run (dbt's modes)
     retry: list[str] | None = None  # `pds retry`: exactly these unique ids, instead of select/exclude
+    fail_fast: bool = False  # dbt's --fail-fast: the first error or failing test stops the run (execute.py)
 
     def __post_init__(self) -> None:
         if self.indirect_selection not in INDIRECT_MODES:
@@ -97,6 +98,7 @@ COMMANDS = {c.name: c for c in (
     Command("snapshot", ("snapshot",)),
     Command("test", (), ("test", "unit_test")),
     Command("source freshness", (), ("freshness",)),
+    Command("run-operation", (), run_hooks=False),
     Command("publish", run_hooks=False),
     Command("compile", ("model", "snapshot"), connects=False),
     Command("lineage", ("model",), connects=False),
@@ -261,8 +263,9 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
         result.notes += [f"{manifest.nodes[uid].path}: rendered again at run time, connected (its Jinja asks the "
                          "warehouse: execute, run_query, statement or adapter look-ups)" for uid in sorted(pending)
                          if spec.name in ("compile", "lineage")]
-    result.run_graph = graph
-    result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}
+    result.run_graph = run_order_graph(graph, manifest)  # (seeds before the sources that name them)
+    result.runnable = {uid for uid in result.selected  # (a source, listed by ls, is not built)
+                       if uid in manifest.nodes and manifest.nodes[uid].materialized != "ephemeral"}
     result.table_options = check_engine_config(manifest, result.runnable, engine)
     if catalog is not None:
         decide(result, catalog, parser, compiler, source_columns)
