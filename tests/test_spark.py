@@ -142,13 +142,13 @@ def test_incremental_append_and_insert_overwrite(local: Any) -> None:
     opts = TableOptions(file_format=local.settings.file_format, partition_by=("day",))
     r = rel(local, "events")
     local.replace_table(r, q("SELECT id, id % 2 AS day, 'a' AS v FROM range(4)"), opts)
-    local.incremental(r, q("SELECT 10 AS id, 1 AS day, 'b' AS v"), "append", [], opts)
+    local.incremental(r, q("SELECT 10 AS id, 1 AS day, 'b' AS v"), "append", [], options=opts)
     assert rows(local, "events", "id") == [(0, 0, "a"), (1, 1, "a"), (2, 0, "a"), (3, 1, "a"), (10, 1, "b")]
     # insert_overwrite replaces the partitions present in the new rows (day 1) and leaves the others
-    local.incremental(r, q("SELECT 20 AS id, 1 AS day, 'c' AS v"), "insert_overwrite", [], opts)
+    local.incremental(r, q("SELECT 20 AS id, 1 AS day, 'c' AS v"), "insert_overwrite", [], options=opts)
     assert rows(local, "events", "id") == [(0, 0, "a"), (2, 0, "a"), (20, 1, "c")]
     # columns are matched by name, whatever the query's order
-    local.incremental(r, q("SELECT 'd' AS v, 0 AS day, 30 AS id"), "append", [], opts)
+    local.incremental(r, q("SELECT 'd' AS v, 0 AS day, 30 AS id"), "append", [], options=opts)
     assert rows(local, "events", "id")[-1] == (30, 0, "d")
     # unpartitioned: insert_overwrite replaces the whole table (on parquet as a new version)
     plain = rel(local, "plain")
