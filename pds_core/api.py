@@ -144,7 +144,7 @@ def compile(project: Project, reporter: Reporter | None = None, **kwargs: Any) -
     with warm.capture(reporter) as captured:
         the_plan = compile_project(project, _options(**kwargs), captured.reporter)
     compiled = {uid: c.sql for uid, c in the_plan.compiled.items() if uid in the_plan.selected}
-    if inputs is not None:
+    if inputs is not None and not warm.volatile(the_plan.cache):
         warm.save(project, inputs, captured, compiled)
     return compiled
 

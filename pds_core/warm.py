@@ -155,6 +155,12 @@ def save(project: Any, inputs: Inputs, captured: Captured, compiled: dict[str, s
         raise
 
 
+def volatile(cache: Any) -> bool:
+    """A render read the run's identity (invocation_id, run_started_at, flags): every compile differs."""
+    renders = getattr(cache, "renders", None)
+    return cache is None or any(entry.get("volatile") for entry in (renders or {}).values())
+
+
 @dataclass
 class Captured:
     """What a full compile printed through the reporter, and the project warnings it raised."""

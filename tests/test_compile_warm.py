@@ -166,3 +166,11 @@ def test_cli_prints_the_same_on_a_replay(tmp_path):
     record = (root / "target" / RECORD_FILE).stat()
     assert run_pds("compile", cwd=root).stdout == first.stdout
     assert (root / "target" / RECORD_FILE).stat().st_mtime_ns == record.st_mtime_ns  # replayed, not rewritten
+
+
+def test_a_model_reading_the_run_identity_is_never_replayed(tmp_path):
+    root = write_project(tmp_path / "p", {**FILES, "models/stamp.sql": "select '{{ invocation_id }}' as run\n"})
+    first = compile_(root)["model.cproj.stamp"]
+    assert not (root / "target" / RECORD_FILE).exists()
+    assert not replays(root)
+    assert compile_(root)["model.cproj.stamp"] != first  # each compile is its own invocation
