@@ -76,8 +76,9 @@ def render(parts: list[str | Call], scope: Any, env: Any) -> str | None:
         func = scope[part.name]
         if not callable(func) or not env.is_safe_callable(func) or _PassArg.from_obj(func) is not None:
             return None
-        dunder = getattr(func, "__call__", None)
-        if dunder is not None and _PassArg.from_obj(dunder) is not None:
+        if hasattr(func, "__call__") and _PassArg.from_obj(func.__call__) is not None:  # noqa: B004 - as Jinja
+            return None
+        if any(key in ("_loop_vars", "_block_vars") for key, _ in part.kwargs):  # Jinja drops these
             return None
         out.append(str(func(*part.args, **dict(part.kwargs))))
     return "".join(out)
