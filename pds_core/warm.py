@@ -195,8 +195,7 @@ def capture(reporter: Any) -> Iterator[Captured]:
 
     captured = Captured()
     captured.reporter = _Recorder(reporter, captured) if reporter is not None else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default", ProjectWarning)
+    with warnings.catch_warnings(record=True) as caught:  # the caller's filters still apply inside
         try:
             yield captured
         finally:
