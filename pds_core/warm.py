@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 RECORD_FILE = "pds_compile_record.pickle"
+LS_RECORD_FILE = "pds_ls_record.pickle"  # `pds ls` keeps its own: it writes nothing else, so checks no outputs
 FORMAT = 1
 RACY_NS = 2_000_000_000  # files changed this close to a compile's start are compared by content too
 OUTPUTS = ("compiled", "dbt", "manifest.json")  # what `pds compile` writes under target/
@@ -66,7 +67,7 @@ class CompileRecord:
     outputs: dict[str, Stat]
     messages: list[str]
     warnings: list[tuple[str, str | None, int | None, str | None]]
-    compiled: dict[str, str]
+    compiled: Any  # what the command returned: compile's SQL by unique id, ls's rows
 
 
 def eligible(options: dict[str, Any]) -> bool:
@@ -101,16 +102,16 @@ def take_inputs(project: Any, options: dict[str, Any]) -> Inputs:
     return Inputs(key, files, racy)
 
 
-def replay(project: Any, inputs: Inputs, reporter: Any) -> dict[str, str] | None:
+def replay(project: Any, inputs: Inputs, reporter: Any, name: str = RECORD_FILE) -> Any:
     """The last compile's answer if nothing it depends on changed (its messages and warnings printed
     again), else None."""
-    record = read_record(project)
+    record = read_record(project, name)
     if record is None or record.inputs.key != inputs.key or record.inputs.files != inputs.files:
         return None
     for rel, sha in record.inputs.racy.items():
         if _content_hash(project.root / rel) != sha:
             return None
-    if _output_stats(project) != record.outputs:
+    if _output_stats(project, name) != record.outputs:
         return None
     from pds_core.not_acted_on import ProjectWarning
 
@@ -122,9 +123,9 @@ def replay(project: Any, inputs: Inputs, reporter: Any) -> dict[str, str] | None
     return record.compiled
 
 
-def read_record(project: Any) -> CompileRecord | None:
+def read_record(project: Any, name: str = RECORD_FILE) -> CompileRecord | None:
     try:
-        with open(project.target_dir / RECORD_FILE, "rb") as fh:
+        with open(project.target_dir / name, "rb") as fh:
             data = pickle.load(fh)
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
         return None
@@ -133,23 +134,23 @@ def read_record(project: Any) -> CompileRecord | None:
     return data["record"] if isinstance(data.get("record"), CompileRecord) else None
 
 
-def forget(project: Any) -> None:
+def forget(project: Any, name: str = RECORD_FILE) -> None:
     """Drop the record before a full compile: whatever happens next, it no longer describes target/."""
-    (project.target_dir / RECORD_FILE).unlink(missing_ok=True)
+    (project.target_dir / name).unlink(missing_ok=True)
 
 
-def save(project: Any, inputs: Inputs, captured: Captured, compiled: dict[str, str]) -> None:
+def save(project: Any, inputs: Inputs, captured: Captured, compiled: Any, name: str = RECORD_FILE) -> None:
     """Keep this compile's record (written atomically), unless it printed something it cannot replay."""
     if captured.unreplayable:
         return
-    record = CompileRecord(inputs, _output_stats(project), captured.messages, captured.warnings, compiled)
+    record = CompileRecord(inputs, _output_stats(project, name), captured.messages, captured.warnings, compiled)
     folder = project.target_dir
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".pds_compile_record.", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump({"format": FORMAT, "record": record}, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, folder / RECORD_FILE)
+        os.replace(tmp, folder / name)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -240,8 +241,10 @@ def _input_paths(project: Any) -> list[str]:
     return sorted(set(paths))
 
 
-def _output_stats(project: Any) -> dict[str, Stat]:
+def _output_stats(project: Any, name: str) -> dict[str, Stat]:
     found: dict[str, Stat] = {}
+    if name != RECORD_FILE:
+        return found
     base = str(project.target_dir)
 
     def walk(folder: str, rel: str) -> None:

@@ -174,3 +174,21 @@ def test_a_model_reading_the_run_identity_is_never_replayed(tmp_path):
     assert not (root / "target" / RECORD_FILE).exists()
     assert not replays(root)
     assert compile_(root)["model.cproj.stamp"] != first  # each compile is its own invocation
+
+
+def test_ls_answers_from_its_record_until_something_changes(tmp_path):
+    from pds_core.warm import LS_RECORD_FILE
+
+    root = write_project(tmp_path / "p", FILES)
+    first = api.ls(api.load(root))
+    record = root / "target" / LS_RECORD_FILE
+    stamp = record.stat().st_mtime_ns
+    assert api.ls(api.load(root)) == first and record.stat().st_mtime_ns == stamp  # replayed
+    assert [r["name"] for r in api.ls(api.load(root), select=["totals"])] == ["totals"]
+    (root / "models/extra.sql").write_text("select 1 as one\n", encoding="utf-8")
+    assert "extra" in [r["name"] for r in api.ls(api.load(root))]
+    edit(root, "models/totals.sql", "select *", "{{ config(materialized='table', tags=['t']) }}\nselect *")
+    totals = next(r for r in api.ls(api.load(root)) if r["name"] == "totals")
+    assert (totals["materialized"], totals["tags"]) == ("table", ["t"])
+    listed = run_pds("ls", cwd=root)
+    assert listed.returncode == 0 and run_pds("ls", cwd=root).stdout == listed.stdout
