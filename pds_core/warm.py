@@ -227,7 +227,8 @@ def _content_hash(path: Path) -> str:
 
 
 def _input_paths(project: Any) -> list[str]:
-    """Every file the loader listed, and the files at the root of the project and of each package."""
+    """Every file the loader listed, every other file under the project's folders (unit-test fixtures,
+    tests/*.py, anything a parser may read), and the files at the root of the project and each package."""
     from dataclasses import fields
 
     paths: list[str] = []
@@ -237,8 +238,27 @@ def _input_paths(project: Any) -> list[str]:
         prefix = "" if pkg.root == project.root else pkg.root.relative_to(project.root).as_posix() + "/"
         with os.scandir(pkg.root) as entries:
             paths.extend(prefix + e.name for e in entries if e.is_file())
+        config = pkg.config
+        for folder in {*config.model_paths, *config.seed_paths, *config.test_paths, *config.macro_paths,
+                       *config.analysis_paths, *config.snapshot_paths, *(config.docs_paths or [])}:
+            _walk_files(str(pkg.root / folder), prefix + folder.strip("/"), paths)
     paths.append(f"{project.config.target_path}/state/columns.json")  # Python models' built columns
     return sorted(set(paths))
+
+
+def _walk_files(folder: str, rel: str, out: list[str]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            if not entry.name.startswith("__"):
+                _walk_files(entry.path, f"{rel}/{entry.name}", out)
+        else:
+            out.append(f"{rel}/{entry.name}")
 
 
 def _output_stats(project: Any, name: str) -> dict[str, Stat]:

@@ -192,3 +192,15 @@ def test_ls_answers_from_its_record_until_something_changes(tmp_path):
     assert (totals["materialized"], totals["tags"]) == ("table", ["t"])
     listed = run_pds("ls", cwd=root)
     assert listed.returncode == 0 and run_pds("ls", cwd=root).stdout == listed.stdout
+
+
+def test_any_file_under_the_project_folders_counts(tmp_path):
+    """Files the loader does not list but a parser may read (unit-test fixtures) are inputs too."""
+    root = write_project(tmp_path / "p", {**FILES, "tests/fixtures/rows.csv": "id\n1\n"})
+    compile_(root)
+    assert replays(root)
+    (root / "tests/fixtures/rows.csv").write_text("id\n2\n", encoding="utf-8")
+    assert not replays(root)
+    (root / "tests/fixtures/more.sql").write_text("select 1 as id\n", encoding="utf-8")
+    assert not replays(root)
+    assert replays(root)
