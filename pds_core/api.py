@@ -43,7 +43,7 @@ def parse(project: Project) -> Manifest:
 
 def build(project: Project, reporter: Reporter | None = None, adapter: Any = None, **kwargs: Any) -> RunResult:
     """Seeds and models (and their checks and exports) in DAG order. kwargs: select, exclude, threads,
-    full_refresh, skip_unchanged, state, indirect_selection, lock_timeout, debug, validate, validate_sources.
+    full_refresh, fail_fast, skip_unchanged, state, indirect_selection, lock_timeout, debug, validate, validate_sources.
     `adapter`: an adapter to use instead of a new one for the project's target."""
     from pds_core.commands import run_command
 
@@ -70,6 +70,15 @@ def snapshot(project: Project, reporter: Reporter | None = None, adapter: Any = 
     from pds_core.commands import run_command
 
     return run_command(project, "snapshot", _options(**kwargs), reporter, adapter)
+
+
+def run_operation(project: Project, macro: str, args: dict[str, Any] | None = None, reporter: Reporter | None = None,
+                  **kwargs: Any) -> RunResult:
+    """Call one macro ([package.]name) with `args`, connected, as dbt's run-operation (kwargs: lock_timeout,
+    debug); what it renders is not run, the statements it sends are."""
+    from pds_core.operation import run_operation as call
+
+    return call(project, macro, args, reporter, **kwargs)
 
 
 def retry(project: Project, reporter: Reporter | None = None, follow_target: bool = True, **kwargs: Any) -> RunResult:

@@ -127,7 +127,7 @@ _run_command("build", "Build seeds and models in DAG order, with their tests, me
 _run_command("run", "Build the selected models.")
 _run_command("seed", "Load seeds/*.csv into tables.")
 _run_command("snapshot", "Record what changed in each snapshot's query since its last run (docs/snapshots.md).",
-             (*SELECT, "threads", "lock_timeout", "no_validate", "validate_sources"))
+             (*SELECT, "threads", "fail_fast", "lock_timeout", "no_validate", "validate_sources"))
 
 
 @cli.command()
@@ -143,7 +143,7 @@ def retry(project: Any, threads: int | None, lock_timeout: float) -> None:
 
 
 @cli.command("test")
-@options(*SELECT, "indirect_selection", "threads", "store_failures", "unit", "lock_timeout")
+@options(*SELECT, "indirect_selection", "threads", "fail_fast", "store_failures", "unit", "lock_timeout")
 @with_project
 def test_command(project: Any, unit: bool, store_failures: bool, **kwargs: Any) -> None:
     """Run the tests and checks of the selected nodes against what is built."""
@@ -167,6 +167,21 @@ def source_freshness_command(project: Any, **kwargs: Any) -> None:
     from pds_core import api
 
     finish(api.source_freshness(project, reporter(), **run_kwargs(**kwargs)))
+
+
+@cli.command("run-operation")
+@click.argument("macro")
+@click.option("--args", "args_", default=None, help="YAML mapping of the macro's arguments, e.g. '{days: 7}'.")
+@options("lock_timeout")
+@with_project
+def run_operation_command(project: Any, macro: str, args_: str | None, lock_timeout: float) -> None:
+    """Call MACRO ([package.]name) connected to the target, as dbt's run-operation does."""
+    from pds_core import api
+    from pds_core.yamlio import load_yaml_text
+
+    args = load_yaml_text(args_, "--args") if args_ else {}
+    finish(api.run_operation(project, macro, args, reporter(), lock_timeout=lock_timeout,
+                             debug=bool(root_param("debug"))))
 
 
 @cli.command("publish")

@@ -46,6 +46,8 @@ OPTIONS: dict[str, Callable[[Callable], Callable]] = {
         "only selected nodes (cautious), selected or upstream ones (buildable), or none (empty)."),
     "threads": click.option("--threads", type=click.IntRange(1, 256), default=None, help="Nodes to run in parallel."),
     "full_refresh": click.option("--full-refresh", is_flag=True, help="Rebuild incremental models from scratch."),
+    "fail_fast": click.option("--fail-fast", "-x", is_flag=True, envvar=["PDS_FAIL_FAST", "DBT_FAIL_FAST"],
+                              help="Stop at the first error or failing test: cancel what runs, skip the rest."),
     "skip_unchanged": click.option("--skip-unchanged", is_flag=True, help="Skip nodes whose definition and "
                                    "inputs are unchanged since their relation was built."),
     "lock_timeout": click.option(
@@ -65,8 +67,8 @@ OPTIONS: dict[str, Callable[[Callable], Callable]] = {
 }
 PROJECT = ("project_dir", "profiles_dir", "target", "vars_")
 SELECT = ("select", "exclude", "state")
-RUN = (*SELECT, "indirect_selection", "threads", "full_refresh", "skip_unchanged", "lock_timeout", "no_validate",
-       "validate_sources")
+RUN = (*SELECT, "indirect_selection", "threads", "full_refresh", "fail_fast", "skip_unchanged", "lock_timeout",
+       "no_validate", "validate_sources")
 
 
 def options(*names: str) -> Callable[[Callable], Callable]:

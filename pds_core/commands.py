@@ -41,6 +41,7 @@ def run_command(project: Project, command: str = "build", options: Options | Non
         the_plan = plan(project, options, None if spec.name == "publish" else catalog, spec,
                         source_columns=_source_columns(options, session))
         session.invocation_id = the_plan.invocation_id
+        show_jinja_logs(the_plan, reporter)
         history = ResultsHistory(session.adapter, results_schema)
         history.ensure()
         if spec.name == "publish":
@@ -61,6 +62,15 @@ def run_command(project: Project, command: str = "build", options: Options | Non
         return run
     finally:
         session.close()
+
+
+def show_jinja_logs(the_plan: Plan, reporter: Reporter) -> None:
+    """`{{ log(msg, info=True) }}`: what parsing logged is shown now, what runs log as they run (as dbt shows it)."""
+    renderer = the_plan.runtime.parser.renderer
+    for message in renderer.infos:
+        reporter.info(message)
+    renderer.infos.clear()
+    renderer.on_info = reporter.info
 
 
 def _source_columns(options: Options, session: Session) -> Any:
@@ -146,6 +156,8 @@ def compile_project(project: Project, options: Options | None = None, reporter: 
         the_plan = plan(project, options, None, command, source_columns=_source_columns(options, session))
     finally:
         session.close()
+    if reporter is not None:
+        show_jinja_logs(the_plan, reporter)
     if reporter is not None and the_plan.validation is not None and command in ("compile", "lineage"):
         for message in the_plan.validation.infos:
             reporter.info(message)

@@ -101,7 +101,7 @@ def key_errors(data: Mapping[str, Any], allowed: Mapping[str, tuple[type, ...]],
         types = allowed[key]
         wrong = value is not None and not isinstance(value, types)
         if wrong or (isinstance(value, bool) and bool not in types):
-            names = " or ".join(_type_name(t) for t in types)
+            names = " or ".join(dict.fromkeys(_type_name(t) for t in types))  # int|float: "a number" once
             errors.append(ProjectError(
                 f"{key!r} in {what} must be {names}, got {_type_name(type(value))} ({value!r:.60})",
                 path, line_of(key), hint=f"for example  {key}: {_EXAMPLES.get(types[0], '...')}"))

@@ -18,9 +18,9 @@ from typing import Any
 
 from pds_core.artifacts import now_iso
 from pds_core.plan import Plan
-from pds_core.results import SKIPPED, NodeResult, RunResult
+from pds_core.results import ERROR, FAIL, SKIPPED, NodeResult, RunResult
 from pds_core.runners.base import Runner, safe_run
-from pds_core.scheduler import Interrupted, run_dag
+from pds_core.scheduler import FailedFast, Interrupted, run_dag
 
 NOT_RUN = "not run: the run was interrupted (Ctrl-C); `pds retry` runs it"
 
@@ -60,11 +60,25 @@ def execute(plan: Plan, adapter: Any, runners: dict[str, Runner], reporter: Any 
             ctx.interrupted.set()
         cancel_statements(adapter)
 
+    def stop_fast() -> None:
+        for ctx in {id(r.ctx): r.ctx for r in runners.values()}.values():
+            ctx.interrupted.set()
+        cancel_statements(adapter)
+
     threads = plan.options.threads or project.target.threads
+    fail_fast = (lambda r: r.status in (ERROR, FAIL)) if plan.options.fail_fast else None
     try:
         run.results = run_dag(plan.run_graph, plan.runnable, run_node, skipped, threads, on_done=done,
-                              order_key=plan.name_of, on_interrupt=interrupt,
-                              hurry=hurry or (lambda: False))
+                              order_key=plan.name_of, on_interrupt=stop_fast if fail_fast else interrupt,
+                              hurry=hurry or (lambda: False), stop_after=fail_fast)
+    except FailedFast as exc:  # dbt's --fail-fast: the rest is skipped, the run is not interrupted
+        run.results = list(exc.results)
+        because = f"skipped: --fail-fast stopped the run when {plan.name_of(exc.cause)} failed"
+        finished = {r.unique_id for r in run.results}
+        for uid in sorted(plan.runnable - finished, key=plan.name_of):
+            result = runners[plan.kind(uid)].result(plan.node(uid), SKIPPED, because)
+            done(result)
+            run.results.append(result)
     except Interrupted as exc:
         run.interrupted = True
         run.results = list(exc.results)

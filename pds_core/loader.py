@@ -110,7 +110,8 @@ def load_project(
     if config.dialect is None:  # a dbt project is written in its target's SQL (sent as written); pds's: DuckDB's
         config.dialect = target_dialect(tgt.type) if config.is_dbt else "duckdb"
     if tgt.type == "duckdb":
-        resolve_duckdb_path(tgt, root, config.name, config.is_dbt and tgt.profile_path is not None)
+        resolve_duckdb_path(tgt, root, config.name, config.is_dbt and tgt.profile_path is not None,
+                            root / config.target_path)
     resolve_target_paths(tgt, root)
     files = scan_files(root, config)
     check_resource_names(files)

@@ -67,6 +67,7 @@ class Options:
     lock_timeout: float = 0.0  # seconds to wait while another run holds the target (locking.py)
     indirect_selection: str = "eager"  # which tests of the selected nodes run (dbt's modes)
     retry: list[str] | None = None  # `pds retry`: exactly these unique ids, instead of select/exclude
+    fail_fast: bool = False  # dbt's --fail-fast: the first error or failing test stops the run (execute.py)
 
     def __post_init__(self) -> None:
         if self.indirect_selection not in INDIRECT_MODES:
@@ -97,6 +98,7 @@ COMMANDS = {c.name: c for c in (
     Command("snapshot", ("snapshot",)),
     Command("test", (), ("test", "unit_test")),
     Command("source freshness", (), ("freshness",)),
+    Command("run-operation", (), run_hooks=False),
     Command("publish", run_hooks=False),
     Command("compile", ("model", "snapshot"), connects=False),
     Command("lineage", ("model",), connects=False),

@@ -134,8 +134,14 @@ def load_target(
                            hint="e.g. threads: 4")
     secrets += renderer.secrets
     secrets += [v for k, v in os.environ.items() if k.startswith(SECRET_ENV_PREFIXES) and v]
+    port = settings.get("port")
+    if isinstance(port, str) and port.strip().isdigit():  # env_var() gives text; dbt reads it as a number
+        port = settings["port"] = int(port)
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        raise ProjectError(f"'port' of target {name!r} must be a port number, got {port!r}", display,
+                           raw.line_of("port"), hint="e.g. port: 5432")
     target = Target(name=name, type=str(settings["type"]), settings=settings, profile_path=display,
-                    threads=threads, secrets=secrets)
+                    profile_line=outputs.line_of(name), threads=threads, secrets=secrets)
     check_target(target, raw, outputs.line_of(name))
     return target
 
@@ -205,16 +211,26 @@ def _check_duckdb_path(target: Target, raw: Any) -> None:
                            hint="build on a local DuckDB file (path: my.duckdb) or another warehouse")
 
 
-def resolve_duckdb_path(target: Target, project_root: Path, project_name: str, dbt: bool) -> None:
+def resolve_duckdb_path(target: Target, project_root: Path, project_name: str, dbt: bool, target_dir: Path) -> None:
     """A relative DuckDB `path` as the project's tool resolves it: dbt-duckdb opens it relative to the working
     directory (so does pds for a dbt project), a pds project relative to the project folder. No path: dbt-duckdb
-    builds in memory; a pds project in <name>.duckdb in the project."""
+    builds in memory; a pds project in <name>.duckdb in the project. A missing folder is an error, except the
+    project's target-path, which dbt makes before it connects (so `path: target/dev.duckdb` works on a clone)."""
     settings = target.settings
     if not settings.get("path"):
         settings["path"] = ":memory:" if dbt else f"{project_name}.duckdb"
     path = str(settings.get("path") or "")
     if path and path != ":memory:" and not os.path.isabs(path):
         settings["path"] = str((Path.cwd() if dbt else project_root) / Path(path).expanduser())
+    folder = Path(str(settings["path"])).parent
+    if settings["path"] == ":memory:" or "://" in str(settings["path"]) or folder.is_dir():
+        return
+    if folder.resolve() == target_dir.resolve():  # dbt makes target-path before it connects: path: target/x.duckdb
+        folder.mkdir(parents=True, exist_ok=True)
+    else:
+        raise ProjectError(f"the folder {folder} of the DuckDB path of target {target.name!r} does not exist",
+                           target.profile_path, target.profile_line,
+                           hint=f"create it (mkdir -p {folder}) or change path: in the target")
 
 
 def _secret_values(key: Any, value: Any) -> list[str]:

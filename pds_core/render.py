@@ -107,7 +107,8 @@ class Renderer:
         self.run_started_at = datetime.datetime.now(datetime.UTC)
         self.flags: dict[str, Any] = {"WHICH": "build", "FULL_REFRESH": False, "STORE_FAILURES": False,
                                       "EMPTY": False, **(flags or {})}
-        self.infos: list[str] = []  # log(..., info=True) messages, for the command to show
+        self.infos: list[str] = []  # log(..., info=True) messages while parsing, for the command to show
+        self.on_info: Callable[[str], None] = self.infos.append  # show_infos() points it at the reporter
         self.parse_parts: PartsLookup | None = None  # while parsing: the relations known so far
         self.base = self._base_context()
         self.context = ContextLayer(self._frame, self.base)
@@ -125,7 +126,7 @@ class Renderer:
             ref=self._ref, source=self._source, config=ConfigObject(self), var=ctxlib.var_function(self._node_vars),
             env_var=ctxlib.env_var_function(self._record_env, lambda: self._frame.get() is not None),
             is_incremental=self._is_incremental, target=self.target, project_name=self.project_name,
-            log=ctxlib.log_function(self.infos.append), api=api, statement=statements.statement,
+            log=ctxlib.log_function(lambda message: self.on_info(message)), api=api, statement=statements.statement,
             run_query=statements.run_query, load_result=statements.load_result, store_result=statements.store_result,
             store_raw_result=statements.store_raw_result, execute=ctxlib.ExecuteFlag(self._executing),
             adapter=AdapterProxy(self._frame.get, self.registry, self._namespace, self.style, api, statements),

@@ -30,6 +30,14 @@ class Interrupted(Exception):
         self.running = running
 
 
+class FailedFast(Interrupted):
+    """--fail-fast stopped the run after `cause` failed: what still ran was cancelled, nothing more started."""
+
+    def __init__(self, results: list[NodeResult], running: list[str], cause: str) -> None:
+        super().__init__(results, running)
+        self.cause = cause
+
+
 def selected_dependencies(graph: nx.DiGraph, selected: set[str]) -> dict[str, set[str]]:
     """For each selected node, its nearest selected ancestors (looking through unselected nodes)."""
     deps: dict[str, set[str]] = {}
@@ -61,8 +69,12 @@ def run_dag(
     on_interrupt: Callable[[], None] | None = None,
     grace: float = GRACE_SECONDS,
     hurry: Callable[[], bool] = lambda: False,
+    stop_after: Callable[[NodeResult], bool] | None = None,
 ) -> list[NodeResult]:
-    """Run every selected node once all its selected parents succeeded; results in completion order."""
+    """Run every selected node once all its selected parents succeeded; results in completion order.
+
+    stop_after(result) true (dbt's --fail-fast) ends the run there as Ctrl-C would, raising FailedFast; the
+    nodes then running are cancelled, and only those that still succeed keep their result."""
     deps = selected_dependencies(graph, selected)
     children: dict[str, set[str]] = {uid: set() for uid in selected}
     for uid, parents in deps.items():
@@ -112,6 +124,11 @@ def run_dag(
             for future in sorted(finished, key=lambda f: order_key(running[f])):
                 uid = running.pop(future)
                 finish(future.result())
+                if stop_after is not None and stop_after(results[uid]):
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    kept = lambda r: finish(r) if r.status in OK_STATUSES else None  # noqa: E731
+                    _wind_down(running, kept, on_interrupt, grace, hurry)
+                    raise FailedFast(list(done_order), sorted(running.values()), uid)
                 newly: list[str] = []
                 release(uid, newly)
                 ready.extend(sorted(newly, key=order_key))
@@ -119,6 +136,8 @@ def run_dag(
         pool.shutdown(wait=False, cancel_futures=True)
         _wind_down(running, finish, on_interrupt, grace, hurry)
         raise Interrupted(list(done_order), sorted(running.values())) from None
+    except FailedFast:
+        raise
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise

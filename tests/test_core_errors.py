@@ -225,5 +225,23 @@ def test_unreachable_postgres_names_target_not_password(tmp_path):
     project = write_project(tmp_path / "p", {**BASE, "profiles.yml": profiles})
     result = pds(project, "build", env={"PDS_TEST_PG_PASSWORD": "hunter2-secret"}, expect=2)
     text = output(result)
-    assert "cannot connect to target 'pg'" in text and "127.0.0.1" in text
+    assert "profiles.yml:4: cannot connect to target 'pg'" in text and "127.0.0.1" in text  # the target's line
     assert "hunter2-secret" not in text and "Traceback" not in text
+
+
+def test_bad_port_and_missing_duckdb_folder_are_profile_errors_with_line(tmp_path):
+    bad_port = postgres_profile(5432, "analytics", "PDS_TEST_PG_PASSWORD").replace("port: 5432", "port: fivefour")
+    project = write_project(tmp_path / "p", {**BASE, "profiles.yml": bad_port})
+    text = output(pds(project, "build", env={"PDS_TEST_PG_PASSWORD": "x"}, expect=2))
+    assert "profiles.yml:7: 'port' of target 'pg' must be a port number, got 'fivefour'" in text, text
+    missing = tmp_path / "no" / "such" / "folder"
+    duck = f"proj:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: {missing}/w.duckdb\n"
+    project = write_project(tmp_path / "q", {**BASE, "profiles.yml": duck})
+    text = output(pds(project, "build", expect=2))
+    assert f"profiles.yml:4: the folder {missing} of the DuckDB path of target 'dev' does not exist" in text, text
+    assert f"mkdir -p {missing}" in text and "Traceback" not in text and not missing.exists()
+    # the project's target-path is made first, as dbt makes it: a database kept in target/ builds on a clone
+    in_target = duck.replace(f"{missing}/w.duckdb", "target/w.duckdb")
+    project = write_project(tmp_path / "r", {**BASE, "profiles.yml": in_target})
+    pds(project, "build", expect=0)
+    assert (project / "target" / "w.duckdb").is_file()

@@ -121,6 +121,24 @@ def test_serve_needs_a_generated_site(tmp_path: Path) -> None:
     assert "no docs site" in done.stderr and "pds docs generate" in done.stderr
 
 
+def test_serve_a_dbt_project_without_its_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dbt project (no pds_project.yml) serves its site from its target-path, rendered as dbt renders it;
+    the profile is not needed to serve, so the site can be served where the warehouse is out of reach."""
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.sql").write_text("select 1 as id\n", encoding="utf-8")
+    (tmp_path / "dbt_project.yml").write_text(
+        "name: shop\nversion: '1.0'\nprofile: shop\ntarget-path: \"{{ env_var('SHOP_OUT', 'out') }}/target\"\n",
+        encoding="utf-8")
+    (tmp_path / "profiles.yml").write_text("shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: s.duckdb}\n",
+                                           encoding="utf-8")
+    monkeypatch.setenv("SHOP_OUT", "site")
+    assert run_pds("docs", "generate", cwd=tmp_path).returncode == 0
+    (tmp_path / "profiles.yml").unlink()
+    with serving(tmp_path) as url, urllib.request.urlopen(url + "data.js", timeout=10) as response:
+        assert b'"a"' in response.read()
+    assert (tmp_path / "site" / "target" / "docs" / "index.html").is_file()
+
+
 @pytest.mark.slow
 def test_serve_over_http(project: Path) -> None:
     with serving(project) as url:

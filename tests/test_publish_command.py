@@ -72,6 +72,7 @@ def test_publish_runs_the_exports_of_what_is_built_when_its_checks_last_passed(t
     ("- {name: a, table: {target: prod, mode: merge}}", 3, "unknown mode 'merge'"),
     ("- {name: a, http: {url: 'ftp://x'}}", 3, "must start with http:// or https://"),
     ("- {name: a, http: {url: 'http://x', batch_size: 0}}", 3, "batch_size of export 'a' must be a number of at least 1"),
+    ("- {name: a, http: {url: 'http://x', timeout: soon}}", 3, "'timeout' in http: of export 'a' must be a number, got a string ('soon')"),
     ("- {name: a, where: 'score >', file: {path: x.csv}}", 3, "where:"),
     ("- {file: {path: x.csv}}", 3, "each export needs a 'name:'"),
 ])

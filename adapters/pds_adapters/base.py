@@ -148,7 +148,8 @@ class Adapter(Materializations, SchemaChanges, Snapshots):
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConnectionFailed(self.redact(
                 f"cannot connect to target {self.target.name!r} ({self._describe_target()}): {reason}"),
-                self.target.profile_path, hint="check the target in profiles.yml and that the warehouse is reachable"
+                self.target.profile_path, self.target.profile_line,
+                hint="check the target in profiles.yml and that the warehouse is reachable"
             ) from None
 
     def connection_lost(self, exc: BaseException) -> bool:
@@ -210,7 +211,9 @@ class Adapter(Materializations, SchemaChanges, Snapshots):
         cur = conn.cursor()
         try:
             cur.execute(sql, params) if params is not None else cur.execute(sql)
-            return [d[0] for d in cur.description or []], [tuple(r) for r in cur.fetchall()]
+            if cur.description is None:  # a statement that returns no rows (DDL in run_query): none, as in dbt
+                return [], []
+            return [d[0] for d in cur.description], [tuple(r) for r in cur.fetchall()]
         finally:
             cur.close()
 

@@ -21,6 +21,7 @@ class Target:
     type: str
     settings: dict[str, Any]
     profile_path: str | None = None
+    profile_line: int | None = None  # the target's line in profiles.yml, for errors found when connecting
     threads: int = 4
     secrets: list[str] = field(default_factory=list)  # values to mask wherever they might appear
 

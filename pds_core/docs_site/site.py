@@ -92,13 +92,18 @@ def _script_json(value: Any) -> str:
 
 
 def docs_folder(project_dir: str | Path) -> Path:
-    """target/docs of the project in (or above) project_dir; needs only pds_project.yml."""
-    from pds_core.config import PROJECT_FILE, ProjectConfig
-    from pds_core.loader import find_project_root
-    from pds_core.yamlio import load_yaml_file
+    """target/docs of the project in (or above) project_dir. Needs only the project file
+    (pds_project.yml or dbt_project.yml, its target-path rendered as dbt renders it), not a profile:
+    the site can be served where the warehouse is out of reach."""
+    from pds_core.config import ProjectConfig
+    from pds_core.dbt_project import has_jinja, read_project_file, render_project
+    from pds_core.loader import find_project
 
-    root = find_project_root(Path(project_dir))
-    config = ProjectConfig.from_dict(load_yaml_file(root / PROJECT_FILE, PROJECT_FILE), root)
+    root, file = find_project(Path(project_dir))
+    data, overlay = read_project_file(root, file)
+    if has_jinja(data.get("target-path")):
+        render_project(data, {}, {}, file)
+    config = ProjectConfig.from_dict(data, root, file, overlay)
     folder = root / config.target_path / DOCS_DIR
     if not (folder / "index.html").is_file():
         raise ProjectError(f"no docs site in {folder}", hint="run `pds docs generate` first")

@@ -341,13 +341,8 @@ def _http(settings: Any, where: str, path: str, line: int | None) -> HttpSpec:
     if payload not in ("envelope", "rows"):
         raise ProjectError(f"payload {payload!r} of {where} must be envelope or rows", path,
                            line_of("payload") or line)
-    numbers = {"batch_size": (1, 500), "retries": (0, 3), "backoff": (0, 1.0), "timeout": (0.001, 30.0)}
-    values: dict[str, Any] = {}
-    for key, (low, default) in numbers.items():
-        value = settings.get(key, default)
-        if isinstance(value, bool) or value < low:
-            raise ProjectError(f"{key} of {where} must be a number of at least {low}", path, line_of(key) or line)
-        values[key] = value
+    values = _numbers(settings, {"batch_size": (1, 500), "retries": (0, 3), "backoff": (0, 1.0),
+                                 "timeout": (0.001, 30.0)}, where, path, line)
     headers = settings.get("headers") or {}
     for name, value in headers.items():
         if not isinstance(value, str | int | float) or isinstance(value, bool):
@@ -355,6 +350,20 @@ def _http(settings: Any, where: str, path: str, line: int | None) -> HttpSpec:
                                getattr(headers, "line_of", lambda _k: None)(name) or line)
     return HttpSpec(url=url, method=method, headers={str(k): str(v) for k, v in headers.items()}, payload=payload,
                     **values)
+
+
+def _numbers(settings: Any, bounds: dict[str, tuple[float, float]], where: str, path: str,
+             line: int | None) -> dict[str, Any]:
+    """The numeric settings of a destination, each at least its lower bound (a string is an error, not a crash)."""
+    line_of = getattr(settings, "line_of", lambda _k: None)
+    values: dict[str, Any] = {}
+    for key, (low, default) in bounds.items():
+        value = settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+            raise ProjectError(f"{key} of {where} must be a number of at least {low}, got {value!r}", path,
+                               line_of(key) or line)
+        values[key] = value
+    return values
 
 
 def _sheets(settings: Any, where: str, path: str, line: int | None, model: str) -> SheetsExportSpec:
@@ -372,13 +381,8 @@ def _sheets(settings: Any, where: str, path: str, line: int | None, model: str) 
         raise ProjectError(f"credentials_env of {where} must name an environment variable, got {env!r}", path,
                            line_of("credentials_env") or line,
                            hint="the variable holds the key; never put the key itself in YAML")
-    numbers = {"batch_size": (1, 5000), "retries": (0, 5), "backoff": (0, 1.0), "timeout": (0.001, 60.0)}
-    values: dict[str, Any] = {}
-    for key, (low, default) in numbers.items():
-        value = settings.get(key, default)
-        if isinstance(value, bool) or value < low:
-            raise ProjectError(f"{key} of {where} must be a number of at least {low}", path, line_of(key) or line)
-        values[key] = value
+    values = _numbers(settings, {"batch_size": (1, 5000), "retries": (0, 5), "backoff": (0, 1.0),
+                                 "timeout": (0.001, 60.0)}, where, path, line)
     api_url = settings.get("api_url")
     if api_url and "{{" not in api_url and not re.match(r"https?://", api_url):
         raise ProjectError(f"the api_url of {where} must start with http:// or https://", path,
