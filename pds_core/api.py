@@ -261,7 +261,7 @@ def _read_shown(project: Project, name: str, limit: int, frame: bool) -> Any:
     from pds_core.parser import parse_project
     from pds_core.selector import _match_name
 
-    manifest = parse_project(project, use_cache=True)  # renders from the parse cache: no macros compiled
+    manifest = parse_project(project)
     nodes = [n for n in manifest.all_nodes().values() if _match_name(n, name)]
     if not nodes:
         from pds_core.errors import did_you_mean
