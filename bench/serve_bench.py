@@ -6,6 +6,7 @@ rows from the same snapshot file, on the same uvicorn (uvloop + httptools), one 
     python bench/serve_bench.py                       # 1M rows, 1/8/32 clients, 10 s per server and cell
     python bench/serve_bench.py --rows 200000 --seconds 4 --clients 1 --clients 8
     python bench/serve_bench.py --in-process          # the profile: each app's own CPU per request, a page's steps
+    python bench/serve_bench.py --limit-rows display  # the limit builds rows as pds does: the rest of pds alone
 
 Each server runs in its own process; the client is one asyncio process speaking HTTP/1.1 keep-alive
 over raw sockets (httpx would cost more CPU than the servers and measure itself). The two servers
@@ -31,7 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "churn_scores"
@@ -66,12 +66,14 @@ def pds_app(store_dir: Path) -> Any:
     return create_app(Served(SnapshotStore(store_dir), models=[MODEL], poll=1.0))
 
 
-def limit_app(store_dir: Path) -> Any:
+def limit_app(store_dir: Path, rows: str = "zip") -> Any:
     """The ceiling: a bare ASGI callable doing the same work the fastest way we know, without FastAPI,
     routing, tokens, cursors or any pds code. The same memory-mapped Arrow file; each column prepared
     once as numpy (text as codes into a dictionary); the key found by binary search; the filter as
     numpy comparisons over growing chunks; rows built from the arrays and written with orjson;
-    a cursor is a bare position."""
+    a cursor is a bare position. rows="display": the rows are built the way pds builds them since
+    2026-11-30 (a generated dict display, pds_core.serve.rowmaker) instead of dict(zip()): the same
+    row builder on both sides, so the comparison measures only the rest of pds."""
     from itertools import repeat
 
     import numpy as np
@@ -104,10 +106,18 @@ def limit_app(store_dir: Path) -> Any:
         return {name: (dictionary_[values[pos]] if how == "text" else values[pos].item())
                 for name, (how, values, dictionary_) in zip(names, arrays, strict=True)}
 
+    make = None
+    if rows == "display":
+        from pds_core.serve.rowmaker import row_maker
+
+        make = row_maker(names)
+
     def rows_at(positions: Any) -> list[dict[str, Any]]:
         columns = [(dictionary_[values[positions]] if how == "text" else values[positions]).tolist()
                    for how, values, dictionary_ in arrays]
-        return list(map(dict, map(zip, repeat(names), zip(*columns))))  # noqa: B905 (as pds builds rows)
+        if make is not None:
+            return list(map(make, *columns))
+        return list(map(dict, map(zip, repeat(names), zip(*columns))))  # noqa: B905
 
     async def app(scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -140,19 +150,19 @@ def limit_app(store_dir: Path) -> Any:
     return app
 
 
-def serve(kind: str, store_dir: Path, port: int) -> None:
+def serve(kind: str, store_dir: Path, port: int, rows: str = "zip") -> None:
     import uvicorn
 
-    app = pds_app(store_dir) if kind == "pds" else limit_app(store_dir)
+    app = pds_app(store_dir) if kind == "pds" else limit_app(store_dir, rows)
     uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", access_log=False,
                 log_level="warning", server_header=False, date_header=False)
 
 
-def start(kind: str, store_dir: Path) -> tuple[subprocess.Popen, int]:
+def start(kind: str, store_dir: Path, rows: str = "zip") -> tuple[subprocess.Popen, int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, __file__, "serve", kind, str(store_dir), str(port)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, __file__, "serve", kind, str(store_dir), str(port), rows], cwd=ROOT)
     probe = f"/models/{MODEL}/rows/1" if kind == "pds" else "/rows/1"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -169,23 +179,52 @@ def start(kind: str, store_dir: Path) -> tuple[subprocess.Popen, int]:
 
 
 # ---- the client -------------------------------------------------------------------------------------------
-async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> tuple[int, dict]:
+async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str,
+                   body: list[bytes] | None = None) -> tuple[int, dict]:
     writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
     head = await reader.readuntil(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
     if "content-length" not in headers:
         raise RuntimeError(f"no Content-Length in the answer to {path}: {lines[0]}")
-    await reader.readexactly(int(headers["content-length"]))
+    content = await reader.readexactly(int(headers["content-length"]))
+    if body is not None:
+        body.append(content)
     return int(lines[0].split()[1]), headers
 
 
-async def _once(port: int, path: str) -> tuple[int, dict]:
+async def _once(port: int, path: str, body: list[bytes] | None = None) -> tuple[int, dict]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        return await _request(reader, writer, path)
+        return await _request(reader, writer, path, body)
     finally:
         writer.close()
+
+
+def same_rows(limit_port: int, pds_port: int, rows: int) -> None:
+    """Both servers give the same rows: a few lookups, and a chain of pages followed by each one's
+    cursor (else the comparison would be of different work)."""
+    import orjson
+
+    def get(port: int, path: str) -> tuple[Any, dict]:
+        body: list[bytes] = []
+        status, headers = asyncio.run(_once(port, path, body))
+        if status != 200:
+            raise RuntimeError(f"{path}: {status} {body[0][:200]!r}")
+        return orjson.loads(body[0]), headers
+
+    for key in (1, 2, rows // 2, rows):
+        ours, theirs = get(pds_port, f"/models/{MODEL}/rows/{key}")[0]["row"], get(limit_port, f"/rows/{key}")[0]["row"]
+        if ours != theirs:
+            raise RuntimeError(f"key {key}: pds answered {ours}, the limit {theirs}")
+    cursor, after = None, "0"
+    for page in range(3):
+        ours, headers = get(pds_port, f"/models/{MODEL}/rows?{PAGE_FILTER}&limit={PAGE_LIMIT}"
+                            + (f"&cursor={cursor}" if cursor else ""))
+        theirs, limit_headers = get(limit_port, f"/page?after={after}")
+        if ours["rows"] != theirs["rows"]:
+            raise RuntimeError(f"page {page + 1}: pds and the limit gave different rows")
+        cursor, after = ours["next_cursor"], limit_headers["x-next-cursor"]
 
 
 async def _client(kind: str, workload: str, port: int, rows: int, until: float, warm: float,
@@ -237,9 +276,10 @@ def measure(kind: str, workload: str, port: int, pid: int, clients: int, rows: i
         await asyncio.gather(*(_client(kind, workload, port, rows, until, warm, latencies, errors, i)
                                for i in range(clients)))
 
-    before = cpu_seconds(pid)
+    before, client_before = cpu_seconds(pid), time.process_time()
     asyncio.run(run())
     cell["cpu"] += cpu_seconds(pid) - before
+    cell["client_cpu"] = cell.get("client_cpu", 0.0) + time.process_time() - client_before
     cell["requests"] += len(latencies)
     cell["seconds"] += seconds
     cell["latencies"] += latencies
@@ -255,93 +295,13 @@ def summarize(cell: dict[str, Any]) -> dict[str, Any]:
 
     requests = max(1, cell["requests"])
     return {**cell, "rps": cell["requests"] / cell["seconds"], "p50_ms": pct(0.50), "p99_ms": pct(0.99),
-            "cpu_us_per_request": cell["cpu"] / requests * 1e6}
-
-
-# ---- the profile: each app's own work, without uvicorn or sockets --------------------------------------
-def in_process(store_dir: Path, rows: int, requests: int) -> list[str]:
-    """Both apps called directly as ASGI callables in this process, CPU time per request (what the app
-    itself costs: no HTTP parsing, no sockets, no scheduling), then the steps of one pds page."""
-    import timeit
-
-    from pds_core.serve import reads
-    from pds_core.serve.auth import Auth
-    from pds_core.serve.formats import json_bytes
-    from pds_core.serve.served import Served
-    from pds_core.serve.store import SnapshotStore
-
-    apps = {"limit": limit_app(store_dir), "pds": pds_app(store_dir)}
-    apps["pds"].served.refresh()  # what the lifespan does when uvicorn starts it
-
-    async def call(app: Any, path: str, query: str = "") -> dict[bytes, bytes]:
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app({"type": "http", "method": "GET", "path": path, "query_string": query.encode(),
-                   "headers": [(b"host", b"bench")]}, receive, send)
-        return dict(sent[0]["headers"])
-
-    async def workload(kind: str, name: str, count: int) -> None:
-        rng, cursor = random.Random(16), None
-        for i in range(count):
-            if name == "lookup":
-                key = rng.randint(1, rows)
-                await call(apps[kind], f"/models/{MODEL}/rows/{key}" if kind == "pds" else f"/rows/{key}")
-                continue
-            cursor = None if i % CHAIN == 0 else cursor
-            if kind == "pds":
-                query = f"{PAGE_FILTER}&limit={PAGE_LIMIT}" + (f"&cursor={cursor}" if cursor else "")
-                headers = await call(apps[kind], f"/models/{MODEL}/rows", query)
-            else:
-                headers = await call(apps[kind], "/page", f"after={cursor or 0}")
-            cursor = headers.get(b"x-next-cursor", b"").decode() or None
-
-    lines = ["| workload | limit CPU µs/req | pds CPU µs/req | limit / pds |", "|---|---:|---:|---:|"]
-    for name in ("lookup", "page"):
-        count = requests if name == "lookup" else requests // 4
-        cost = {}
-        for kind in ("limit", "pds"):
-            asyncio.run(workload(kind, name, count // 10))  # warm-up
-            started = time.process_time()
-            asyncio.run(workload(kind, name, count))
-            cost[kind] = (time.process_time() - started) / count * 1e6
-        lines.append(f"| {name} | {cost['limit']:.1f} | {cost['pds']:.1f} | {cost['limit'] / cost['pds']:.0%} |")
-
-    served = Served(SnapshotStore(store_dir), models=[MODEL], poll=0)
-    served.refresh()
-    loaded, auth = served.get(MODEL), Auth()
-    assert loaded is not None
-    query = f"{PAGE_FILTER}&limit={PAGE_LIMIT}"
-    params = parse_qsl(query, keep_blank_values=True)
-    conditions = loaded.conditions(params)
-    positions, following = loaded.page(conditions, 0, PAGE_LIMIT)
-    cursor = loaded.cursor(following)  # type: ignore[arg-type]
-    found = loaded.records(positions, None)
-    steps = {
-        "the whole read_rows": lambda: reads.read_rows(served, auth, MODEL, params, None, None, "/m", query),
-        "query string (parse_qsl)": lambda: parse_qsl(query, keep_blank_values=True),
-        "filters parsed": lambda: loaded.conditions(params),
-        "matching rows found": lambda: loaded.page(conditions, 0, PAGE_LIMIT),
-        "cursor read + written": lambda: (loaded.start_of(cursor), loaded.cursor(following)),  # type: ignore[arg-type]
-        "100 rows as Python dicts": lambda: loaded.records(positions, None),
-        "JSON (orjson)": lambda: json_bytes({"model": MODEL, "snapshot": loaded.info.id, "next_cursor": cursor,
-                                             "rows": found}),
-    }
-    lines += ["", "| one pds page, step | CPU µs |", "|---|---:|"]
-    for label, step in steps.items():
-        best = min(timeit.repeat(step, number=500, repeat=3, timer=time.process_time)) / 500 * 1e6
-        lines.append(f"| {label} | {best:.1f} |")
-    return lines
+            "cpu_us_per_request": cell["cpu"] / requests * 1e6,
+            "client_cpu_us_per_request": cell.get("client_cpu", 0.0) / requests * 1e6}
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
-        serve(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]))
+        serve(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else "zip")
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -351,11 +311,16 @@ def main() -> None:
     parser.add_argument("--in-process", action="store_true",
                         help="call both apps directly (no uvicorn, no sockets): each app's own CPU per request, "
                              "and the steps of a pds page")
+    parser.add_argument("--limit-rows", choices=("zip", "display"), default="zip",
+                        help="how the limit builds a page's rows: dict(zip()) (the issue's limit, default) or "
+                             "the dict display pds builds them with (the rest of pds measured alone)")
     args = parser.parse_args()
     if args.in_process:
+        from serve_profile import in_process
+
         with tempfile.TemporaryDirectory(prefix="pds-serve-bench-") as tmp:
             publish(Path(tmp), args.rows)
-            print("\n".join(in_process(Path(tmp), args.rows, 20_000)))
+            print("\n".join(in_process(Path(tmp), args.rows, 20_000, args.limit_rows)))
         return
     clients = args.clients or [1, 8, 32]
     results: list[dict[str, Any]] = []
@@ -364,8 +329,9 @@ def main() -> None:
         started = time.perf_counter()
         publish(Path(tmp), args.rows)
         print(f"published {args.rows:,} rows in {time.perf_counter() - started:.1f}s", flush=True)
-        servers = {kind: start(kind, Path(tmp)) for kind in ("limit", "pds")}
+        servers = {kind: start(kind, Path(tmp), args.limit_rows) for kind in ("limit", "pds")}
         try:
+            same_rows(servers["limit"][1], servers["pds"][1], args.rows)
             for workload in ("lookup", "page"):
                 for count in clients:
                     cells: dict[str, dict[str, Any] | None] = {"limit": None, "pds": None}
@@ -390,8 +356,11 @@ def main() -> None:
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace, before: tuple, after: tuple) -> None:
     cells = {(c["workload"], c["clients"], c["server"]): c for c in results}
+    client = [c["client_cpu_us_per_request"] for c in results]
     lines = [f"{args.rows:,} rows; per cell {args.seconds:g} s per server in {args.slices} alternating slices; "
-             f"load average {before[0]:.1f} before, {after[0]:.1f} after; {os.cpu_count()} CPUs", "",
+             f"load average {before[0]:.1f} before, {after[0]:.1f} after; {os.cpu_count()} CPUs; the limit builds "
+             f"rows with {'dict(zip())' if args.limit_rows == 'zip' else 'the dict display pds uses'}; the client's "
+             f"own CPU: {min(client):.0f}-{max(client):.0f} µs per request", "",
              "| workload | clients | limit req/s | pds req/s | pds / limit | limit p50 / p99 ms | pds p50 / p99 ms "
              "| server CPU µs/req limit / pds | errors |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     summary = []
@@ -410,6 +379,7 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, before: tupl
     out = ROOT / "bench" / "results" / f"serve-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"rows": args.rows, "seconds": args.seconds, "slices": args.slices,
+                               "limit_rows": args.limit_rows,
                                "load_before": before, "load_after": after, "cells": results, "summary": summary,
                                "table": lines}, indent=1))
     print(f"\nwritten to {out.relative_to(ROOT)}")

@@ -55,7 +55,7 @@ NODE_CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "warn_if": (str,),
     "error_if": (str,),
     "store_failures": (bool,),
-    "limit": (int,),
+    "limit": (int,), "fail_calc": (str,),  # fail_calc: how a test's failures are counted (quality/runner.py)
     "persist_docs": (dict,), "grants": (dict,),
     "pre_hook": (list, str, dict), "post_hook": (list, str, dict), "packages": (list,),  # hooks.py: pre_hook
     **dict.fromkeys(("location", "format"), (str,)), "partition_by": (str, list),  # the external materialization

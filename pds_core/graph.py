@@ -27,6 +27,22 @@ def build_graph(manifest: Manifest) -> nx.DiGraph:
                        hint="a model cannot depend on itself through ref(); break the cycle")
 
 
+def run_order_graph(graph: nx.DiGraph, manifest: Manifest) -> nx.DiGraph:
+    """The graph the run is ordered by: a source that names the relation a seed or model of the project
+    builds (jaffle-shop's seeds, read by its staging models through source()) comes after that node,
+    so a build loads the seed before the models that read it. dbt has no such edge (it may start the
+    model first); selection is unchanged (the graph itself gets no edge)."""
+    built = {n.relation.key(): uid for uid, n in manifest.nodes.items()
+             if n.relation is not None and n.resource_type in ("seed", "model") and n.materialized != "ephemeral"}
+    edges = [(built[s.relation.key()], uid) for uid, s in manifest.sources.items()
+             if s.relation is not None and s.relation.key() in built]
+    if not edges:
+        return graph
+    ordered = graph.copy()
+    ordered.add_edges_from(edges)
+    return ordered if nx.is_directed_acyclic_graph(ordered) else graph
+
+
 def topological_order(graph: nx.DiGraph, nodes: set[str] | None = None) -> list[str]:
     """Nodes in an order where every parent comes before its children (stable by name)."""
     sub = graph if nodes is None else graph.subgraph(nodes)

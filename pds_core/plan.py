@@ -30,7 +30,7 @@ from pds_core.dbt_state import DbtState
 from pds_core.engine_config import check_engine_config, strategy_of
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
-from pds_core.graph import build_graph
+from pds_core.graph import build_graph, run_order_graph
 from pds_core.jinja.runtime import RunTimeRender
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Relation
@@ -263,8 +263,9 @@ def plan(project: Project, options: Options | None = None, catalog: Any = None, 
         result.notes += [f"{manifest.nodes[uid].path}: rendered again at run time, connected (its Jinja asks the "
                          "warehouse: execute, run_query, statement or adapter look-ups)" for uid in sorted(pending)
                          if spec.name in ("compile", "lineage")]
-    result.run_graph = graph
-    result.runnable = {uid for uid in result.selected if manifest.nodes[uid].materialized != "ephemeral"}
+    result.run_graph = run_order_graph(graph, manifest)  # (seeds before the sources that name them)
+    result.runnable = {uid for uid in result.selected  # (a source, listed by ls, is not built)
+                       if uid in manifest.nodes and manifest.nodes[uid].materialized != "ephemeral"}
     result.table_options = check_engine_config(manifest, result.runnable, engine)
     if catalog is not None:
         decide(result, catalog, parser, compiler, source_columns)

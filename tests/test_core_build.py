@@ -123,8 +123,8 @@ def test_defaults_apply_without_overrides(shop):
 def test_seed_types_inferred_and_overridden(shop):
     pds(shop, "seed")
     types = column_types(shop, "prices")
-    # inferred by DuckDB's CSV reader, except `code`, forced to varchar so leading zeros survive
-    assert types == {"id": "BIGINT", "code": "VARCHAR", "price": "DOUBLE", "valid_from": "DATE",
+    # inferred as dbt infers them (whole numbers: INTEGER), except `code`, forced to varchar so leading zeros survive
+    assert types == {"id": "INTEGER", "code": "VARCHAR", "price": "DOUBLE", "valid_from": "DATE",
                      "active": "BOOLEAN"}
     assert query(shop, "select code from prices order by id") == [("007",), ("010",)]
     assert set(relations(shop)) == {"prices"}  # seed builds only seeds

@@ -145,3 +145,26 @@ def test_everything_the_cli_does_is_reachable_from_import_pds(tmp_path: Path) ->
     for name in ("build", "run", "seed", "test", "compile", "ls", "show", "metrics", "publish", "retry", "docs",
                  "lineage", "load", "check", "metric", "unit_test"):
         assert callable(getattr(pds, name)), name
+
+
+def test_ls_lists_a_projects_sources(tmp_path: Path) -> None:
+    """`pds ls` on any project with a source stopped with KeyError: a source is selected, never built."""
+    from tests.projects import invoke
+
+    root = write_project(tmp_path / "p", {"models/a.sql": "select 1 as a",
+                                          "models/src.yml": "sources:\n  - name: s\n    tables:\n      - name: t\n"})
+    assert invoke(root, "ls") == (0, "a\ns.t\n")
+
+
+def test_a_seed_read_through_a_source_is_loaded_before_the_models_that_read_it(tmp_path: Path) -> None:
+    """jaffle-shop's shape: staging models read its seeds with source(). Nothing tied them: with one thread
+    `a_stg` (first by name) ran before the seed and failed on a missing table, at random with more."""
+    root = write_project(tmp_path / "p", {
+        "seeds/raw_orders.csv": "id\n1\n2\n",
+        "models/sources.yml": "sources:\n  - name: ecom\n    schema: main\n    tables:\n      - name: raw_orders\n",
+        "models/a_stg.sql": "select id from {{ source('ecom', 'raw_orders') }}",
+    })
+    assert pds.build(pds.load(root), threads=1).success
+    assert query(root, "select count(*) from a_stg") == [(2,)]
+    listed = sorted(n["name"] for n in pds.ls(pds.load(root), select=["+a_stg"]))
+    assert listed == ["a_stg", "ecom.raw_orders"]  # selection as before: the source, not the seed

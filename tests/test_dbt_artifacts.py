@@ -95,7 +95,7 @@ def test_dbt_artifacts_on_duckdb(tmp_path: Path) -> None:
     stg = catalog.nodes["model.shop.stg_orders"]
     assert stg.metadata.type == "VIEW" and stg.metadata.name == "stg_orders"
     assert {n: (c.type, c.index) for n, c in stg.columns.items()} == {
-        "order_id": ("BIGINT", 1), "customer_id": ("BIGINT", 2), "amount": ("DOUBLE", 3), "status": ("VARCHAR", 4),
+        "order_id": ("INTEGER", 1), "customer_id": ("INTEGER", 2), "amount": ("DOUBLE", 3), "status": ("VARCHAR", 4),
         "ordered_at": ("TIMESTAMP", 5), "order_day": ("DATE", 6)}
     assert catalog.nodes["model.shop.customer_scores"].metadata.type == "BASE TABLE"
     assert catalog.sources["source.shop.crm.customers"].columns["updated_at"].type == "TIMESTAMP"
@@ -128,7 +128,7 @@ def test_dbt_artifacts_on_postgres(tmp_path: Path) -> None:
         catalog = parse_catalog(_json(root / "target/catalog.json"))
         columns = catalog.nodes["model.shop.stg_orders"].columns
         assert [(n, c.type) for n, c in sorted(columns.items(), key=lambda kv: kv[1].index)] == [
-            ("order_id", "bigint"), ("customer_id", "bigint"), ("amount", "double precision"), ("status", "text"),
+            ("order_id", "integer"), ("customer_id", "integer"), ("amount", "double precision"), ("status", "text"),
             ("ordered_at", "timestamp without time zone"), ("order_day", "date")]
 
 

@@ -217,6 +217,19 @@ def test_fewer_packages_installed_than_listed_is_an_error_as_in_dbt(tmp_path: Pa
     assert "run `pds deps`" in result.stderr
 
 
+def test_a_private_package_is_an_error_with_the_git_entry_to_write_instead(tmp_path: Path) -> None:
+    """dbt Core refuses `private:` too (it needs dbt Cloud's git provider integration)."""
+    project = write(tmp_path / "shop", {**PROJECT, "packages.yml": """
+        packages:
+          - private: acme/internal_pkg
+            provider: gitlab
+            revision: v1
+        """})
+    result = pds(project, "deps", expect=2)
+    assert "Error: packages.yml:2: private: 'acme/internal_pkg' needs a git provider integration" in result.stderr
+    assert 'git: "https://gitlab.com/acme/internal_pkg.git"' in result.stderr
+
+
 def test_packages_installed_by_dbt_deps_are_used_as_they_are(tmp_path: Path) -> None:
     """dbt_packages/ as `dbt deps` leaves it (folders named by project, no pds bookkeeping): pds builds with it."""
     project = write(tmp_path / "shop", {

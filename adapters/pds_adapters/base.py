@@ -28,6 +28,7 @@ from pds_adapters.errors import ConnectionFailed, ProjectError, did_you_mean
 from pds_adapters.materialize import Materializations
 from pds_adapters.relation import Quoting, Relation, identifier, render_relation, render_schema
 from pds_adapters.schema_change import SchemaChanges
+from pds_adapters.seed_types import SEED_TYPES
 from pds_adapters.snapshots import Snapshots
 from pds_adapters.target import Target
 
@@ -62,6 +63,7 @@ class Adapter(Materializations, SchemaChanges, Snapshots):
     declares_tables: ClassVar[bool] = True  # an enforced contract's table is created from its declared columns
     foreign_keys_block_replace: ClassVar[bool] = False  # a table a foreign key references cannot be replaced
     quote_seed_columns: ClassVar[bool] = True  # seed column names quoted when quote_columns is not set (seeds)
+    seed_types: ClassVar[dict[str, str]] = SEED_TYPES  # a seed column's kind -> SQL type (seed_types.py), as dbt's adapter
     unquoted_case: ClassVar[str | None] = None  # how an unquoted name is stored: "lower", "upper" or as written
     writes_external_files: ClassVar[bool] = False  # the external materialization (dbt-duckdb's) works here
     connection_keys: ClassVar[tuple[str, ...]] = ()

@@ -234,12 +234,13 @@ class Materializations:
 
     def load_seed(self, relation: Relation, path: str, column_types: dict[str, str], delimiter: str = ",",
                   quote_columns: bool | None = None, options: Any = None) -> int:
-        """A seed CSV read by the one seed reader (same types on every engine); column_types, in this
-        target's SQL, are applied with CAST in the warehouse; column names are stored as quote_columns
-        says (seeds.seed_column_names)."""
+        """A seed CSV read by the one seed reader (dbt's inference: seed_types.py), loaded, then each column
+        cast in the warehouse to this adapter's type for its kind (seed_types) or to its column_types
+        (in this target's SQL); column names are stored as quote_columns says (seeds.seed_column_names)."""
         from pds_adapters import seeds  # pandas, as above
 
-        df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
+        seed = seeds.read_seed(path, delimiter, text_columns=list(column_types))
+        df = seed.frame
         for name in column_types:
             if name not in df.columns:
                 raise ProjectError(f"column_types names {name!r}, which is not a column of the seed", path,
@@ -248,9 +249,7 @@ class Materializations:
         wanted = seeds.seed_column_names(self, csv_names, quote_columns, path)
         df = df.set_axis(wanted, axis=1)
         loaded = [self.stored_name(n) for n in wanted]  # what the bulk path stores (Snowflake folds)
-        types = {wanted[csv_names.index(k)]: v for k, v in column_types.items()}
-        if not types and loaded == wanted:
-            return self.write_dataframe(relation, df, options)
+        types = seeds.cast_types(self.seed_types, seed.kinds, column_types, csv_names, wanted)
         query_of = lambda staged: st.select_cast(self.table(staged), loaded, types, self.dialect, path,  # noqa: E731
                                                  aliases=wanted)
         with self.transaction():

@@ -1,121 +1,64 @@
-"""The one seed reader: every engine loads a seed CSV from the DataFrame made here, so a seed has the
-same column types and values on DuckDB, Postgres, Snowflake and BigQuery.
+"""The one seed reader: every engine loads a seed CSV from the DataFrame made here, with the column
+kinds dbt would infer (seed_types.py: the rules); each adapter then casts each column to its SQL type
+for that kind (Adapter.seed_types), as each dbt adapter maps agate's types. Documented in
+docs/adapters.md, "Seeds".
 
-Inference, per column, over its non-empty fields (documented in docs/adapters.md, "Seeds"):
-
-- an empty field is NULL; every other field is a value (`NA`, `null`, `None` are text);
-- `true` / `false` in any case: BOOLEAN. `t`/`f`, `yes`/`no`, `1`/`0` are not booleans (they are as
-  often codes or numbers); declare `column_types: {col: boolean}` to have them cast;
-- whole numbers without leading zeros that fit in 64 bits: BIGINT. A leading zero (`007`, `01234`)
-  makes the column text, so zip codes and ids keep their zeros; larger whole numbers are text too;
-- other numbers (`1.5`, `-2`, `.5`, `1e3`; whole numbers mixed in): DOUBLE;
-- ISO dates `2024-01-31`: DATE; ISO timestamps `2024-01-31 10:00[:00[.123456]]` (or with `T`, at
-  most microseconds):
-  TIMESTAMP; with an offset or `Z` on every value: TIMESTAMPTZ (stored in UTC); dates mixed with
-  timestamps: TIMESTAMP;
-- anything else, or a mix of the above: TEXT. A column with no value at all: TEXT.
-
-`column_types` columns are read as text here and cast by the warehouse (Adapter.load_seed).
+`column_types` columns are read as text (nulls as dbt reads them) and cast by the warehouse
+(Adapter.load_seed).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
+from pds_adapters import seed_types
 from pds_adapters.errors import ProjectError
 
-_INTEGER = re.compile(r"^[+-]?(0|[1-9][0-9]*)$")
-_NUMBER = re.compile(r"^[+-]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
-_TIMESTAMP_TZ = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$")
-_BOOLEANS = {"true": True, "false": False}
-INT64 = (-(2**63), 2**63 - 1)
+
+@dataclass
+class SeedFrame:
+    """A seed's rows, typed, and the kind of each column (column_types columns: "text")."""
+
+    frame: pd.DataFrame
+    kinds: dict[str, str]
 
 
-def read_seed(path: str, delimiter: str = ",", text_columns: list[str] | None = None) -> pd.DataFrame:
-    """The seed as a DataFrame whose dtypes say the SQL type of each column (see the module docstring)."""
-    raw = pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, na_values=[""])
+def read_seed(path: str, delimiter: str = ",", text_columns: list[str] | None = None) -> SeedFrame:
+    """The seed as a DataFrame whose dtypes carry its values, and each column's kind (seed_types)."""
+    raw = pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
     keep = set(text_columns or [])
-    return pd.DataFrame({name: (_text(raw[name]) if name in keep else infer(raw[name])) for name in raw.columns},
-                        index=raw.index)
+    kinds: dict[str, str] = {}
+    columns: dict[str, pd.Series] = {}
+    for name in raw.columns:
+        fields = raw[name].tolist()
+        kind = "text" if name in keep else seed_types.infer_kind([v for v in fields if not seed_types.is_null(v)])
+        kinds[str(name)] = kind
+        columns[name] = _series(kind, [seed_types.convert(kind, v) for v in fields], raw.index)
+    return SeedFrame(pd.DataFrame(columns, index=raw.index), kinds)
 
 
-def infer_type(values: list[str]) -> str:
-    """The SQL type of a column with these (non-empty) values: BOOLEAN, BIGINT, DOUBLE, DATE, TIMESTAMP,
-    TIMESTAMPTZ or TEXT."""
-    if not values:
-        return "TEXT"
-    tests: list[tuple[str, Callable[[str], bool]]] = [
-        ("BOOLEAN", lambda v: v.lower() in _BOOLEANS), ("BIGINT", _is_int64), ("DOUBLE", _is_double),
-        ("DATE", _is_date), ("TIMESTAMP", lambda v: _is_timestamp(v, _TIMESTAMP) or _is_date(v)),
-        ("TIMESTAMPTZ", lambda v: _is_timestamp(v, _TIMESTAMP_TZ))]
-    for name, test in tests:
-        if all(test(v) for v in values):
-            return name
-    return "TEXT"
+_DTYPES = {"integer": "Int64", "bigint": "Int64", "number": "Float64", "boolean": "boolean", "decimal": "string",
+           "text": "string"}
 
 
-def infer(column: pd.Series) -> pd.Series:
-    """A column of CSV text (NaN where empty) converted to the dtype of its inferred type."""
-    values = column.dropna().tolist()
-    kind = infer_type(values)
-    missing = column.isna()
-    if kind == "BOOLEAN":
-        return pd.Series([None if m else _BOOLEANS[v.lower()] for v, m in zip(column, missing, strict=True)],
-                         index=column.index, dtype="boolean")
-    if kind == "BIGINT":
-        return pd.Series([None if m else int(v) for v, m in zip(column, missing, strict=True)],
-                         index=column.index, dtype="Int64")
-    if kind == "DOUBLE":
-        return pd.Series([None if m else float(v) for v, m in zip(column, missing, strict=True)],
-                         index=column.index, dtype="Float64")
-    if kind == "DATE":
-        return pd.Series([None if m else dt.date.fromisoformat(v) for v, m in zip(column, missing, strict=True)],
-                         index=column.index, dtype=object)
-    if kind == "TIMESTAMP":
-        return pd.to_datetime(column, format="ISO8601").astype("datetime64[us]")
-    if kind == "TIMESTAMPTZ":
-        return pd.to_datetime(column, format="ISO8601", utc=True).astype("datetime64[us, UTC]")
-    return _text(column)
+def _series(kind: str, values: list[Any], index: pd.Index) -> pd.Series:
+    if kind == "datetime":
+        return pd.Series(values, index=index, dtype="datetime64[us]")
+    if kind == "date":
+        return pd.Series(values, index=index, dtype=object)
+    return pd.Series(values, index=index, dtype=_DTYPES[kind])
 
 
-def _text(column: pd.Series) -> pd.Series:
-    return column.astype("string")
-
-
-def _is_int64(value: str) -> bool:
-    return bool(_INTEGER.match(value)) and INT64[0] <= int(value) <= INT64[1]
-
-
-def _is_double(value: str) -> bool:
-    """A number, but not a whole number too large for BIGINT (as a DOUBLE it would lose digits)."""
-    return bool(_NUMBER.match(value)) and (not _INTEGER.match(value) or _is_int64(value))
-
-
-def _is_timestamp(value: str, pattern: re.Pattern[str]) -> bool:
-    if not pattern.match(value):
-        return False
-    try:
-        dt.datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_date(value: str) -> bool:
-    if not _DATE.match(value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
+def cast_types(adapter_types: dict[str, str], kinds: dict[str, str], column_types: dict[str, str],
+               csv_names: list[str], wanted: list[str]) -> dict[str, str]:
+    """Every column's SQL type, keyed by its stored name: its column_types entry, else the adapter's type
+    for its inferred kind."""
+    return {stored: column_types.get(csv, adapter_types[kinds[csv]]) for csv, stored in zip(csv_names, wanted,
+                                                                                          strict=True)}
 
 
 _UNQUOTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")

@@ -135,8 +135,11 @@ def _spec(entry: Any, unrendered: Any, file: str, line: int | None) -> PackageSp
     if not isinstance(source, str) or not source:
         raise ProjectError(f"{kind_key}: needs a value", file, entry.line_of(kind_key))
     if kind_key == "private":
-        raise ProjectError(f"private package {source!r}: private packages need dbt Cloud's git integration",
-                           file, line, hint="list it as a git: package with its URL instead")
+        host = {"gitlab": "gitlab.com"}.get(str(entry.get("provider") or "github"), "github.com")
+        raise ProjectError(f"private: {source!r} needs a git provider integration (dbt Cloud's), which pds, like "
+                           "dbt Core, does not have", file, entry.line_of("private") or line,
+                           hint=f"write it as a git: package, e.g. git: \"https://{host}/{source}.git\" "
+                                "(your git credentials are used), with its revision:")
     spec = PackageSpec(kind=KINDS[kind_key], source=source, name=entry.get("name"), entry=dict(entry),
                        unrendered=dict(unrendered) if isinstance(unrendered, dict) else {}, path=file, line=line)
     if spec.kind == "hub":

@@ -19,16 +19,18 @@ from pds_core.nodes import Node
 from pds_core.quality.generic import (
     BUILTIN_TESTS,
     canonical_name,
+    macro_config,
     relation_argument,
     render_user_test,
     test_config,
+    test_model_argument,
 )
 from pds_core.quality.metric_defs import yaml_metrics
 from pds_core.quality.naming import dbt_names, split_entry
 from pds_core.quality.pydefs import python_definitions
 from pds_core.quality.spec import PERIODS, QualitySuite, TestNode
 from pds_core.quality.unit import yaml_unit_tests
-from pds_core.render import RelationMarker, Renderer
+from pds_core.render import Renderer
 from pds_core.yamlio import read_text
 
 if TYPE_CHECKING:
@@ -187,13 +189,12 @@ class QualityParser:
     def _render_user(self, test: TestNode, node: Node) -> None:
         self.macros()
         kind = "source" if node.resource_type == "source" else "ref"
-        model: Any = RelationMarker(kind, node.name)
-        where = test.config.get("where")
-        if where:
-            model = f"(select * from {model} where {where}) as pds_where"
-        rendered, refs, sources = render_user_test(self.renderer, f"test_{test.test_name}", model,
-                                                   dict(test.kwargs), test.path, test.namespace)
+        model = test_model_argument(kind, node.name, test.config.get("where"))
+        rendered, refs, sources, state = render_user_test(self.renderer, f"test_{test.test_name}", model,
+                                                          dict(test.kwargs), test.path, test.namespace)
         test.rendered = rendered
+        test.renders_with_warehouse = bool(state.deferred)
+        test.config = {**macro_config(state.config, test.path, test.line), **test.config}  # YAML's wins, as in dbt
         for uid in self._resolve(refs, sources, test.path, test.line):
             if uid not in test.depends_on:
                 test.depends_on.append(uid)
@@ -224,7 +225,8 @@ class QualityParser:
         name = PurePosixPath(path).stem
         self._add(TestNode(unique_id=f"test.{self.project.name}.{name}", name=name, test_type="singular",
                            test_name=name, alias=name, path=path, line=1, attached_to=self._most_downstream(deps),
-                           depends_on=deps, config=config, rendered=entry["rendered"], raw_code=text))
+                           depends_on=deps, config=config, rendered=entry["rendered"], raw_code=text,
+                           renders_with_warehouse=bool(entry.get("deferred"))))
 
     def _render(self, path: str, text: str) -> dict[str, Any]:
         """A singular test's render, from the parse cache while its text (and all it reads) is unchanged."""
@@ -235,7 +237,7 @@ class QualityParser:
             rendered, state = self.renderer.render(text, path, lambda _cfg: False)
             entry = {"hash": digest, "rendered": rendered, "refs": state.refs, "sources": state.sources,
                      "config": state.config, "env_vars": state.env_vars, "used_is_incremental": False,
-                     "is_incremental": None}
+                     "is_incremental": None, "deferred": state.deferred}
             if self.cache is not None:
                 self.cache.put_render(path, entry)
         return entry

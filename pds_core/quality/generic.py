@@ -79,10 +79,23 @@ def relation_argument(value: Any, path: str, line: int | None = None) -> tuple[R
     return RelationMarker("ref", names[-1]), [names[-1]], []
 
 
-def render_user_test(renderer: Renderer, macro_name: str, model: str, args: dict[str, Any],
-                     path: str, namespace: str | None = None) -> tuple[str, list[str], list[tuple[str, str]]]:
+def render_user_test(renderer: Renderer, macro_name: str, model: Any, args: dict[str, Any],
+                     path: str, namespace: str | None = None) -> tuple[str, list[str], list[tuple[str, str]], Any]:
     """Render a `{% test %}` block (the project's or a package's) for one use; returns the SQL (with
-    markers), refs and sources."""
+    markers), refs, sources and the render's state (its `config()` calls; `deferred` when it read
+    `execute` or asked the warehouse: then it is rendered again at run time, connected)."""
+    macro, values, refs, sources = user_test_call(renderer, macro_name, model, args, path, namespace)
+    rendered, state = renderer.render(CALL, path, lambda _cfg: False, {"pds_test_macro": macro, "pds_test_args": values})
+    return rendered, refs + state.refs, sources + state.sources, state
+
+
+CALL = "{{ pds_test_macro(**pds_test_args) }}"
+
+
+def user_test_call(renderer: Renderer, macro_name: str, model: Any, args: dict[str, Any], path: str,
+                   namespace: str | None = None) -> tuple[Any, dict[str, Any], list[str], list[tuple[str, str]]]:
+    """The `{% test %}` macro and the arguments it is called with (ref()/source() arguments as relation
+    markers), with the refs and sources they name."""
     macro = renderer.test_macro(macro_name.removeprefix("test_"), namespace)
     known = set(getattr(macro, "arguments", ()))
     unknown = sorted(set(args) - known - {"model"})
@@ -100,15 +113,13 @@ def render_user_test(renderer: Renderer, macro_name: str, model: str, args: dict
             sources += more_sources
         else:
             values[key] = value
-    rendered, state = renderer.render("{{ pds_test_macro(**pds_test_args) }}", path, lambda _cfg: False,
-                                      {"pds_test_macro": macro, "pds_test_args": values})
-    if state.deferred or state.config.get("fail_calc") not in (None, "count(*)"):
-        why = "reads `execute` (its SQL is known only with the warehouse)" if state.deferred else \
-            f"counts failures with fail_calc {state.config['fail_calc']!r}"
-        raise ProjectError(f"test {macro_name[5:]!r} {why}: pds does not run such tests yet", path,
-                           hint="use a test that returns the failing rows (not_null, unique, expression_is_true, "
-                                "unique_combination_of_columns, row_count...), or a singular test")
-    return rendered, refs + state.refs, sources + state.sources
+    return macro, values, refs, sources
+
+
+def test_model_argument(kind: str, name: str, where: str | None) -> Any:
+    """What a generic test's `model` argument is: the relation it tests, filtered by its `where:`."""
+    model: Any = RelationMarker(kind, name)
+    return f"(select * from {model} where {where}) as pds_where" if where else model
 
 
 # ---- run time: the built-in tests as sqlglot queries ---------------------------------------------
@@ -194,6 +205,19 @@ def check_condition(text: Any, path: str | None, line: int | None, key: str) -> 
     if not isinstance(text, str) or not _CONDITION.match(text):
         raise ProjectError(f"{key} must compare the failing-row count, e.g. '> 10' or '!= 0'; got {text!r}",
                            path, line, hint="operators: > >= < <= = !=")
+
+
+# what a `{% test %}` block's own config() may set (dbt_utils sets fail_calc); YAML config wins over it
+MACRO_CONFIG_KEYS = ("fail_calc", "warn_if", "error_if", "severity", "limit", "store_failures", "tags", "meta")
+
+
+def macro_config(config: dict[str, Any], path: str, line: int | None) -> dict[str, Any]:
+    """The config a test macro set with config(), checked."""
+    for key in config:
+        if key not in MACRO_CONFIG_KEYS:
+            raise ProjectError(f"a test macro's config() sets {key!r}, which pds takes only from the test's YAML",
+                               path, line, hint=f"a test macro may set: {', '.join(MACRO_CONFIG_KEYS)}")
+    return test_config(dict(config), path, line, "config() of the test macro")
 
 
 def test_config(config: dict[str, Any], path: str, line: int | None, what: str,

@@ -64,7 +64,8 @@ def plan_quality(plan: Plan, kinds: tuple[str, ...] | None = None) -> dict[str, 
     nodes = select_quality(plan, kinds)
     if not nodes:
         return nodes
-    sql_tests = {uid: n for uid, n in nodes.items() if isinstance(n, TestNode) and n.rendered is not None}
+    sql_tests = {uid: n for uid, n in nodes.items()  # (one that reads `execute` is compiled when it runs)
+                 if isinstance(n, TestNode) and n.rendered is not None and not n.renders_with_warehouse}
     if sql_tests:
         view = dataclasses.replace(plan.manifest, nodes={**plan.manifest.nodes, **sql_tests})
         plan.compiled.update(Compiler(view, plan.graph, plan.project.config.dialect, plan.target_dialect,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
 from pds_adapters.statements import rendered, subquery, wraps_rendered
@@ -51,6 +52,7 @@ class QualityContext:
     history: ResultsHistory | None = None
     store_failures: bool = False
     is_built: Callable[[Node], bool] | None = None
+    render_test: Callable[[TestNode, Node | None, Any], str] | None = None  # quality/connected.py, bound to the plan
 
 
 class QualityRunner(Runner):
@@ -135,7 +137,9 @@ class QualityRunner(Runner):
 
     # ---- tests -------------------------------------------------------------------------------
     def _sql_test(self, test: TestNode, result: NodeResult) -> None:
-        if test.rendered is not None:
+        if test.renders_with_warehouse:
+            query = self._connected(test)
+        elif test.rendered is not None:
             query = self._compiled(test.unique_id)
         else:
             model = filtered(self.model(str(test.attached_to)), test.config.get("where"), self.q.source_dialect)
@@ -155,24 +159,47 @@ class QualityRunner(Runner):
             result.extra["failures_relation"] = str(stored)
         else:
             source = subquery(query, "pds_failures")
-        _cols, rows = self.q.adapter.fetch(exp.select(exp.Count(this=exp.Star())).from_(source, copy=False))
-        failures = int(rows[0][0])
+        failures, calc = self._failures(test, source)
         sample = ""
         if failures:
             cols, rows = self.q.adapter.fetch(exp.select(exp.Star()).from_(source, copy=False).limit(SAMPLE_ROWS))
             sample = "; ".join(", ".join(f"{c}={v!r}" for c, v in zip(cols, row, strict=True)) for row in rows)
-        self._judge(test, result, failures, sample, stored)
+        self._judge(test, result, failures, sample, stored, calc=calc)
+
+    def _failures(self, test: TestNode, source: exp.Expression) -> tuple[int, str | None]:
+        """The failures of a test: its rows counted, or its fail_calc over them (dbt's `select <fail_calc> as
+        failures from (<test>) dbt_internal_test`; NULL, e.g. a sum over no rows, is 0 failures)."""
+        calc = test.config.get("fail_calc")
+        if calc is None or str(calc).replace(" ", "").lower() == "count(*)":
+            _cols, rows = self.q.adapter.fetch(exp.select(exp.Count(this=exp.Star())).from_(source, copy=False))
+            return int(rows[0][0]), None
+        value = parse_sql_expression(str(calc), self.q.source_dialect, "fail_calc")
+        from_ = source if isinstance(source, exp.Table) else subquery(source.this, "dbt_internal_test")
+        _cols, rows = self.q.adapter.fetch(exp.select(value.as_("failures")).from_(from_, copy=False))
+        found = rows[0][0] if rows else None
+        return (0 if found is None else int(found)), " ".join(str(calc).split())
+
+    def _connected(self, test: TestNode) -> exp.Expression:
+        """A test that reads `execute`: its SQL rendered now, with the warehouse (quality/connected.py)."""
+        if self.q.render_test is None:
+            raise ProjectError(f"test {test.name} needs the warehouse to render (it reads `execute`)", test.path)
+        text = self.q.render_test(test, self.q.nodes.get(test.attached_to or ""), self.q.adapter)
+        if wraps_rendered(self.q.dialect):
+            return rendered(text)
+        return sqlglot.parse_one(text, read=self.q.dialect)
 
     def _judge(self, test: TestNode, result: NodeResult, failures: int, sample: str,
-               stored: Relation | None, counted: bool = True) -> None:
-        """Severity and thresholds decide the status; `counted` is False for a check that returned one bool."""
+               stored: Relation | None, counted: bool = True, calc: str | None = None) -> None:
+        """Severity and thresholds decide the status; `counted` is False for a check that returned one bool;
+        `calc` is the fail_calc that gave `failures` (not a row count then)."""
         status = test_status(failures, test.config)
         result.status, result.failures = STATUS[status], failures
         result.extra["test_status"] = status
         if status == "pass":
             result.message = f"{_kind(test)} {test.name} passed"
             return
-        rows = f"{failures} failing row{'s' if failures != 1 else ''}"
+        rows = f"{failures} failing row{'s' if failures != 1 else ''}" if calc is None else \
+            f"{failures} failures (fail_calc {calc})"
         result.message = f"{rows}" + (f", e.g. {sample}" if sample else "") if counted else sample
         if stored is not None:
             result.message += f" (stored in {stored})"

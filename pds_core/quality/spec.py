@@ -42,6 +42,7 @@ class TestNode:
     relation: Any = None  # tests build nothing; `this` has no meaning in them
     alias: str | None = None  # dbt's short name (for a relation or file named after the test) when name is long
     namespace: str | None = None  # the package a generic test was named with (dbt_utils.expression_is_true)
+    renders_with_warehouse: bool = False  # its Jinja reads `execute` or asks the warehouse: rendered again, connected
 
     @property
     def severity(self) -> str:

@@ -5,7 +5,7 @@ Where they come from, best first (the result says which, as `origin`):
 - `warehouse`: the relation as built, read from information_schema (a connected `pds build` / `pds
   test`: the parents are built before the unit test runs), its types translated to DuckDB's;
 - `yaml`: every column declared in schema YAML with a `data_type` (a contract says the same);
-- `seed`: the seed's CSV as DuckDB reads it, with its `column_types`;
+- `seed`: the seed's CSV with the types dbt infers (pds_adapters.seed_types), or its `column_types`;
 - `inferred`: a SQL model's query run on empty tables of its own parents' inferred columns in an
   in-memory DuckDB (like dbt's --empty), so types flow from seeds and typed sources down the DAG;
 - `names`: only the names are known (YAML without types, a Python model's last returned columns, a
@@ -96,20 +96,15 @@ class InputTypes:
         return InputColumns(declared, "names" if declared else "none", False)
 
     def _seed(self, node: Node) -> InputColumns:
-        import duckdb
+        """The seed's columns with the types dbt's inference gives them (pds_adapters.seed_types; dbt's
+        SQL types, as dbt-duckdb and dbt-postgres create them), or its column_types."""
+        from pds_adapters.seed_types import SEED_TYPES
+        from pds_adapters.seeds import read_seed
 
         types = {str(k): str(v) for k, v in (node.config.get("column_types") or {}).items()}
-        read = exp.func("read_csv", exp.Literal.string(str(self.root / node.path)),
-                        exp.EQ(this=exp.column("header"), expression=exp.true()),
-                        exp.EQ(this=exp.column("delim"), expression=exp.Literal.string(
-                            str(node.config.get("delimiter") or ","))))
-        con = duckdb.connect(":memory:")
-        try:
-            names, kinds = _describe(con, exp.select("*").from_(read))
-        finally:
-            con.close()
-        return InputColumns([(n, duckdb_type(types[n], self.dialect) if n in types else k)
-                             for n, k in zip(names, kinds, strict=True)], "seed", True)
+        seed = read_seed(str(self.root / node.path), str(node.config.get("delimiter") or ","), list(types))
+        return InputColumns([(n, duckdb_type(types[n], self.dialect) if n in types else
+                              duckdb_type(SEED_TYPES[k], "postgres")) for n, k in seed.kinds.items()], "seed", True)
 
     def _infer(self, node: Node) -> InputColumns | None:
         """Run the model on empty tables of its parents (their own inferred columns) and read its columns."""

@@ -5,6 +5,7 @@ A new kind of node (snapshot, hook...) adds its runner here; execute.py needs no
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pds_core.history import ResultsHistory, timestamp, utcnow
@@ -16,6 +17,7 @@ from pds_core.publish.destinations import PublishContext
 from pds_core.publish.runner import ExportRunner
 from pds_core.publish.serve_runner import ServeRunner
 from pds_core.publish.targets import TargetPool
+from pds_core.quality.connected import connected_test_sql
 from pds_core.quality.pyexec import PythonFiles
 from pds_core.quality.runner import QualityContext, QualityRunner
 from pds_core.quality.unit_runner import UnitTestRunner, unit_env
@@ -40,7 +42,8 @@ def make_runners(plan: Plan, ctx: RunContext, catalog: Any, history: ResultsHist
         adapter=adapter, nodes=plan.manifest.all_nodes(), compiled=plan.compiled, dialect=plan.target_dialect,
         source_dialect=project.config.dialect, results_schema=history.schema, target=project.target.name,
         files=PythonFiles(project.root), history=history, store_failures=plan.options.store_failures,
-        is_built=(lambda n: catalog.get(n.relation.key()) is not None) if catalog is not None else None))
+        is_built=(lambda n: catalog.get(n.relation.key()) is not None) if catalog is not None else None,
+        render_test=functools.partial(connected_test_sql, plan.runtime) if plan.runtime is not None else None))
     publish = PublishContext(project, adapter, plan.invocation_id, timestamp(started) if started else _now(), targets,
                              on_retry=on_retry)
     snapshot = SnapshotRunner(ctx, plan.decisions, plan.compiled, catalog, build.render_at_run)

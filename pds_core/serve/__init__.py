@@ -1,7 +1,8 @@
 """`pds serve`: an HTTP API over the last PUBLISHED snapshot of each served model, and online scoring.
 
 store.py    snapshots on disk and the atomic switch of the CURRENT pointer (the build publishes)
-query.py    a loaded snapshot: key lookups, filtered pages, cursors (columns.py: the column indexes)
+query.py    a loaded snapshot: key lookups, filtered pages, cursors (columns.py: the column indexes;
+            rowmaker.py: the row builder generated per snapshot)
 served.py   the snapshots being served and the switch-over to new ones while requests run
 auth.py     per-model bearer tokens from environment variables; loopback only without them
 scoring.py  posted rows checked against the parents' columns for POST /score/{model}

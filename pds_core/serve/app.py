@@ -40,11 +40,11 @@ log = logging.getLogger("pds.serve")
 
 
 def _response(answer: reads.Answer) -> Response:
-    return Response(answer.body, status_code=answer.status, media_type=answer.media, headers=answer.headers)
+    return Response(answer.body, status_code=answer.status, media_type=answer.media, headers=answer.header_dict())
 
 
-def _error(status: int, detail: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return _response(reads.error(status, detail, dict(headers or {})))
+def _error(status: int, detail: Any, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
+    return _response(reads.error(status, detail, headers or ()))
 
 
 def create_app(served: Served, auth: Auth | None = None, scoring: Mapping[str, ScoringModel] | None = None,

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -43,8 +44,8 @@ class Auth:
     everything: tuple[bytes, ...] = ()  # digests of tokens that read every model
     per_model: dict[str, tuple[bytes, ...]] = field(default_factory=dict)
 
-    @property
-    def enabled(self) -> bool:
+    @functools.cached_property
+    def enabled(self) -> bool:  # (asked on every request: computed once; the dataclass is frozen)
         return bool(self.everything) or any(self.per_model.values())
 
     @classmethod

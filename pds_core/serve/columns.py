@@ -27,6 +27,8 @@ OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "isnull")
 EPOCH = dt.datetime(1970, 1, 1)
 EPOCH_DATE = dt.date(1970, 1, 1)
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+COMPARE = {"eq": np.equal, "ne": np.not_equal, "gt": np.greater, "gte": np.greater_equal, "lt": np.less,
+           "lte": np.less_equal}
 
 
 class QueryError(ValueError):
@@ -61,7 +63,8 @@ class ColumnData:
             remap = np.empty(len(ranks), dtype=np.int32)
             remap[ranks] = np.arange(len(ranks), dtype=np.int32)
             raw = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-            codes = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1).astype(np.int32)
+            codes = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1).astype(np.int32) if len(ranks) else \
+                np.full(len(raw), -1, dtype=np.int32)  # every value NULL: no dictionary to index
             data = cls(name, column.type, "text", len(array), codes, nulls, distinct[ranks])
             if len(distinct) <= max(1, len(codes) // 2):  # a value repeats: list its rows
                 data._postings(codes, len(distinct))
@@ -147,62 +150,57 @@ class ColumnData:
 
     def getter(self, fallback: pa.ChunkedArray) -> Callable[[int], Any]:
         """A function position -> Python value, chosen once per snapshot so a key lookup does no type
-        dispatch per value (`fallback`, the Arrow column, answers for types without a fast path)."""
-        values, nulls, dictionary, kind, kind_of = self.values, self.nulls, self.dictionary, self.kind, self.type
+        dispatch per value (`fallback`, the Arrow column, answers for types without a fast path).
+        `ndarray.item(p)` gives the Python value without building a numpy scalar first."""
+        values, nulls, kind, kind_of = self.values, self.nulls, self.kind, self.type
         get: Callable[[int], Any]
         if kind == "text":
-            get = (lambda p: dictionary[values[p]]) if nulls is None else \
-                (lambda p: None if values[p] < 0 else dictionary[values[p]])
-            return get
+            words = self.dictionary.tolist() + [None]  # type: ignore[union-attr]  # code -1 (NULL) -> None
+            return lambda p: words[values.item(p)]  # type: ignore[union-attr]
         if kind in ("integer", "number"):
-            get = lambda p: values[p].item()  # noqa: E731
+            get = values.item  # type: ignore[union-attr]
         elif kind == "boolean":
-            get = lambda p: bool(values[p])  # noqa: E731
+            get = lambda p: bool(values.item(p))  # type: ignore[union-attr]  # noqa: E731
         elif kind == "time" and pa.types.is_date32(kind_of):
-            get = lambda p: EPOCH_DATE + dt.timedelta(days=int(values[p]))  # noqa: E731
-        elif kind == "time" and pa.types.is_timestamp(kind_of):
-            scale, down = {"s": (1_000_000, 1), "ms": (1_000, 1), "us": (1, 1), "ns": (1, 1_000)}[kind_of.unit]
-            zone = dt.UTC if kind_of.tz else None  # Python datetimes stop at microseconds: ns are cut
+            get = lambda p: EPOCH_DATE + dt.timedelta(days=values.item(p))  # type: ignore[union-attr]  # noqa: E731
+        elif kind == "time" and pa.types.is_timestamp(kind_of) and kind_of.unit != "ns":
+            stamps = values.view(f"datetime64[{kind_of.unit}]")  # type: ignore[union-attr]  # .item(): a datetime
+            get = stamps.item if not kind_of.tz else lambda p: stamps.item(p).replace(tzinfo=dt.UTC)
+        elif kind == "time" and pa.types.is_timestamp(kind_of):  # Python datetimes stop at microseconds
+            zone = dt.UTC if kind_of.tz else None
 
             def get(p: int) -> Any:
-                return (EPOCH + dt.timedelta(microseconds=int(values[p]) * scale // down)).replace(tzinfo=zone)
+                return (EPOCH + dt.timedelta(microseconds=values.item(p) // 1_000)).replace(tzinfo=zone)  # type: ignore[union-attr]
         else:
             return lambda p: fallback[p].as_py()
         if nulls is None:
             return get
         return lambda p: None if nulls[p] else get(p)
 
-    def python(self, positions: np.ndarray) -> list[Any] | None:
-        """The values at `positions` as Python objects for JSON, straight from the numpy arrays (pyarrow's
-        to_pylist builds each value through slow paths: it was most of a request's time). None: this
-        column has no such fast path (the caller falls back to Arrow)."""
-        kind, values = self.kind, self.values
+    def taker(self) -> Callable[[np.ndarray], list[Any]] | None:
+        """A function positions -> the values there as Python objects for JSON, straight from the numpy
+        arrays and chosen once per snapshot (pyarrow's to_pylist builds each value through slow paths:
+        it was most of a request's time). None: no such fast path (the caller falls back to Arrow)."""
+        kind, values, nulls, kind_of = self.kind, self.values, self.nulls, self.type
         if values is None:
             return None
-        if kind == "text":
-            codes = values[positions]
-            if self.nulls is None:  # no code is -1
-                return self.dictionary[codes].tolist()  # type: ignore[index]
-            out = self.dictionary[np.maximum(codes, 0)].tolist()  # type: ignore[index]
-            nulls = codes < 0
-        elif kind in ("integer", "number", "boolean"):
-            picked = values[positions]
-            out = (picked.astype(bool) if kind == "boolean" else picked).tolist()
-            nulls = self.nulls[positions] if self.nulls is not None else None
+        if kind == "text":  # code -1 (NULL) indexes the None appended last
+            words = np.append(self.dictionary, None).astype(object)  # type: ignore[arg-type]
+            return lambda p: words[values[p]].tolist()
+        if kind in ("integer", "number"):
+            plain = values
+        elif kind == "boolean":
+            plain = values.view(np.bool_)  # int8 0 / 1: a view, no copy
+        elif pa.types.is_date32(kind_of):
+            return _nulled(lambda p: values[p].astype("datetime64[D]").tolist(), nulls)
+        elif pa.types.is_timestamp(kind_of) and kind_of.tz is None:
+            stamps = values.view(f"datetime64[{kind_of.unit}]")  # int64 storage: a view, no copy
+            if kind_of.unit == "ns":  # Python datetimes stop at microseconds: nanoseconds are cut
+                return _nulled(lambda p: stamps[p].astype("datetime64[us]").tolist(), nulls)
+            plain = stamps
         else:
-            kind_of = self.type
-            if pa.types.is_date32(kind_of):
-                out = values[positions].astype("datetime64[D]").tolist()
-            elif pa.types.is_timestamp(kind_of) and kind_of.tz is None:
-                stamps = values[positions].view(f"datetime64[{kind_of.unit}]")  # int64 storage: a view, no copy
-                # Python datetimes stop at microseconds: nanoseconds are cut
-                out = (stamps.astype("datetime64[us]") if kind_of.unit == "ns" else stamps).tolist()
-            else:
-                return None
-            nulls = self.nulls[positions] if self.nulls is not None else None
-        if nulls is not None and nulls.any():
-            out = [None if missing else value for value, missing in zip(out, nulls.tolist(), strict=True)]
-        return out
+            return None
+        return _nulled(lambda p: plain[p].tolist(), nulls)
 
     # ---- matching -------------------------------------------------------------------------------
     def postings(self, op: str, value: Any) -> np.ndarray | None:
@@ -231,14 +229,26 @@ class ColumnData:
         if op == "in":
             result = np.isin(data, [v for v in value if self.kind != "text" or float(v).is_integer()])
         else:
-            result = {"eq": np.equal, "ne": np.not_equal, "gt": np.greater, "gte": np.greater_equal,
-                      "lt": np.less, "lte": np.less_equal}[op](data, value)
+            result = COMPARE[op](data, value)
         if self.kind == "text":  # NULL is code -1: only ne, lt and lte could match it
             if op in ("ne", "lt", "lte"):
                 result &= data >= 0
         elif self.nulls is not None:
             result &= ~self.nulls[rows]
         return result
+
+
+def _nulled(take: Callable[[np.ndarray], list[Any]], nulls: np.ndarray | None) -> Callable[[np.ndarray], list[Any]]:
+    """`take`, with None where the column is NULL (when it has NULLs at all)."""
+    if nulls is None:
+        return take
+
+    def with_nulls(positions: np.ndarray) -> list[Any]:
+        out, missing = take(positions), nulls[positions]
+        if not missing.any():
+            return out
+        return [None if gone else value for value, gone in zip(out, missing.tolist(), strict=True)]
+    return with_nulls
 
 
 def _count(rows: slice | np.ndarray, length: int) -> int:

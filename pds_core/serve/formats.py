@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import decimal
+import functools
 import io
 from typing import Any
 
@@ -29,7 +30,12 @@ def choose(fmt: str | None, accept: str | None) -> str:
         if fmt not in MEDIA:
             raise QueryError(f"unknown format {fmt!r}; formats: {', '.join(MEDIA)}")
         return fmt
-    for part in (accept or "").split(","):
+    return _from_accept(accept) if accept else "json"
+
+
+@functools.lru_cache(maxsize=256)  # clients send the same few Accept headers again and again
+def _from_accept(accept: str) -> str:
+    for part in accept.split(","):
         media = part.split(";")[0].strip().lower()
         for known, name in ACCEPT:
             if media == known:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from pds_core.errors import did_you_mean
 from pds_core.serve.columns import OPERATORS, TRUE, ColumnData, QueryError, search
+from pds_core.serve.rowmaker import row_maker
 from pds_core.serve.store import SnapshotInfo
 
 RESERVED = ("limit", "cursor", "format", "columns")
@@ -56,6 +57,14 @@ class Loaded:
         self.columns = {name: ColumnData.build(name, table[name]) for name in self.names}
         self.key = [self.columns[k] for k in info.key]
         self.getters = {name: column.getter(table[name]) for name, column in self.columns.items()}
+        self.takers = {name: column.taker() or _arrow_taker(table[name]) for name, column in self.columns.items()}
+        self._all_takers = [self.takers[name] for name in self.names]
+        self._all_getters = list(self.getters.items())
+        self._row = row_maker(self.names)
+        self._find = _integer_finder(self.key[0], self.rows) if len(self.key) == 1 else None
+        # the parts of every answer that only depend on the snapshot, encoded once
+        self.snapshot_json = orjson.dumps(info.id)
+        self.snapshot_header = (b"x-pds-snapshot", info.id.encode("latin-1"))
 
     @classmethod
     def open(cls, path: Path, info: SnapshotInfo) -> Loaded:
@@ -98,7 +107,9 @@ class Loaded:
     # ---- lookups and pages ------------------------------------------------------------------------
     def lookup(self, text: str) -> int | None:
         """The row position of a key, or None."""
-        if len(self.key) == 1:  # the common case: one binary search, then one comparison
+        if self._find is not None:  # the common case (one integer column): chosen once per snapshot
+            return self._find(text)
+        if len(self.key) == 1:  # one binary search, then one comparison
             column = self.key[0]
             value = column.parse(text)
             position = search(column.values, value, "left")
@@ -151,12 +162,12 @@ class Loaded:
             mask = rest[0].column.mask(rest[0].op, rest[0].value, rows)
             for cond in rest[1:]:
                 mask &= cond.column.mask(cond.op, cond.value, rows)
-            hits = np.flatnonzero(mask)
+            hits = mask.nonzero()[0]  # (np.flatnonzero adds two Python-level calls)
             hits = hits + pos if candidates is None else candidates[pos:stop][hits]
             found.append(hits)
             total += len(hits)
             pos, size = stop, min(LAST_CHUNK, size * 2)
-        matched = np.concatenate(found) if found else np.empty(0, dtype=np.int64)
+        matched = (found[0] if len(found) == 1 else np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         return matched[:limit], (int(matched[limit]) if len(matched) > limit else None)
 
     # ---- cursors ----------------------------------------------------------------------------------
@@ -191,17 +202,18 @@ class Loaded:
 
     def records(self, positions: np.ndarray, columns: list[str] | None) -> list[dict[str, Any]]:
         """The rows at `positions` as dicts for JSON, column by column from the indexes' arrays."""
-        names = columns or self.names
-        values = []
-        for name in names:
-            fast = self.columns[name].python(positions)
-            values.append(fast if fast is not None else self.table[name].take(pa.array(positions)).to_pylist())
+        if columns is None and self.names:
+            return list(map(self._row, *[take(positions) for take in self._all_takers]))
+        names, takers = columns or self.names, self.takers
+        values = [takers[name](positions) for name in names]
         return list(map(dict, map(zip, repeat(names), zip(*values))))  # noqa: B905 - equal lengths by construction
 
     def record(self, position: int, columns: list[str] | None) -> dict[str, Any]:
         """One row as a dict for JSON (a key lookup): value by value, no arrays built."""
+        if columns is None:
+            return {name: get(position) for name, get in self._all_getters}
         getters = self.getters
-        return {name: getters[name](position) for name in columns or self.names}
+        return {name: getters[name](position) for name in columns}
 
     def projection(self, text: str | None) -> list[str] | None:
         if not text:
@@ -216,3 +228,29 @@ class Loaded:
     def describe(self) -> dict[str, Any]:
         return {"model": self.info.model, "snapshot": self.info.id, "rows": self.rows, "key": list(self.info.key),
                 "published_at": self.info.published_at, "columns": self.info.columns}
+
+
+def _arrow_taker(column: pa.ChunkedArray) -> Any:
+    return lambda positions: column.take(pa.array(positions)).to_pylist()
+
+
+def _integer_finder(column: ColumnData, rows: int) -> Any:
+    """position-of-key for a one-column integer key: int(), a range check, one binary search with the
+    value already of the array's type (`search`'s checks, done once here), one comparison."""
+    values = column.values
+    if column.kind != "integer" or values is None or values.dtype.kind not in "iu":
+        return None
+    lowest, highest = (values.item(0), values.item(rows - 1)) if rows else (0, -1)
+    typed = values.dtype.type
+
+    def find(text: str) -> int | None:
+        try:
+            value = int(text)
+        except ValueError:
+            column.parse(text)  # raises the QueryError that says what is wrong
+            raise
+        if not lowest <= value <= highest:
+            return None
+        position = int(values.searchsorted(typed(value)))
+        return position if values.item(position) == value else None
+    return find

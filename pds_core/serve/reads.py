@@ -16,26 +16,31 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
+
 from pds_core.serve.auth import Auth
 from pds_core.serve.columns import QueryError
 from pds_core.serve.formats import MEDIA, choose, encode, json_bytes
 from pds_core.serve.query import DEFAULT_LIMIT, MAX_LIMIT, Loaded
 from pds_core.serve.served import Served
 
-AUTH_HEADERS = {"WWW-Authenticate": 'Bearer realm="pds"'}
+AUTH_HEADERS = [(b"www-authenticate", b'Bearer realm="pds"')]
 NEEDS_TOKEN = "a bearer token is needed (Authorization: Bearer <token>)"
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     status: int
     body: bytes
     media: str = MEDIA["json"]
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # raw: lower-case names, latin-1
+
+    def header_dict(self) -> dict[str, str]:
+        return {name.decode("latin-1"): value.decode("latin-1") for name, value in self.headers}
 
 
-def error(status: int, detail: Any, headers: dict[str, str] | None = None) -> Answer:
-    return Answer(status, json_bytes({"detail": detail}), headers=dict(headers or {}))
+def error(status: int, detail: Any, headers: Iterable[tuple[bytes, bytes]] = ()) -> Answer:
+    return Answer(status, json_bytes({"detail": detail}), headers=list(headers))
 
 
 def model_or_error(served: Served, auth: Auth, model: str, authorization: str | None) -> Loaded | Answer:
@@ -58,22 +63,22 @@ def read_row(served: Served, auth: Auth, model: str, key: str, params: list[tupl
     loaded = model_or_error(served, auth, model, authorization)
     if isinstance(loaded, Answer):
         return loaded
-    query = dict(params)
+    query = dict(params) if params else {}
     try:
         fmt = choose(query.get("format"), accept)
-        picked = loaded.projection(query.get("columns"))
+        picked = loaded.projection(query.get("columns")) if query else None
         position = loaded.lookup(key)
     except QueryError as exc:
         return error(exc.status, str(exc))
-    headers = {"X-PDS-Snapshot": loaded.info.id}
+    headers = [loaded.snapshot_header]
     if position is None:
         return error(404, f"no row of {model} has the key {key!r}", headers)
-    envelope = {"model": model, "snapshot": loaded.info.id}
-    if fmt == "json":
-        body = json_bytes({**envelope, "row": loaded.record(position, picked)})
+    if fmt == "json":  # the envelope {"model", "snapshot", "row"} around the row, as orjson writes it
+        body = b"".join((b'{"model":', orjson.dumps(model), b',"snapshot":', loaded.snapshot_json, b',"row":',
+                         json_bytes(loaded.record(position, picked)), b"}"))
     else:
         table = loaded.table if picked is None else loaded.table.select(picked)
-        body = encode(table.slice(position, 1), fmt, envelope, single=True)
+        body = encode(table.slice(position, 1), fmt, {"model": model, "snapshot": loaded.info.id}, single=True)
     return Answer(200, body, MEDIA[fmt], headers)
 
 
@@ -90,18 +95,20 @@ def read_rows(served: Served, auth: Auth, model: str, params: list[tuple[str, st
         conditions = loaded.conditions(params)
         positions, following = loaded.page(conditions, loaded.start_of(query.get("cursor")), limit)
         next_cursor = loaded.cursor(following) if following is not None else None
-        envelope = {"model": model, "snapshot": loaded.info.id, "next_cursor": next_cursor}
-        if fmt == "json":
-            body = json_bytes({**envelope, "rows": loaded.records(positions, picked)})
+        if fmt == "json":  # {"model", "snapshot", "next_cursor", "rows"}, as orjson writes it
+            body = b"".join((b'{"model":', orjson.dumps(model), b',"snapshot":', loaded.snapshot_json,
+                             b',"next_cursor":', orjson.dumps(next_cursor),
+                             b',"rows":', json_bytes(loaded.records(positions, picked)), b"}"))
         else:
+            envelope = {"model": model, "snapshot": loaded.info.id, "next_cursor": next_cursor}
             body = encode(loaded.select(positions, picked), fmt, envelope)
     except QueryError as exc:
         return error(exc.status, str(exc))
-    headers = {"X-PDS-Snapshot": loaded.info.id}
+    headers = [loaded.snapshot_header]
     if next_cursor is not None:
-        headers["X-Next-Cursor"] = next_cursor
         kept = "&".join(part for part in query_string.split("&") if part and not part.startswith("cursor="))
-        headers["Link"] = f'<{path}?{kept}{"&" if kept else ""}cursor={next_cursor}>; rel="next"'  # cursor: URL-safe
+        link = f'<{path}?{kept}{"&" if kept else ""}cursor={next_cursor}>; rel="next"'  # cursor: URL-safe
+        headers += [(b"x-next-cursor", next_cursor.encode()), (b"link", link.encode("latin-1"))]
     return Answer(200, body, MEDIA[fmt], headers)
 
 
@@ -129,6 +136,17 @@ def route(path: str) -> tuple[str, str | None] | None:
     return (parts[0], parts[2]) if parts[2] and "/" not in parts[2] else None
 
 
+def query_params(query_string: str) -> list[tuple[str, str]]:
+    """parse_qsl(query_string, keep_blank_values=True), without its per-part unquoting when nothing in
+    the string is escaped, the common case (a page's query: 2.4 µs to 0.9 µs)."""
+    if "%" in query_string or "+" in query_string:
+        return parse_qsl(query_string, keep_blank_values=True)
+    return [(name, value) for name, _, value in (part.partition("=") for part in query_string.split("&") if part)]
+
+
+CONTENT_TYPES = {media: media.encode() for media in MEDIA.values()}
+
+
 class FastReads:
     """ASGI: the read endpoints answered from the scope; everything else goes to `app` (FastAPI)."""
 
@@ -137,11 +155,12 @@ class FastReads:
         self.served, self.auth = served, auth
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        # the type first: a lifespan scope has no path (reading it would fail uvicorn's lifespan startup)
         target = route(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else None
         if target is None:
             await self.app(scope, receive, send)
             return
-        model, key = target
+        model, key, path = *target, scope["path"]
         authorization = accept = None
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -149,17 +168,13 @@ class FastReads:
             elif name == b"accept":
                 accept = value.decode("latin-1")
         query_string = scope["query_string"].decode("latin-1")
-        params = parse_qsl(query_string, keep_blank_values=True) if query_string else []
+        params = query_params(query_string) if query_string else []
         if key is None:
-            answer = read_rows(self.served, self.auth, model, params, authorization, accept, scope["path"],
-                               query_string)
+            answer = read_rows(self.served, self.auth, model, params, authorization, accept, path, query_string)
         else:
             answer = read_row(self.served, self.auth, model, key, params, authorization, accept)
+        body = answer.body
         await send({"type": "http.response.start", "status": answer.status,
-                    "headers": _raw_headers(answer.media, len(answer.body), answer.headers.items())})
-        await send({"type": "http.response.body", "body": answer.body})
-
-
-def _raw_headers(media: str, length: int, extra: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(b"content-type", media.encode()), (b"content-length", str(length).encode()),
-            *((k.lower().encode(), v.encode("latin-1")) for k, v in extra)]
+                    "headers": [(b"content-type", CONTENT_TYPES[answer.media]),
+                                (b"content-length", b"%d" % len(body)), *answer.headers]})
+        await send({"type": "http.response.body", "body": body})

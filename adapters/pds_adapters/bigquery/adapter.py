@@ -39,6 +39,10 @@ class BigQueryAdapter(Adapter):
     lock_kind: ClassVar[str] = "table"  # no session lock on BigQuery: pds_build_lock (locks.py)
     snapshot_time_sql: ClassVar[str] = "current_timestamp()"  # dbt-bigquery's snapshot_get_time()
     grants_style: ClassVar[str | None] = "object_privileges"
+    # dbt-bigquery's seed types; whole numbers beyond int64 (dbt fails) widen to BIGNUMERIC
+    seed_types: ClassVar[dict[str, str]] = {"integer": "int64", "bigint": "int64", "decimal": "bignumeric",
+                                            "number": "float64", "boolean": "bool", "date": "date",
+                                            "datetime": "datetime", "text": "string"}
     comment_style: ClassVar[str] = "api"  # descriptions through tables.patch (descriptions.py), as dbt-bigquery
     constraint_support: ClassVar[dict[str, str]] = {"check": "not_supported", "not_null": "enforced",
                                                     "unique": "not_supported", "primary_key": "not_enforced",

@@ -20,6 +20,7 @@ import pds_adapters.snowflake.auth as auth
 import pds_adapters.snowflake.bulk as bulk
 from pds_adapters.base import Adapter
 from pds_adapters.relation import Relation, identifier
+from pds_adapters.seed_types import SEED_TYPES
 
 
 class SnowflakeAdapter(Adapter):
@@ -45,6 +46,9 @@ class SnowflakeAdapter(Adapter):
                                                     "foreign_key": "not_enforced"}
     quote_seed_columns: ClassVar[bool] = False  # dbt-snowflake's default: seed columns unquoted (folded)
     unquoted_case: ClassVar[str | None] = "upper"
+    # dbt-snowflake's seed types (dbt's SQLAdapter ones); its integer is NUMBER(38,0): no widening needed
+    seed_types: ClassVar[dict[str, str]] = {**SEED_TYPES, "bigint": "integer", "decimal": "integer",
+                                            "datetime": "timestamp_ntz"}
     connection_keys: ClassVar[tuple[str, ...]] = (
         "account", "user", "password", "authenticator", "token", "private_key", "private_key_path",
         "private_key_passphrase", "warehouse", "role", "database", "schema", "host", "port", "protocol",

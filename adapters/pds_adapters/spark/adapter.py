@@ -43,6 +43,10 @@ class SparkAdapter(Adapter):
     declares_tables: ClassVar[bool] = False  # an enforced contract: its checked query's table, replaced as any
     constraint_support: ClassVar[dict[str, str]] = dict.fromkeys(  # dbt-spark's: none created (each warns)
         ("check", "not_null", "unique", "primary_key", "foreign_key"), "not_supported")
+    # dbt-spark's seed types (its integers are bigint); beyond 64 bits (dbt fails) decimal(38,0)
+    seed_types: ClassVar[dict[str, str]] = {"integer": "bigint", "bigint": "bigint", "decimal": "decimal(38,0)",
+                                            "number": "double", "boolean": "boolean", "date": "date",
+                                            "datetime": "timestamp", "text": "string"}
     lock_kind: ClassVar[str] = "file"  # a local warehouse; elsewhere a lock table (build_lock() below)
     incremental_strategies: ClassVar[tuple[str, ...]] = STRATEGIES
     model_config_keys: ClassVar[tuple[str, ...]] = TABLE_CONFIG  # node config keys only this engine reads

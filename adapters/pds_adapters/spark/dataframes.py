@@ -135,10 +135,11 @@ def chunks(adapter: SparkAdapter, source: Relation | str, chunksize: int) -> Ite
 
 def load_seed(adapter: SparkAdapter, relation: Relation, path: str, column_types: dict[str, str],
               delimiter: str, options: TableOptions, quote_columns: bool | None = None) -> int:
-    """The one seed reader (pds_adapters.seeds: the same inferred types as every engine), cast to
-    column_types in Spark SQL where given, then swapped in like a model's table; column names as
-    quote_columns says (seeds.seed_column_names: Spark keeps an unquoted name's case)."""
-    df = seeds.read_seed(path, delimiter, text_columns=list(column_types))
+    """The one seed reader (pds_adapters.seeds: dbt's inference), each column cast to Spark's type for
+    its kind (SparkAdapter.seed_types, dbt-spark's) or to its column_types, then swapped in like a
+    model's table; column names as quote_columns says (seeds.seed_column_names: Spark keeps an unquoted name's case)."""
+    seed = seeds.read_seed(path, delimiter, text_columns=list(column_types))
+    df = seed.frame
     csv_names = [str(c) for c in df.columns]
     for name in column_types:
         if name not in csv_names:
@@ -146,7 +147,7 @@ def load_seed(adapter: SparkAdapter, relation: Relation, path: str, column_types
                                hint=f"columns: {', '.join(csv_names)}")
     wanted = seeds.seed_column_names(adapter, csv_names, quote_columns, path)
     df = df.set_axis(wanted, axis=1)
-    types = {wanted[csv_names.index(k)]: v for k, v in column_types.items()}
+    types = seeds.cast_types(adapter.seed_types, seed.kinds, column_types, csv_names, wanted)
     with as_view(adapter, df) as view:
         query = st.select_cast(view, wanted, types, adapter.dialect, path)
         return tables.replace_table(adapter, relation, query, options)

@@ -58,7 +58,8 @@ def test_a_seed_with_column_types_is_cast_by_the_warehouse_in_one_transaction(
         "BEGIN",
         'CREATE TABLE an.kinds__pds_df_00000000 ("id" BIGINT, "zip" TEXT)',
         'INSERT INTO an.kinds__pds_df_00000000 ("id", "zip") VALUES (%s, %s) -- 2 rows',
-        'CREATE TABLE an.kinds__pds_tmp_00000000 AS SELECT "id", CAST("zip" AS VARCHAR(5)) AS "zip" '
+        # every column cast: id to the adapter's type for a whole number (dbt's integer), zip to its column_types
+        'CREATE TABLE an.kinds__pds_tmp_00000000 AS SELECT CAST("id" AS INT) AS "id", CAST("zip" AS VARCHAR(5)) AS "zip" '
         "FROM an.kinds__pds_df_00000000",
         "DROP TABLE IF EXISTS an.kinds CASCADE",
         "ALTER TABLE an.kinds__pds_tmp_00000000 RENAME TO kinds",
