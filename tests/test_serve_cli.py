@@ -238,5 +238,5 @@ def test_online_scoring_equals_the_batch_build(tmp_path):
         assert bad.status_code == 422
         problems = bad.json()["detail"]
         assert "inputs.stg_orders[1]: missing columns" in problems[0] and \
-            "inputs.stg_orders[0].amount: 'lots' is not a number" in problems
+            "inputs.stg_orders[0].amount: 'lots' is not an integer" in problems  # 10.0 in a seed: INTEGER, as dbt
         assert client.post("/score/big_scores", json={"rows": []}).status_code == 404

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ class ColumnData:
     dictionary: np.ndarray | None = None  # text: sorted distinct values
     order: np.ndarray | None = None  # text/boolean postings: row positions grouped by code, ascending in each
     starts: np.ndarray | None = None  # postings of code c: order[starts[c + 1]:starts[c + 2]] (c = -1: NULLs)
+    words: list[str] | None = None  # text: the dictionary as a list (bisect on it: 10x numpy on objects)
 
     @classmethod
     def build(cls, name: str, column: pa.ChunkedArray) -> ColumnData:
@@ -66,6 +68,7 @@ class ColumnData:
             codes = np.where(raw >= 0, remap[np.maximum(raw, 0)], -1).astype(np.int32) if len(ranks) else \
                 np.full(len(raw), -1, dtype=np.int32)  # every value NULL: no dictionary to index
             data = cls(name, column.type, "text", len(array), codes, nulls, distinct[ranks])
+            data.words = data.dictionary.tolist()  # type: ignore[union-attr]
             if len(distinct) <= max(1, len(codes) // 2):  # a value repeats: list its rows
                 data._postings(codes, len(distinct))
             return data
@@ -100,8 +103,9 @@ class ColumnData:
         kind = self.kind
         try:
             if kind == "text":
-                index = int(np.searchsorted(self.dictionary, text))
-                found = index < len(self.dictionary) and self.dictionary[index] == text
+                words = self.words
+                index = bisect_left(words, text)  # type: ignore[arg-type]
+                found = index < len(words) and words[index] == text  # type: ignore[arg-type]
                 return index if found else index - 0.5
             if kind == "boolean":
                 lowered = text.lower()
@@ -155,7 +159,7 @@ class ColumnData:
         values, nulls, kind, kind_of = self.values, self.nulls, self.kind, self.type
         get: Callable[[int], Any]
         if kind == "text":
-            words = self.dictionary.tolist() + [None]  # type: ignore[union-attr]  # code -1 (NULL) -> None
+            words = [*self.words, None]  # type: ignore[misc]  # code -1 (NULL) -> None
             return lambda p: words[values.item(p)]  # type: ignore[union-attr]
         if kind in ("integer", "number"):
             get = values.item  # type: ignore[union-attr]
