@@ -130,7 +130,8 @@ class Renderer:
             run_query=statements.run_query, load_result=statements.load_result, store_result=statements.store_result,
             store_raw_result=statements.store_raw_result, execute=ctxlib.ExecuteFlag(self._executing),
             adapter=AdapterProxy(self._frame.get, self.registry, self._namespace, self.style, api, statements),
-            flags=ctxlib.Flags(self.flags, self._mark_volatile), invocation_id=self.invocation_id,
+            flags=ctxlib.Flags(self.flags, self._mark_volatile), modules=ctxlib.Modules(self._mark_volatile),
+            invocation_id=self.invocation_id,
             run_started_at=self.run_started_at, graph=dict(ctxlib.GRAPH_SHAPE), selected_resources=[],
         )
         base["builtins"] = {"ref": self._ref, "source": self._source, "config": base["config"]}

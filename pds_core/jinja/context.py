@@ -43,6 +43,34 @@ def modules() -> dict[str, Any]:
     return found
 
 
+class Modules(Mapping[str, Any]):
+    """`modules` for one renderer: reading `modules.datetime` marks the render volatile (`datetime.now()`
+    differs on every run), so the node is rendered again each run, never replayed from a cache."""
+
+    def __init__(self, mark_volatile: Callable[[], None]) -> None:
+        self._modules = modules()
+        self._mark_volatile = mark_volatile
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "datetime":
+            self._mark_volatile()
+        return self._modules[name]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
 class ExecuteFlag:
     """`execute`: false while parsing (and the node is marked to be rendered again at run time), true then."""
 
