@@ -109,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, action="append", help="models per project (repeatable; default 100)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is reported")
-    ap.add_argument("--suite", choices=["full", "scale"],
-                    help=f"full: every figure of every tool; scale: compile, one build, re-builds, docs "
+    ap.add_argument("--suite", choices=["full", "scale", "compile"],
+                    help=f"full: every figure of every tool; scale: compile, one build, re-builds, docs; "
+                         f"compile: only pds's compile (cold, warm) and the peers' parse/load "
                          f"(default: full up to N = {FULL_SUITE_MAX_N}, scale above)")
     ap.add_argument("--skip-dbt", action="store_true", help="no dbt-core (raw SQL then comes from pds)")
     ap.add_argument("--skip-sqlmesh", action="store_true", help="no SQLMesh")

@@ -85,6 +85,8 @@ def bench_pds(b: Bench, meta: dict[str, Any], rep: int, suite: str) -> None:
     remove(*(p / name for name in PDS_CACHE_PATHS))
     b.run("pds.compile_cold", [*pds, "compile"], env, rep)
     b.run("pds.compile_warm", [*pds, "compile"], env, rep)
+    if suite == "compile":
+        return
     for threads in (1, 4) if suite == "full" else (4,):
         b.fresh_db()
         b.build(f"pds.build_t{threads}", [*pds, "build", "--threads", str(threads)], env, rep, "target")

@@ -140,10 +140,22 @@ def metrics(project: Project, name: str | None = None, limit: int | None = 20) -
 
 def compile(project: Project, reporter: Reporter | None = None, **kwargs: Any) -> dict[str, str]:
     """Compile the selected SQL models; returns unique_id -> SQL and writes target/compiled/."""
+    from pds_core import warm
+
+    inputs = warm.take_inputs(project, kwargs) if warm.eligible(kwargs) else None
+    if inputs is not None:  # nothing changed since the last compile: its answer, nothing rewritten (warm.py)
+        answer = warm.replay(project, inputs, reporter)
+        if answer is not None:
+            return answer
+        warm.forget(project)
     from pds_core.commands import compile_project
 
-    the_plan = compile_project(project, _options(**kwargs), reporter)
-    return {uid: c.sql for uid, c in the_plan.compiled.items() if uid in the_plan.selected}
+    with warm.capture(reporter) as captured:
+        the_plan = compile_project(project, _options(**kwargs), captured.reporter)
+    compiled = {uid: c.sql for uid, c in the_plan.compiled.items() if uid in the_plan.selected}
+    if inputs is not None and not warm.volatile(the_plan.cache):
+        warm.save(project, inputs, captured, compiled)
+    return compiled
 
 
 def lineage(project: Project, column: str, downstream: bool = False) -> list[str]:
@@ -199,6 +211,23 @@ def format_models(project: Project, select: Any = None, exclude: Any = None, che
 def ls(project: Project, resource_type: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
     """The selected nodes, in DAG order, as dicts (name, type, materialized, path, relation);
     resource_type: only these kinds (model, seed, source)."""
+    from pds_core import warm
+
+    key = {**kwargs, "command": "ls", "resource_type": resource_type}
+    inputs = warm.take_inputs(project, key) if warm.eligible(kwargs) else None
+    if inputs is not None:  # an unchanged project: the last ls's rows (warm.py)
+        answer = warm.replay(project, inputs, None, warm.LS_RECORD_FILE)
+        if answer is not None:
+            return answer
+        warm.forget(project, warm.LS_RECORD_FILE)
+    with warm.capture(None) as captured:
+        rows, cache = _ls(project, resource_type, **kwargs)
+    if inputs is not None and not warm.volatile(cache):
+        warm.save(project, inputs, captured, rows, warm.LS_RECORD_FILE)
+    return rows
+
+
+def _ls(project: Project, resource_type: Any = None, **kwargs: Any) -> tuple[list[dict[str, Any]], Any]:
     from pds_core.graph import topological_order
     from pds_core.plan import plan
 
@@ -210,7 +239,7 @@ def ls(project: Project, resource_type: Any = None, **kwargs: Any) -> list[dict[
     return [{"unique_id": uid, "name": nodes[uid].name, "resource_type": nodes[uid].resource_type,
              "language": nodes[uid].language, "materialized": nodes[uid].materialized, "path": nodes[uid].path,
              "relation": str(nodes[uid].relation) if nodes[uid].relation else None, "tags": nodes[uid].tags,
-             "depends_on": nodes[uid].depends_on} for uid in order]
+             "depends_on": nodes[uid].depends_on} for uid in order], the_plan.cache
 
 
 def show(project: Project, name: str, limit: int = 10) -> Any:

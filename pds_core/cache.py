@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_FILE = "pds_cache.pickle"
-FORMAT = 1
+FORMAT = 2  # 2: renders that read modules.datetime are volatile (entries of 1 may hold a stale now())
 
 
 def digest(*parts: Any) -> str:

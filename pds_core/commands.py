@@ -24,7 +24,6 @@ from pds_core.reporting import Reporter
 from pds_core.results import ERROR, RunResult
 from pds_core.run_hooks import run_hooks
 from pds_core.runners.base import RunContext
-from pds_core.runners.registry import make_runners
 from pds_core.session import Session
 
 
@@ -114,6 +113,8 @@ def _execute(the_plan: Plan, session: Session, catalog: Catalog, history: Result
     def retrying(export: Any, attempt: int, reason: str, delay: float) -> None:
         reporter.notice("export_retry", f"export {export.name}: attempt {attempt} failed ({reason}); "
                         f"retrying in {delay:.1f}s", export=export.name, attempt=attempt, reason=reason, delay=delay)
+
+    from pds_core.runners.registry import make_runners  # every runner (pyarrow, charts...): not for compile
 
     runners = make_runners(the_plan, ctx, catalog, history, targets, on_retry=retrying)
     hooked = the_plan.command.run_hooks

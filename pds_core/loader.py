@@ -218,9 +218,10 @@ def scan_files(root: Path, config: ProjectConfig, prefix: str = "") -> ProjectFi
                 continue
             for dirpath, dirnames, filenames in os.walk(base):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__")))
-                for fname in filenames:
-                    if fname.endswith(suffixes) and not fname.startswith("."):
-                        found.append((Path(prefix) / Path(dirpath, fname).relative_to(root)).as_posix())
+                rel = (Path(prefix) / Path(dirpath).relative_to(root)).as_posix()  # once per folder, not per file
+                head = "" if rel == "." else rel + "/"
+                found.extend(head + fname for fname in filenames
+                             if fname.endswith(suffixes) and not fname.startswith("."))
         return sorted(found)
 
     files.models_sql = walk(config.model_paths, (".sql",))

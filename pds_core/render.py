@@ -25,6 +25,7 @@ import jinja2.sandbox
 
 from pds_core.errors import ProjectError
 from pds_core.jinja import context as ctxlib
+from pds_core.jinja import static
 from pds_core.jinja.adapter_proxy import AdapterProxy
 from pds_core.jinja.docs import DocBlocks
 from pds_core.jinja.errors import render_error
@@ -114,6 +115,7 @@ class Renderer:
         self.macro_files: dict[str, str] = {}  # the root project's macros: name -> file
         self.packages: list[Any] = []  # jinja.packages.PackageMacros whose macros are loaded
         self._templates: set[str] = set()
+        self.static_path = True  # jinja/static.py for ref/source/config/var-only texts (tests turn it off)
 
     # ---- the context -----------------------------------------------------------------------------
     def _base_context(self) -> dict[str, Any]:
@@ -128,7 +130,8 @@ class Renderer:
             run_query=statements.run_query, load_result=statements.load_result, store_result=statements.store_result,
             store_raw_result=statements.store_raw_result, execute=ctxlib.ExecuteFlag(self._executing),
             adapter=AdapterProxy(self._frame.get, self.registry, self._namespace, self.style, api, statements),
-            flags=ctxlib.Flags(self.flags, self._mark_volatile), invocation_id=self.invocation_id,
+            flags=ctxlib.Flags(self.flags, self._mark_volatile), modules=ctxlib.Modules(self._mark_volatile),
+            invocation_id=self.invocation_id,
             run_started_at=self.run_started_at, graph=dict(ctxlib.GRAPH_SHAPE), selected_resources=[],
         )
         base["builtins"] = {"ref": self._ref, "source": self._source, "config": base["config"]}
@@ -272,7 +275,24 @@ class Renderer:
     def render(self, text: str, path: str, is_incremental: Callable[[dict[str, Any]], bool],
                extra: dict[str, Any] | None = None, *, package: str | None = None, live: Live | None = None,
                node: Mapping[str, Any] | None = None) -> tuple[str, RenderState]:
-        """Render one node's SQL; returns it (with relation markers) and what rendering found."""
+        """Render one node's SQL; returns it (with relation markers) and what rendering found. A text whose
+        only Jinja is ref/source/config/var calls with literal arguments is rendered without compiling a
+        template (jinja/static.py); anything it cannot do exactly as Jinja does is rendered by Jinja."""
+        parts = static.split(text) if self.static_path and extra is None else None
+        if parts is not None:
+            try:
+                done = self._render(text, path, is_incremental, extra, package, live, node, parts)
+            except Exception:  # noqa: BLE001 - rendered again by Jinja, which reports it at its line
+                done = None
+            if done is not None:
+                return done
+        rendered = self._render(text, path, is_incremental, extra, package, live, node, None)
+        assert rendered is not None
+        return rendered
+
+    def _render(self, text: str, path: str, is_incremental: Callable[[dict[str, Any]], bool],
+                extra: dict[str, Any] | None, package: str | None, live: Live | None,
+                node: Mapping[str, Any] | None, parts: list[Any] | None) -> tuple[str, RenderState] | None:
         state = RenderState(path=path, is_incremental=is_incremental)
         values: dict[str, Any] = {"this": RelationMarker("this", "", self.style)}
         if node is not None:
@@ -290,9 +310,14 @@ class Renderer:
             frame.namespace = ns = self.namespace(frame.package)
             over = {k: v for k, v in (extra or {}).items() if k in ns.flat}  # a unit test's macro overrides
             scope = Overlay(over, ns) if over else ns
+            if parts is not None:
+                out = static.render(parts, scope, self.env)
+                return None if out is None else (out, state)
             template = self._compile(text, path)
             return self.env.concat(template.root_render_func(template.new_context(scope, shared=True))), state
         except Exception as exc:
+            if parts is not None:
+                raise
             raise render_error(path, self._templates) from exc
         finally:
             LOOKUP.reset(lookup)

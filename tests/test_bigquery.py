@@ -130,7 +130,7 @@ def test_template_builds_with_right_types_and_values(project):
     assert {name: kind for name, (kind, _) in found.items()} == {
         "customers": "TABLE", "orders": "TABLE", "stg_customers": "VIEW", "stg_orders": "VIEW",
         "customer_orders": "TABLE", "daily_revenue": "TABLE", "churn_scores": "TABLE"}  # no staged leftovers
-    # seeds typed like DuckDB's CSV reader types them; column_types (amount_cents: integer) applied
+    # seeds typed as dbt-bigquery types them (whole numbers INT64); column_types (amount_cents: integer) applied
     assert dict(found["orders"][1]) == {"order_id": "INT64", "customer_id": "INT64", "order_date": "DATE",
                                         "amount_cents": "INT64", "status": "STRING"}
     assert dict(found["churn_scores"][1]) == {"customer_id": "INT64", "churn_probability": "FLOAT64",

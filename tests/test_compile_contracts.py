@@ -28,8 +28,8 @@ def schema_with(columns: dict[str, str]) -> str:
             "    columns:\n" + declared + TOTALS)
 
 
-GOOD_SCHEMA = schema_with({"customer_id": "bigint", "name": "text", "amount": "decimal(18,2)"})
-BROKEN_SCHEMA = schema_with({"customer_id": "integer", "amount": "decimal(18,2)", "segment": "varchar"})
+GOOD_SCHEMA = schema_with({"customer_id": "integer", "name": "text", "amount": "decimal(18,2)"})
+BROKEN_SCHEMA = schema_with({"customer_id": "bigint", "amount": "decimal(18,2)", "segment": "varchar"})
 
 
 def project(tmp_path: Path) -> Path:
@@ -73,7 +73,7 @@ def test_contract_met_then_broken_keeps_the_old_table(tmp_path):
     assert ("models/schema.yml:3: the contract of customers is not met, so main.customers was left as it was:\n"
             "    missing columns (declared, not returned by the query): segment (varchar)\n"
             "    extra columns (returned by the query, not declared): name (VARCHAR)\n"
-            "    column customer_id is declared integer, but the query returns BIGINT") in result.stdout
+            "    column customer_id is declared bigint, but the query returns INTEGER") in result.stdout
     assert "SKIP  totals" in result.stdout
     assert read(proj, "select * from main.customers order by customer_id") == before
     leftovers = read(proj, "select table_name from information_schema.tables where table_name like '%pds_contract%'")

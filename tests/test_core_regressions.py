@@ -168,3 +168,19 @@ def test_a_seed_read_through_a_source_is_loaded_before_the_models_that_read_it(t
     assert query(root, "select count(*) from a_stg") == [(2,)]
     listed = sorted(n["name"] for n in pds.ls(pds.load(root), select=["+a_stg"]))
     assert listed == ["a_stg", "ecom.raw_orders"]  # selection as before: the source, not the seed
+
+
+def test_now_in_jinja_is_rendered_again_on_every_run(tmp_path: Path) -> None:
+    """`modules.datetime...now()` differs on each run: never replayed from the parse cache or the compile record
+    (a build once kept the first run's timestamp for ever)."""
+    project = write_project(tmp_path / "p", {
+        "models/stamped.sql": "{{ config(materialized='table') }}\n"
+                              "select '{{ modules.datetime.datetime.now().isoformat() }}' as rendered_at\n"})
+    stamps = []
+    for _ in range(2):
+        pds.build(pds.load(project))
+        stamps += [row[0] for row in query(project, "select rendered_at from stamped")]
+        compiled = next((project / "target" / "compiled").rglob("stamped.sql")).read_text()
+        pds.compile(pds.load(project))
+        assert next((project / "target" / "compiled").rglob("stamped.sql")).read_text() != compiled
+    assert len(set(stamps)) == 2, stamps

@@ -34,7 +34,9 @@ FILES = {
           - name: codes
             columns:
               - name: code
-                data_tests: [unique]
+                data_tests:
+                  - unique:
+                      config: {severity: warn, frobnicate: true}
           - name: legacy
             config:
               enabled: "{{ var('legacy_on', false) }}"
@@ -60,6 +62,8 @@ def test_schema_yaml_is_rendered_and_kept_as_dbt_reads_it(tmp_path: Path) -> Non
     assert data["tests"]["test.shop.unique_codes_code.76b3eef73e"]["attached_to"] == "seed.shop.codes"
     assert "models/schema.yml:5: 'access' in model 'orders' is accepted but not acted on" in warned, warned
     assert data["snapshot_properties"]["orders_history"]["config"]["unique_key"] == "order_id"
-    assert "test unique_codes_code passed" in result.stdout
+    # a test config key neither dbt nor pds knows is kept, as dbt keeps it, with a warning naming it
+    assert "models/schema.yml:20: 'frobnicate' in test 'unique' is not a config key dbt or pds knows" in warned, warned
+    assert "test unique_codes_code passed" in result.stdout  # severity warn: passes all the same
     off = pds(project, "ls", "--vars", "{orders_on: false}", expect=None)
     assert "orders" not in off.stdout.split()

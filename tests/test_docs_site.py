@@ -202,7 +202,7 @@ def test_lineage_and_model_page_from_file(project: Path, browser: Any) -> None:
     row = page.locator('table.columns tr[data-column="lifetime_value"]')
     assert "stg_orders.amount" in row.locator("td.lineage-up").inner_text()
     assert "Sum of completed order amounts" in row.inner_text()
-    assert "BIGINT" in page.locator('table.columns tr[data-column="customer_id"]').inner_text().upper()
+    assert "INTEGER" in page.locator('table.columns tr[data-column="customer_id"]').inner_text().upper()
     assert page.locator("table.tests tr[data-test]").count() == 2
     assert "{{ ref('stg_orders') }}" in page.locator("pre.code code").first.inner_text()
     page.get_by_role("tab", name="Compiled SQL").click()

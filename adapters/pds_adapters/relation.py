@@ -25,9 +25,10 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlglot import exp
+if TYPE_CHECKING:  # sqlglot loads when a relation is first rendered, not with every `import pds_core`
+    from sqlglot import exp
 
 _PLAIN = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -67,12 +68,15 @@ class Relation:
 
 def identifier(name: str, dialect: str = "duckdb", quote_all: bool = False) -> exp.Identifier:
     """A sqlglot identifier, quoted unless it is a plain lower-case name that is not a keyword."""
+    from sqlglot import exp
+
     quoted = quote_all or not _PLAIN.match(name) or name.upper() in _keywords(dialect)
     return exp.Identifier(this=name, quoted=quoted)
 
 
 def render_relation(relation: Relation, dialect: str, quoting: Quoting = False) -> exp.Table:
     """THE rendering of a relation name: each part through identifier(), quotes forced per `quoting`."""
+    from sqlglot import exp
 
     if relation.external is not None:
         return external_table(relation.external).copy()
@@ -87,6 +91,8 @@ def render_relation(relation: Relation, dialect: str, quoting: Quoting = False) 
 
 def render_schema(schema: str, database: str | None, dialect: str) -> exp.Table:
     """A schema name (CREATE SCHEMA, information_schema look-ups), qualified like the relations in it."""
+    from sqlglot import exp
+
     return exp.Table(this=identifier(schema, dialect),
                      db=identifier(database, dialect) if database is not None else None)
 
@@ -96,6 +102,7 @@ def external_table(text: str) -> exp.Table:
     """A source's external location (DuckDB SQL of one FROM item: a quoted path or a table function) as
     the table expression it stands for; anything more (a join, a subquery, a second statement) is refused."""
     import sqlglot
+    from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
     from pds_adapters.errors import ProjectError

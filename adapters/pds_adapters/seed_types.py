@@ -38,6 +38,8 @@ SEED_TYPES: dict[str, str] = {
 _CURRENCY = "؋$ƒ៛¥₡₱£€¢﷼₪₩₭₮₦฿₤₫"
 _INT32 = 2**31 - 1
 _INT64 = 2**63 - 1
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_PLAIN = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2}) (\d{1,2}):(\d{1,2}):(\d{1,2})$")
 _ISO = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2}|\d{8})T(?P<h>\d{2})(?::?(?P<m>\d{2})(?::?(?P<s>\d{2})"
                   r"(?:[.,](?P<f>\d+))?)?)?(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?$")
 
@@ -49,6 +51,10 @@ def is_null(value: str | None) -> bool:
 
 def number(value: str) -> decimal.Decimal | None:
     """The value as agate's Number reads it, or None when it is not a number."""
+    try:
+        return decimal.Decimal(value)  # the common case; what agate's clean-up below would give too
+    except (decimal.InvalidOperation, ValueError):
+        pass
     text = value.strip().strip("%")
     sign = 1
     if text.startswith("-"):
@@ -75,15 +81,19 @@ def _whole_kind(values: list[decimal.Decimal]) -> str:
 
 
 def date(value: str) -> dt.date | None:
+    """`%Y-%m-%d` as strptime reads it (one- or two-digit month and day)."""
+    match = _DATE.match(value.strip())
     try:
-        return dt.datetime.strptime(value.strip(), "%Y-%m-%d").date()
+        return dt.date(int(match[1]), int(match[2]), int(match[3])) if match else None
     except ValueError:
         return None
 
 
 def _plain_timestamp(value: str) -> dt.datetime | None:
+    """`%Y-%m-%d %H:%M:%S` as strptime reads it."""
+    match = _PLAIN.match(value.strip())
     try:
-        return dt.datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S")
+        return dt.datetime(*(int(g) for g in match.groups())) if match else None  # type: ignore[arg-type]
     except ValueError:
         return None
 
@@ -113,30 +123,56 @@ def boolean(value: str) -> bool | None:
 
 def infer_kind(values: list[str]) -> str:
     """The kind of a column whose non-null values these are (see the module docstring)."""
-    if not values:
-        return "integer"  # dbt: an all-null column is a Number with no decimals
-    numbers = [number(v) for v in values]
-    if all(n is not None for n in numbers):
-        return _whole_kind([n for n in numbers if n is not None])
+    return parse_column(values)[0]
+
+
+def parse_column(fields: list[str]) -> tuple[str, list[Any]]:
+    """A column's kind and its fields as Python values of that kind (None for nulls), each field parsed
+    once; a rule stops at the first field it does not fit."""
+    present = [(i, f) for i, f in enumerate(fields) if not is_null(f)]
+    out: list[Any] = [None] * len(fields)
+    if not present:
+        return "integer", out  # dbt: an all-null column is a Number with no decimals
+    numbers = _all(number, present)
+    if numbers is not None:
+        kind = _whole_kind(numbers)
+        as_value: Callable[[decimal.Decimal], Any] = {"integer": int, "bigint": int, "number": float,
+                                                      "decimal": lambda n: str(int(n))}.get(kind, str)
+        for (i, field), n in zip(present, numbers, strict=True):
+            out[i] = field if kind == "text" else as_value(n)
+        return kind, out
     tests: list[tuple[str, Callable[[str], Any]]] = [
         ("date", date), ("datetime", _plain_timestamp), ("datetime", _iso_timestamp), ("boolean", boolean)]
     for kind, parse in tests:
-        if all(parse(v) is not None for v in values):
-            return kind
-    return "text"
+        parsed = _all(parse, present)
+        if parsed is not None:
+            for (i, _field), value in zip(present, parsed, strict=True):
+                out[i] = value
+            return kind, out
+    for i, field in present:
+        out[i] = field
+    return "text", out
+
+
+def _all(parse: Callable[[str], Any], present: list[tuple[int, str]]) -> list[Any] | None:
+    """Every field parsed, or None at the first that does not parse."""
+    parsed = []
+    for _i, field in present:
+        value = parse(field)
+        if value is None:
+            return None
+        parsed.append(value)
+    return parsed
 
 
 def convert(kind: str, value: str | None) -> Any:
-    """A CSV field as the Python value of its column's kind (None for a null)."""
+    """One CSV field as the Python value of its column's kind (None for a null)."""
     if is_null(value):
         return None
     assert value is not None
-    if kind in ("integer", "bigint"):
-        return int(number(value) or 0)
-    if kind == "decimal":
-        return str(int(number(value) or 0))  # loaded as text, cast to numeric(38,0) by the warehouse
-    if kind == "number":
-        return float(number(value) or 0)
+    n = number(value) if kind in ("integer", "bigint", "decimal", "number") else None
+    if n is not None:
+        return {"integer": int, "bigint": int, "number": float, "decimal": lambda d: str(int(d))}[kind](n)
     if kind == "date":
         return date(value)
     if kind == "datetime":

@@ -35,9 +35,12 @@ def read_seed(path: str, delimiter: str = ",", text_columns: list[str] | None = 
     columns: dict[str, pd.Series] = {}
     for name in raw.columns:
         fields = raw[name].tolist()
-        kind = "text" if name in keep else seed_types.infer_kind([v for v in fields if not seed_types.is_null(v)])
+        if name in keep:
+            kind, values = "text", [None if seed_types.is_null(v) else v for v in fields]
+        else:
+            kind, values = seed_types.parse_column(fields)
         kinds[str(name)] = kind
-        columns[name] = _series(kind, [seed_types.convert(kind, v) for v in fields], raw.index)
+        columns[name] = _series(kind, values, raw.index)
     return SeedFrame(pd.DataFrame(columns, index=raw.index), kinds)
 
 

@@ -25,6 +25,7 @@ from jinja2.sandbox import safe_range
 
 from pds_core.errors import ProjectError
 from pds_core.jinja.macros import do_return
+from pds_core.jinja.node_view import NodeView
 from pds_core.not_acted_on import ProjectWarning
 
 SECRET_ENV_PREFIXES = ("PDS_ENV_SECRET_", "DBT_ENV_SECRET_")
@@ -41,6 +42,20 @@ def modules() -> dict[str, Any]:
     except ImportError:  # pragma: no cover - pandas brings it in most installs
         pass
     return found
+
+
+class Modules(NodeView):
+    """`modules` for one renderer: reading `modules.datetime` marks the render volatile (`datetime.now()`
+    differs on every run), so the node is rendered again each run, never replayed from a cache."""
+
+    def __init__(self, mark_volatile: Callable[[], None]) -> None:
+        super().__init__(modules())
+        self._mark_volatile = mark_volatile
+
+    def __getitem__(self, name: str) -> Any:
+        if name == "datetime":
+            self._mark_volatile()
+        return super().__getitem__(name)
 
 
 class ExecuteFlag:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pds_core.config import folder_config
+from pds_core.config import config_warnings, folder_config
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.loader import Project
 from pds_core.nodes import Node
@@ -123,6 +123,7 @@ class QualityParser:
         path = node.patch_path or node.path
         line = getattr(entry, "line", None) or line
         parts = split_entry(entry, path, line, column)
+        config_warnings(parts.config, path, f"test {parts.written!r}", self.project.config.strict_keys, line=line)
         config = test_config({**self._project_config(path), **parts.config}, path, line, f"test {parts.written!r}",
                              strict=self.project.config.strict_keys)
         if config.get("enabled") is False:

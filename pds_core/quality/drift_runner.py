@@ -20,16 +20,17 @@ judge nothing) and its profile becomes the reference.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 from sqlglot import exp
 
 from pds_core.nodes import identifier
 from pds_core.quality.drift import LAST_RUN, DriftMetricNode, _as_float, _key, _numeric, measure, per_group
 from pds_core.quality.generic import filtered
 from pds_core.quality.metrics import group_key
+
+if TYPE_CHECKING:  # numpy and pandas load when a drift metric is measured, not with every command
+    import pandas as pd
 
 PROFILE_POINTS = 2000
 TABLE = "pds_drift_profiles"
@@ -73,6 +74,9 @@ def _groups(frame: pd.DataFrame, metric: DriftMetricNode) -> list[tuple[str, pd.
 
 
 def _measure(metric: DriftMetricNode, current: pd.Series, ref: dict[str, Any]) -> float | None:
+    import numpy as np
+    import pandas as pd
+
     if metric.kind == "null_rate_change":
         if not len(current) or not ref["rows"]:
             return None
@@ -89,6 +93,8 @@ def _measure(metric: DriftMetricNode, current: pd.Series, ref: dict[str, Any]) -
 
 def profile(series: pd.Series) -> dict[str, Any]:
     """What the next run compares with (see the module docstring)."""
+    import numpy as np
+
     values = series.dropna()
     if _numeric(series):
         points = np.sort(_as_float(values))
