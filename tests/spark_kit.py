@@ -170,7 +170,9 @@ def dropped_schema(settings: dict[str, Any]) -> Any:
             try:
                 from sqlglot import exp
 
-                found.execute(exp.Drop(this=exp.to_identifier(settings["schema"], quoted=True), kind="SCHEMA",
-                                       exists=True, cascade=True))
+                from pds_adapters.statements import drop
+
+                found.execute(drop(exp.Table(db=exp.to_identifier(settings["schema"], quoted=True)), "SCHEMA",
+                                   cascade=True))
             finally:
                 found.close()
