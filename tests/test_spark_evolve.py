@@ -130,3 +130,12 @@ def test_parquet_names_the_format() -> None:
         assert table(parquet, "pq") == (["id"], [(1,), (2,)])
     finally:
         parquet.close()
+
+
+def test_a_far_future_timestamp_reads_into_pandas(delta: Any) -> None:
+    """A snapshot's `dbt_valid_to_current` of 9999-12-31 is beyond pandas' nanoseconds: read all the same."""
+    frame = delta.query_dataframe(q("SELECT 1 AS id, CAST('9999-12-31' AS TIMESTAMP) AS valid_to, "
+                                    "CAST('2024-01-02 03:04:05' AS TIMESTAMP) AS t, CAST(NULL AS TIMESTAMP) AS n"))
+    row = frame.to_dict("records")[0]
+    assert (row["id"], str(row["valid_to"]), str(row["t"])) == (1, "9999-12-31 00:00:00", "2024-01-02 03:04:05")
+    assert row["n"] is None or str(row["n"]) == "NaT"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -113,8 +114,24 @@ def incremental(adapter: SparkAdapter, relation: Relation, df: Any, strategy: st
 
 
 def to_pandas(frame: Any) -> Any:
-    """A Spark DataFrame as pandas (through Arrow), with the dtypes the other engines' readers give."""
-    return frames.tidy_frame(frame.toPandas())
+    """A Spark DataFrame as pandas (through Arrow), with the dtypes the other engines' readers give.
+
+    pyspark casts timestamps to nanoseconds, which cannot hold a snapshot's `9999-12-31`: such a frame
+    is read through Arrow as it comes (microseconds, UTC as the session's time zone), naive like the rest.
+    """
+    try:
+        with warnings.catch_warnings():  # pyspark warns before it raises; the fallback below answers
+            warnings.filterwarnings("ignore", message="toPandas attempted Arrow optimization")
+            return frames.tidy_frame(frame.toPandas())
+    except Exception as exc:
+        if "out of bounds timestamp" not in str(exc):
+            raise
+    table = frame.toArrow()
+    out = table.to_pandas(coerce_temporal_nanoseconds=False)
+    for name in out.columns:
+        if getattr(out[name].dtype, "tz", None) is not None:
+            out[name] = out[name].dt.tz_convert("UTC").dt.tz_localize(None)
+    return frames.tidy_frame(out)
 
 
 def chunks(adapter: SparkAdapter, source: Relation | str, chunksize: int) -> Iterator[Any]:
