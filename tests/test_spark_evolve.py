@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import sqlglot
 
-from pds_adapters.schema_change import ColumnDiff, SchemaPolicy
-from pds_adapters.spark.ddl import TableOptions
-from pds_core.errors import ProjectError
-from pds_core.nodes import Relation
-from tests import spark_kit
+pytest.importorskip("pyspark", reason="pyspark is not installed (pip install -e '.[spark]')")
+
+from pds_adapters.schema_change import ColumnDiff, SchemaPolicy  # noqa: E402
+from pds_adapters.spark.ddl import TableOptions  # noqa: E402
+from pds_core.errors import ProjectError  # noqa: E402
+from pds_core.nodes import Relation  # noqa: E402
+from tests import spark_kit  # noqa: E402
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
