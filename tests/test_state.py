@@ -196,7 +196,12 @@ def test_parse_cache_is_used_and_invalidated(template_project, monkeypatch):
     other = compiled(target="dev2")
     assert "second" in other["model.pds_template.stg_orders"] and len(calls) == 4
     calls.clear()
-    assert compiled() == after_edit and len(calls) == 4  # back to dev: cache keyed on target, not stale
+    # back to dev: target/ now holds dev2's cache; dev's comes back from the shared cache folder, not stale
+    assert compiled() == after_edit and calls == []
+    monkeypatch.setenv("PDS_CACHE_DIR", "off")
+    compiled(target="dev2")
+    calls.clear()
+    assert compiled() == after_edit and len(calls) == 4  # without the folder: rendered again, keyed on target
 
 
 @pytest.mark.parametrize("env_value", ["one", "two"])
