@@ -15,6 +15,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import pds_core
 from pds_core import api
 from tests.projects import query
@@ -29,14 +31,18 @@ try:
     cli(prog_name="pds")
 except SystemExit:
     pass
-print("\\n" + json.dumps(sorted({{m.split(".")[0] for m in sys.modules}})))
+print("\\n" + json.dumps(sorted({{m if {full!r} else m.split(".")[0] for m in sys.modules}})))
 """
+# what only a run (build, run, test, publish) uses: `pds compile` and `pds ls` never load it
+RUN_ONLY = ("pds_core.execute", "pds_core.scheduler", "pds_core.catalog", "pds_core.runners.registry",
+            "pds_core.publish.http", "pds_core.publish.targets", "pds_core.publish.gating", "pds_core.publish.planner",
+            "pds_core.quality.planner", "pds_core.run_hooks", "urllib.request", "pandas", "pyarrow")
 
 
-def loaded_after(args: list[str], cwd: Path | None = None) -> set[str]:
-    """Top-level packages in sys.modules after `pds ARGS` ran in a new interpreter."""
-    done = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=120)
+def loaded_after(args: list[str], cwd: Path | None = None, full: bool = False) -> set[str]:
+    """Top-level packages (full: every module) in sys.modules after `pds ARGS` ran in a new interpreter."""
+    done = subprocess.run([sys.executable, "-c", PROBE.format(args=args, full=full)], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -87,3 +93,32 @@ def test_ls_and_show_load_no_pandas(tmp_path):
     assert [[c.strip() for c in r.strip("│").split("│")] for r in rows] == \
         [["2024-01-01", "1.5", "2024-03-01 10:30:00"], ["2024-01-02", "1.5", "2024-03-01 10:30:00"]]
     assert query(project, "select count(*), min(price) from days") == [(2, 1.5)]  # shown is what was built
+
+
+def test_compile_and_ls_load_nothing_only_a_run_uses(tmp_path):
+    project = _project(tmp_path / "p")
+    for args in (["compile"], ["ls"]):
+        (project / "target" / "pds_compile_record.pickle").unlink(missing_ok=True)  # a full compile, not a replay
+        (project / "target" / "pds_ls_record.pickle").unlink(missing_ok=True)
+        loaded = loaded_after(args, project, full=True)
+        assert "pds_core.plan" in loaded, args  # it did plan: the probe saw a real compile / ls
+        assert not set(RUN_ONLY) & loaded, (args, set(RUN_ONLY) & loaded)
+    compiled = (project / "target" / "compiled" / "proj" / "models" / "days.sql").read_text(encoding="utf-8")
+    assert "from range(date '2024-01-01'" in compiled.lower()
+
+
+def test_a_built_in_adapter_is_found_without_listing_entry_points(monkeypatch):
+    import importlib.metadata
+
+    from pds_adapters import ProjectError, adapter_class
+    from pds_adapters.duckdb import DuckDBAdapter
+
+    def listing(**_: object) -> list[object]:
+        raise AssertionError("entry points listed")
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", listing)
+    assert adapter_class("duckdb") is DuckDBAdapter
+    monkeypatch.undo()
+    with pytest.raises(ProjectError) as raised:  # an unknown type still looks through what is installed
+        adapter_class("duckdbb")
+    assert "'duckdb'" in str(raised.value.hint)
