@@ -122,3 +122,42 @@ def test_a_built_in_adapter_is_found_without_listing_entry_points(monkeypatch):
     with pytest.raises(ProjectError) as raised:  # an unknown type still looks through what is installed
         adapter_class("duckdbb")
     assert "'duckdb'" in str(raised.value.hint)
+
+
+def test_a_replayed_compile_or_ls_loads_no_sqlglot_jinja_or_networkx(tmp_path):
+    project = _project(tmp_path / "p")
+    for args in (["compile"], ["ls"]):
+        first = subprocess.run([sys.executable, "-m", "pds_core.cli", *args], cwd=project, capture_output=True,
+                               text=True, timeout=300)
+        assert first.returncode == 0, first.stderr
+        loaded = loaded_after(args, project)  # the same inputs: answered from the last record (warm.py)
+        assert not {"sqlglot", "jinja2", "networkx", "pandas", "duckdb"} & loaded, (args, loaded)
+    listed = subprocess.run([sys.executable, "-m", "pds_core.cli", "ls"], cwd=project, capture_output=True, text=True,
+                            timeout=120)
+    assert listed.stdout.split() == ["days"]
+
+
+def test_adapter_classes_load_sqlglot_when_they_first_build_sql():
+    code = textwrap.dedent("""\
+        import sys
+        from pds_adapters import adapter_class, statements as st
+        from pds_adapters.relation import Relation
+        from pds_adapters.target import Target
+        cls = adapter_class("duckdb")
+        print("sqlglot" in sys.modules)
+        adapter = cls(Target(name="dev", type="duckdb", settings={"type": "duckdb", "path": ":memory:"}))
+        query = st.select_star(adapter.table(Relation("main", "Orders")), 5)
+        print(type(query).__module__.split(".")[0], adapter.sql(query))
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["False", 'sqlglot SELECT * FROM memory.main."Orders" LIMIT 5'], done.stdout
+
+
+def test_a_dialect_outside_pds_adapters_is_still_asked_of_sqlglot():
+    from pds_core.dialects import dialect_errors
+
+    assert dialect_errors(None, "pds_project.yml", 1) == [] and dialect_errors("snowflake", "pds_project.yml", 1) == []
+    assert dialect_errors("trino", "pds_project.yml", 3) == []  # sqlglot's, not one of pds's adapters
+    [error] = dialect_errors("duckdbb", "pds_project.yml", 3)
+    assert "unknown SQL dialect 'duckdbb'" in str(error) and error.location.line == 3
