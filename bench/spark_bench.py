@@ -208,27 +208,36 @@ AGG = '''def model(ctx):
         return df.groupBy("k").agg(F.sum("v").alias("total"), F.count("*").alias("n"))
     return df.groupby("k", as_index=False).agg(total=("v", "sum"), n=("v", "size"))
 '''
+AGG_ARROW = '''import pyarrow as pa
+
+
+def model(ctx):
+    big = ctx.ref("big", format="arrow")
+    grouped = big.group_by("k").aggregate([("v", "sum"), ("v", "count")])
+    return pa.table({"k": grouped["k"], "total": grouped["v_sum"], "n": grouped["v_count"]})
+'''
 
 
 def bench_python(args: argparse.Namespace) -> dict[str, Any]:
     pds, pds_env = pds_command(BENCH.parent)
     found: dict[str, Any] = {}
     for rows in args.rows:
-        for engine in ("duckdb", "spark"):
+        for engine in args.engines:
             out = BENCH / "projects" / f"pyagg-{engine}-{rows}"
             shutil.rmtree(out, ignore_errors=True)
             (out / "models").mkdir(parents=True)
-            if engine == "duckdb":
+            if engine in ("duckdb", "duckdb_arrow"):
                 big = f"select range as id, range % 1000 as k, cast(range % 97 as double) as v from range({rows})"
                 target = {"type": "duckdb", "path": "bench.duckdb", "threads": 2}
             else:
                 big = f"select id, id % 1000 as k, cast(id % 97 as double) as v from range({rows})"
                 target = {"type": "spark", "method": "session", "master": "local[2]", "schema": "bench",
                           "file_format": "delta", "threads": 2}
-            (out / "pds_project.yml").write_text(f"name: pyagg\nprofile: pyagg\ndialect: {engine}\n")
+            dialect = "spark" if engine == "spark" else "duckdb"
+            (out / "pds_project.yml").write_text(f"name: pyagg\nprofile: pyagg\ndialect: {dialect}\n")
             (out / "profiles.yml").write_text(json.dumps({"pyagg": {"target": "dev", "outputs": {"dev": target}}}))
             (out / "models" / "big.sql").write_text("{{ config(materialized='table') }}\n" + big + "\n")
-            (out / "models" / "agg.py").write_text(AGG)
+            (out / "models" / "agg.py").write_text(AGG_ARROW if engine == "duckdb_arrow" else AGG)
             run([*pds, "build", "-s", "big", "--project-dir", str(out)], out, out / "big.log", pds_env)
             result = run([*pds, "build", "-s", "agg", "--project-dir", str(out)], out, out / "agg.log", pds_env)
             result.update(model_times(out / "target" / "run_results.json"))
@@ -252,7 +261,7 @@ def markdown(kind: str, found: dict[str, Any]) -> str:
     lines = ["| engine | rows | wall (agg only) | model time | pds process peak RSS | JVM peak RSS |",
              "|---|---|---|---|---|---|"]
     for key, r in found.items():
-        engine, rows = key.split("-")
+        engine, rows = key.rsplit("-", 1)
         peaks = r["peak_rss_mb"]
         lines.append(f"| {engine} | {int(rows):,} | {r['wall_s']} s | {r['sum_node_s']} s | {peaks.get('python')} MB "
                      f"| {peaks.get('java', '—')}{' MB' if 'java' in peaks else ''} |")
@@ -268,11 +277,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--dbt-spark", help="dbt in a venv with dbt-spark[session] (omit: pds only)")
     y = sub.add_parser("python", help="a Python model over a large parent: Spark against pandas on DuckDB")
     y.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    y.add_argument("--engines", nargs="+", default=["duckdb", "duckdb_arrow", "spark"],
+                   choices=["duckdb", "duckdb_arrow", "spark"],
+                   help="duckdb: ctx.ref() as pandas; duckdb_arrow: ctx.ref(..., format='arrow')")
     args = ap.parse_args(argv)
     found = bench_project(args) if args.kind == "project" else bench_python(args)
     found["machine"] = {"cpus": os.cpu_count(), "load_after": os.getloadavg()}
     (BENCH / "results").mkdir(exist_ok=True)
-    suffix = f"-n{args.n}" if args.kind == "project" else ""
+    suffix = f"-n{args.n}" if args.kind == "project" else "".join(f"-{e}" for e in args.engines if "spark" not in args.engines)
     (BENCH / "results" / f"spark-{args.kind}{suffix}.json").write_text(json.dumps(found, indent=2) + "\n")
     print(markdown(args.kind, {k: v for k, v in found.items() if k != "machine"}))
 

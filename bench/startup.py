@@ -42,6 +42,7 @@ def bench_startup(projects: Path, repeat: int, timeout: float, verbose: bool, db
     root.mkdir(parents=True)
     project = root / "tpl"
     pds, env = pds_command(REPO)
+    env = {**env, "PDS_CACHE_DIR": str(root / "pds-shared-cache")}  # the bench's own, never the user's
     b = Bench(root, timeout, verbose)
     print(f"\n== start-up on the template ({project}), {repeat} runs each", flush=True)
     for key, cmd, cwd in (("setup.init", [*pds, "init", "tpl"], root), ("setup.build", [*pds, "build"], project)):

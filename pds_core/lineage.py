@@ -1,9 +1,10 @@
 """Column-level lineage: the parent columns each model column is computed from, across the DAG.
 
-sqlglot.lineage walks one qualified query from an output column through its CTEs and
-subqueries down to the tables it reads; those tables are the model's parents, so one
-hop per model joins up into lineage across models, down to sources and seeds. The
-queries were qualified once by validation (validate.py), and are not qualified again here.
+Each qualified query is walked from an output column through its CTEs and subqueries down to
+the tables it reads (lineage_walk.py over validation's scopes; sqlglot.lineage for rarer shapes);
+those tables are the model's parents, so one hop per model joins up into lineage across models,
+down to sources and seeds. The queries were qualified once by validation (validate.py), and are
+not qualified again here.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from sqlglot.optimizer.scope import Scope
 from sqlglot.schema import MappingSchema
 
 from pds_core.errors import ProjectError, did_you_mean
+from pds_core.lineage_walk import ColumnRef, Unsupported, walk_lineage
 from pds_core.nodes import Manifest
 
 if TYPE_CHECKING:
     from pds_core.validate import Validation
-
-ColumnRef = tuple[str, str]  # (unique_id, column)
 
 
 def model_lineage(query: exp.Query, scope: Scope, schema: MappingSchema,
@@ -32,7 +32,17 @@ def model_lineage(query: exp.Query, scope: Scope, schema: MappingSchema,
     """For each output column of one qualified query, the parent columns it is computed from (in order).
 
     `tables` maps the parts of each table the query reads (as qualified) to that parent's unique id.
+    Plain queries are walked over their scopes (lineage_walk.py); other shapes go to sqlglot.lineage.
     """
+    try:
+        return walk_lineage(scope, tables)
+    except (Unsupported, RecursionError):
+        return sqlglot_model_lineage(query, scope, schema, tables)
+
+
+def sqlglot_model_lineage(query: exp.Query, scope: Scope, schema: MappingSchema,
+                          tables: dict[tuple[str, ...], str]) -> dict[str, list[ColumnRef]]:
+    """model_lineage through sqlglot.lineage, for every shape of query (it may set a table on a column)."""
     try:
         roots = sqlglot_lineage(None, query, schema, scope=scope, trim_selects=False, copy=False,
                                 dialect=schema.dialect)

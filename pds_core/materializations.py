@@ -166,7 +166,11 @@ class PythonModel(Materialization):
             assert ctx.resolve is not None
             return ctx.adapter.read_chunks(ctx.resolve(kind, name), chunksize)
 
-        model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), decision is not None, read_chunks)
+        def read_arrow(kind: str, name: str) -> Any:
+            assert ctx.resolve is not None
+            return ctx.adapter.frame_arrow(ctx.resolve(kind, name))
+
+        model_ctx = ModelContext(read, node.config, ctx.vars, str(rel), decision is not None, read_chunks, read_arrow)
         runtime = runtime_for(ctx.adapter, ctx.resolve, Relation)  # what dbt.ref() returns on this engine
         model_ctx.engine, model_ctx.session = ctx.adapter.type, runtime.session
         this = DbtThis(rel.database, rel.schema, rel.identifier, ctx.adapter.relation_sql(rel))

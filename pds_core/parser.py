@@ -24,6 +24,7 @@ from pds_core.nodes import Manifest, Node, Relation
 from pds_core.pymodels import inspect_python_model
 from pds_core.schema_yml import Properties, SchemaFiles, columns_of, read_schema_files, seed_properties
 from pds_core.seedcheck import check_seed
+from pds_core.shared_cache import shared_folder
 from pds_core.yamlio import load_yaml_text, read_text
 
 
@@ -49,7 +50,7 @@ class Parser:
         self.renderer = make_renderer(project)
         self.macro_texts = {p: read_text(project.root / p, p) for p in project.files.macros}
         self.key = cache_key(project, self.macro_texts, package_texts(self.renderer))
-        self.cache = ParseCache(project.target_dir / CACHE_FILE, self.key) if use_cache else None
+        self.cache = ParseCache(project.target_dir / CACHE_FILE, self.key, shared_folder()) if use_cache else None
         self._macros_loaded = False
         for extension in extensions or []:
             self.renderer.add_extension(extension)

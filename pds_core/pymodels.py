@@ -24,6 +24,8 @@ class PythonModelInfo:
     config: dict[str, Any] = field(default_factory=dict)
     vars: list[str] | None = field(default_factory=list)  # names passed to ctx.var(); None: not all literal
 
+FORMATS = ("pandas", "arrow", "polars")  # what ctx.ref(..., format=) gives besides the engine's own frame
+
 
 def inspect_python_model(source: str, path: str) -> PythonModelInfo:
     """Find `def model(ctx)` and the literal ctx.ref()/ctx.source()/ctx.config() calls in it."""
@@ -51,8 +53,13 @@ def inspect_python_model(source: str, path: str) -> PythonModelInfo:
         method = node.func.attr
         if method in ("ref", "source"):
             args = [_literal(a, path, f"ctx.{method}()") for a in node.args]
-            allowed = ("chunksize", "v", "version")  # ctx.ref('big', chunksize=100_000), dbt.ref('m', v=2)
+            allowed = ("chunksize", "format", "v", "version")  # ctx.ref('big', chunksize=100_000), dbt.ref('m', v=2)
             bad_kw = any(kw.arg not in allowed for kw in node.keywords)
+            for kw in node.keywords:
+                if kw.arg == "format" and isinstance(kw.value, ast.Constant) and kw.value.value not in FORMATS:
+                    raise ProjectError(f"ctx.{method}(format=...) is one of {', '.join(map(repr, FORMATS))}, "
+                                       f"not {kw.value.value!r}", path, node.lineno,
+                                       hint=f"e.g. ctx.{method}(..., format='arrow')")
             if bad_kw or not args or (method == "ref" and len(args) > 2) or (method == "source" and len(args) != 2):
                 usage = "ctx.ref('model_name')" if method == "ref" else "ctx.source('source_name', 'table')"
                 raise ProjectError(f"ctx.{method}() takes literal names: {usage}", path, node.lineno)
@@ -90,6 +97,9 @@ class ModelContext:
     ref()/source() give the engine's own DataFrame (adapter.frame): pandas on DuckDB, Postgres,
     Snowflake and BigQuery, a lazy Spark DataFrame on Spark. `engine` names the target's type, so one
     model can hold a pandas and a Spark version; `session` is the engine's session (a SparkSession).
+    format="arrow" gives an Arrow table instead (adapter.frame_arrow: on DuckDB fetched as Arrow, with no
+    pandas in between), format="polars" a polars DataFrame over that table, format="pandas" pandas on every
+    engine.
     """
 
     engine: str = "duckdb"
@@ -97,34 +107,58 @@ class ModelContext:
 
     def __init__(self, read_relation: Callable[[str, str | None], Any], config: dict[str, Any],
                  vars: dict[str, Any], this: str, is_incremental: bool,
-                 read_chunks: Callable[[str, str, int], Iterator[Any]] | None = None) -> None:
+                 read_chunks: Callable[[str, str, int], Iterator[Any]] | None = None,
+                 read_arrow: Callable[[str, str], Any] | None = None) -> None:
         self._read = read_relation
         self._read_chunks = read_chunks
+        self._read_arrow = read_arrow
         self._config = config
         self._vars = vars
         self.this = this
         self.is_incremental = is_incremental
 
-    def ref(self, *names: str, chunksize: int | None = None) -> Any:
+    def ref(self, *names: str, chunksize: int | None = None, format: str | None = None) -> Any:
         """The upstream model as the engine's DataFrame (pandas, held in memory whole; on Spark a lazy
-        Spark DataFrame); with chunksize, an iterator of pandas DataFrames of at most that many rows,
-        read from the warehouse as they are used."""
-        return self._get("ref", names[-1], chunksize)
+        Spark DataFrame), or as `format` says ("arrow", "polars", "pandas"); with chunksize, an iterator of
+        pandas DataFrames of at most that many rows, read from the warehouse as they are used."""
+        return self._get("ref", names[-1], chunksize, format)
 
-    def source(self, source_name: str, table_name: str, chunksize: int | None = None) -> Any:
-        """A declared source table as a pandas DataFrame (or chunks of it, as for ref())."""
-        return self._get("source", f"{source_name}.{table_name}", chunksize)
+    def source(self, source_name: str, table_name: str, chunksize: int | None = None,
+               format: str | None = None) -> Any:
+        """A declared source table, as ref() gives a model."""
+        return self._get("source", f"{source_name}.{table_name}", chunksize, format)
 
-    def _get(self, kind: str, name: str, chunksize: int | None) -> Any:
+    def _get(self, kind: str, name: str, chunksize: int | None, format: str | None) -> Any:
+        if format is not None and format not in FORMATS:
+            raise ProjectError(f"format must be one of {', '.join(map(repr, FORMATS))}, got {format!r}",
+                               hint="e.g. ctx.ref('orders', format='arrow')")
         if chunksize is None:
-            return self._read(kind, name)
+            return self._whole(kind, name, format)
         if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
             raise ProjectError(f"chunksize must be a positive whole number, got {chunksize!r}",
                                hint="e.g. ctx.ref('orders', chunksize=100_000)")
+        if format not in (None, "pandas"):
+            raise ProjectError(f"chunksize gives pandas DataFrames; format={format!r} is read whole",
+                               hint=f"drop chunksize, or format={format!r}")
         if self._read_chunks is not None:
             return self._read_chunks(kind, name, chunksize)
         whole = self._read(kind, name)  # a reader without streaming (unit tests): slices of the frame
         return (whole.iloc[start:start + chunksize] for start in range(0, len(whole), chunksize))
+
+    def _whole(self, kind: str, name: str, format: str | None) -> Any:
+        if format is None or format == "pandas" and self.engine != "spark":
+            return self._read(kind, name)
+        if self._read_arrow is not None:
+            table = self._read_arrow(kind, name)
+        else:  # a reader of pandas only (unit tests): converted
+            import pyarrow as pa
+
+            table = pa.Table.from_pandas(self._read(kind, name), preserve_index=False)
+        if format == "polars":
+            import polars as pl
+
+            return pl.from_arrow(table)
+        return table.to_pandas() if format == "pandas" else table
 
     def config(self, **kwargs: Any) -> Any:
         """Read-only at run time: the config was read from the file before running."""

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -104,6 +105,7 @@ class Renderer:
         self.registry = MacroRegistry(self.env, project_name, self.adapter_type, dispatch)
         self.docs = DocBlocks(project_name)
         self.invocation_id = str(uuid.uuid4())
+        self.code_cache: Path | None = None  # the user's shared cache folder: compiled macro code (code_cache.py)
         self.run_started_at = datetime.datetime.now(datetime.UTC)
         self.flags: dict[str, Any] = {"WHICH": "build", "FULL_REFRESH": False, "STORE_FAILURES": False,
                                       "EMPTY": False, **(flags or {})}
@@ -220,7 +222,7 @@ class Renderer:
         """Register the macros of one macro file (of the project, or of `package`); returns their names."""
         try:
             own = package is None or package == self.project_name
-            templates = compile_macro_file(self.env if own else self.package_env, text, path)
+            templates = compile_macro_file(self.env if own else self.package_env, text, path, self.code_cache)
         except jinja2.TemplateSyntaxError as exc:
             raise ProjectError(f"Jinja syntax error: {exc.message}", path, exc.lineno,
                                hint="check the {{ }} and {% %} tags near this line") from exc

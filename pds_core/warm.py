@@ -34,21 +34,18 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
+
+from pds_core.shared_cache import Stat
+from pds_core.shared_cache import stat as file_stat
 
 RECORD_FILE = "pds_compile_record.pickle"
 LS_RECORD_FILE = "pds_ls_record.pickle"  # `pds ls` keeps its own: it writes nothing else, so checks no outputs
 FORMAT = 1
 RACY_NS = 2_000_000_000  # files changed this close to a compile's start are compared by content too
 OUTPUTS = ("compiled", "dbt", "manifest.json")  # what `pds compile` writes under target/
-CODE_PACKAGES = ("pds_core", "pds_adapters", "pds")
-LIBRARIES = ("sqlglot", "jinja2", "yaml", "networkx")
 SHELL_NOISE = frozenset({"_", "OLDPWD", "SHLVL", "PS1", "PS2", "COLUMNS", "LINES", "TERM_SESSION_ID"})
-
-Stat = tuple[int, int, int, int]
-
 
 @dataclass
 class Inputs:
@@ -82,12 +79,13 @@ def take_inputs(project: Any, options: dict[str, Any]) -> Inputs:
     """The key and the stats of every input file, now (before the compile reads them)."""
     from pds_core import __version__
     from pds_core.cache import digest
+    from pds_core.shared_cache import code_stats
 
     start = time.time_ns()
     files: dict[str, Stat] = {}
     racy: dict[str, str] = {}
     for rel in _input_paths(project):
-        stat = _stat(project.root / rel)
+        stat = file_stat(project.root / rel)
         if stat is None:
             continue
         files[rel] = stat
@@ -95,7 +93,7 @@ def take_inputs(project: Any, options: dict[str, Any]) -> Inputs:
             racy[rel] = _content_hash(project.root / rel)
     target = project.target
     env = sorted((k, v) for k, v in os.environ.items() if k not in SHELL_NOISE)
-    key = digest(FORMAT, __version__, _code_stats(), str(project.root), project.config.raw,
+    key = digest(FORMAT, __version__, code_stats(), str(project.root), project.config.raw,
                  [(p.name, p.config.raw) for p in project.packages], project.vars, project.cli_vars,
                  target.name, target.type, target.schema, sorted(target.settings.items()), target.threads,
                  sorted(options.items()), env)
@@ -211,14 +209,6 @@ def capture(reporter: Any) -> Iterator[Captured]:
 
 
 # ---- stats ------------------------------------------------------------------------------------------
-def _stat(path: Path | str) -> Stat | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-
-
 def _content_hash(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -277,31 +267,14 @@ def _output_stats(project: Any, name: str) -> dict[str, Stat]:
             if entry.is_dir(follow_symlinks=False):
                 walk(entry.path, name)
             else:
-                stat = _stat(entry.path)
+                stat = file_stat(entry.path)
                 if stat is not None:
                     found[name] = stat
 
     for name in OUTPUTS:
         top = os.path.join(base, name)
         if os.path.isfile(top):
-            found[name] = _stat(top)  # type: ignore[assignment]
+            found[name] = file_stat(top)  # type: ignore[assignment]
         else:
             walk(top, name)
     return found
-
-
-def _code_stats() -> list[tuple[str, Stat | None]]:
-    """pds's own files (a change to pds's code is a change to every compile) and the libraries'."""
-    out: list[tuple[str, Stat | None]] = []
-    for name in CODE_PACKAGES:
-        spec = find_spec(name)
-        for folder in spec.submodule_search_locations or [] if spec is not None else []:
-            for dirpath, dirs, files in os.walk(folder):
-                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-                out.extend((os.path.join(dirpath, f), _stat(os.path.join(dirpath, f)))
-                           for f in sorted(files) if f.endswith((".py", ".sql", ".yml")))
-    for name in LIBRARIES:
-        spec = find_spec(name)
-        origin = spec.origin if spec is not None else None
-        out.append((name, _stat(origin) if origin else None))
-    return out

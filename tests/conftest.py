@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,19 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "project_template"
 POSTGRES_SCRIPT = ROOT / ".ci" / "postgres"
 _started_postgres: list[bool] = []
+_SESSION_CACHE = tempfile.mkdtemp(prefix="pds-test-cache-")
+
+
+@pytest.fixture(autouse=True)
+def own_shared_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own shared cache folder (PDS_CACHE_DIR), so no test reads a parse cache another test
+    saved; Jinja's compiled macro code (keyed by its text and pds's code, nothing a test changes) is shared
+    by the whole session through a link, which spares each `pds` the same compile of pds's own macros."""
+    folder = tmp_path_factory.mktemp("pds-cache")
+    (Path(_SESSION_CACHE) / "jinja").mkdir(exist_ok=True)
+    (folder / "jinja").symlink_to(Path(_SESSION_CACHE) / "jinja", target_is_directory=True)
+    monkeypatch.setenv("PDS_CACHE_DIR", str(folder))
+    return folder
 
 
 def _listening(host: str, port: int) -> bool:
@@ -26,7 +40,9 @@ def _listening(host: str, port: int) -> bool:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """PostgreSQL on 127.0.0.1:5432 for the Postgres tests: installed and started when missing (as root),
-    and stopped again at the end of the session if this session started it."""
+    and stopped again at the end of the session if this session started it. The user's shared cache folder
+    is never touched: the session gets its own (see `own_shared_cache`)."""
+    os.environ["PDS_CACHE_DIR"] = _SESSION_CACHE
     # A session started in the background by a script (`.ci/run &`, nohup) inherits SIGINT ignored, and so
     # would every `pds` it starts: the Ctrl-C tests could not interrupt them. Catching SIGINT here gives
     # the children the default action back (exec resets caught signals, not ignored ones).
@@ -42,6 +58,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
     if _started_postgres:
         subprocess.run(["bash", str(POSTGRES_SCRIPT), "stop"], capture_output=True)
 

@@ -216,6 +216,8 @@ def test_dataframe_round_trip(delta: Any) -> None:
     assert rows(delta, "sdf") == [(7, "Z"), (8, "y")]
     chunks = list(delta.read_chunks(rel(delta, "df"), 2))
     assert [len(c) for c in chunks] == [2, 1]
+    arrow = delta.frame_arrow(rel(delta, "df"))  # ctx.ref(..., format="arrow"): collected to the driver
+    assert sorted(arrow.column("amount").to_pylist(), key=lambda v: (v is None, v)) == [1.5, 3.0, None]
     empty = pd.DataFrame({"a": pd.Series([], dtype="int64"), "b": pd.Series([], dtype="str")})
     assert delta.write_dataframe(rel(delta, "empty"), empty) == 0
     assert delta.columns(rel(delta, "empty")) == ["a", "b"]

@@ -274,6 +274,16 @@ class Materializations:
             return self.read_dataframe(source)
         return self.query_dataframe(source)
 
+    def frame_arrow(self, source: Relation | exp.Expression | str) -> Any:
+        """A Python model's ref(..., format="arrow"): the rows as an Arrow table. Here converted from the
+        engine's DataFrame (one copy more); an engine that fetches Arrow itself (DuckDB) overrides this."""
+        import pyarrow as pa
+
+        frame = self.frame(source)
+        if type(frame).__module__.startswith("pandas"):
+            return pa.Table.from_pandas(frame, preserve_index=False)
+        return frame.toArrow()  # Spark: collected to the driver, as toPandas() would
+
     def is_frame(self, df: Any) -> bool:
         """Is df a DataFrame this engine writes as it is (besides pandas)?"""
         return False

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -229,17 +230,21 @@ class MacroRegistry:
                            hint="define one of them, or install the package that does (pds deps)")
 
 
-def compile_macro_file(env: jinja2.Environment, text: str, path: str) -> dict[str, jinja2.Template]:
+def compile_macro_file(env: jinja2.Environment, text: str, path: str,
+                       shared: Path | None = None) -> dict[str, jinja2.Template]:
     """Each top-level macro of a file ({% macro %}, {% test %}, {% materialization %}) as its own template,
     as dbt keeps them: a macro calling another of its file then finds it through the namespace (wrapped,
-    resolved per package) rather than as a local of the file; the file is parsed once, lines kept."""
-    tree = env.parse(text, name=path, filename=path)
-    templates: dict[str, jinja2.Template] = {}
-    for node in tree.body:
-        if isinstance(node, nodes.Macro):
-            code = env.compile(nodes.Template([node], lineno=1), name=path, filename=path)
-            templates[node.name] = env.template_class.from_code(env, code, env.make_globals(None), None)
-    return templates
+    resolved per package) rather than as a local of the file; the file is parsed once, lines kept.
+    `shared`: the user's cache folder, where the compiled code of the same text is kept (code_cache.py)."""
+    from pds_core.jinja import code_cache
+
+    compiled = code_cache.load(shared, env, text, path)
+    if compiled is None:
+        tree = env.parse(text, name=path, filename=path)
+        compiled = [(node.name, env.compile(nodes.Template([node], lineno=1), name=path, filename=path))
+                    for node in tree.body if isinstance(node, nodes.Macro)]
+        code_cache.store(shared, env, text, path, compiled)
+    return {name: env.template_class.from_code(env, code, env.make_globals(None), None) for name, code in compiled}
 
 
 class MaterializationExtension(Extension):

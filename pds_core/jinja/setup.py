@@ -10,6 +10,7 @@ from pds_core.jinja.context import target_context
 from pds_core.jinja.macros import INTERNAL
 from pds_core.jinja.packages import dispatch_orders, package_macros
 from pds_core.render import Renderer
+from pds_core.shared_cache import shared_folder
 
 INTERNAL_MACROS = Path(__file__).parent / "macros"
 
@@ -41,6 +42,7 @@ def make_renderer(project: Any, flags: dict[str, Any] | None = None) -> Renderer
                         package_vars={p.name: p.vars for p in packages}, dispatch=dispatch_orders(project.config),
                         quoting=raw.get("quoting") if isinstance(raw.get("quoting"), dict) else None, flags=flags)
     renderer.packages = packages
+    renderer.code_cache = shared_folder()
     return renderer
 
 
@@ -95,13 +97,15 @@ def _display(project_root: Path, path: Path) -> str:
 
 
 def cache_key(project: Any, macro_texts: dict[str, str], packages: list[Any] | None = None) -> str:
-    """Everything every file's rendering depends on: a change here invalidates the whole cache."""
+    """Everything every file's rendering depends on: a change here invalidates the whole cache (pds's own
+    code included: the key also names the cache in the user's shared folder)."""
     from pds_core import __version__
     from pds_core.cache import digest
+    from pds_core.shared_cache import code_stats
 
     target = project.target
     internal = [p.read_text(encoding="utf-8") for p in internal_macro_files(target.type)]
-    return digest(__version__, project.config.raw, [p.config.raw for p in project.packages], project.vars,
+    return digest(__version__, code_stats(), project.config.raw, [p.config.raw for p in project.packages], project.vars,
                   target.name, target.type, target.schema,
                   target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()),
                   packages or [], internal)

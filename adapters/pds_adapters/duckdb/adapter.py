@@ -165,6 +165,16 @@ class DuckDBAdapter(Adapter):
         with self.connections.running(conn):
             return conn.execute(self.sql(statement)).df()
 
+    def frame_arrow(self, source: Relation | exp.Expression | str) -> Any:
+        """ctx.ref(..., format="arrow"): DuckDB's result as Arrow, never through pandas."""
+        query = st.select_star(self.table(source)) if isinstance(source, Relation) else source
+        self.count_statement()
+        conn = self.connection()
+        with self.connections.running(conn):
+            relation = conn.sql(self.sql(query))
+            fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table  # duckdb 2 / 1
+            return fetch()
+
     # ---- dbt Python models (def model(dbt, session)): as dbt-duckdb gives them ---------------------
     def python_session(self) -> Any:
         """`session`: a DuckDB connection of the model's own (a cursor on the database), closed after it."""
