@@ -161,3 +161,22 @@ def test_a_dialect_outside_pds_adapters_is_still_asked_of_sqlglot():
     assert dialect_errors("trino", "pds_project.yml", 3) == []  # sqlglot's, not one of pds's adapters
     [error] = dialect_errors("duckdbb", "pds_project.yml", 3)
     assert "unknown SQL dialect 'duckdbb'" in str(error) and error.location.line == 3
+
+
+def test_the_pds_process_skips_the_exit_collections_but_not_atexit_or_flushing():
+    code = textwrap.dedent("""\
+        import atexit, gc, sys
+        atexit.register(lambda: print("atexit ran, frozen:", gc.get_freeze_count() > 0))
+        sys.argv = ["pds", "--version"]
+        from pds_core.cli import cli, main
+        try:
+            cli.main(["--version"], prog_name="pds", standalone_mode=False)  # in-process use: nothing frozen
+        finally:
+            print("after cli:", gc.get_freeze_count())
+        sys.stdout.write("unflushed ")  # buffered, written at exit
+        main()
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"pds, version {pds_core.__version__}", "after cli: 0",
+                                        f"unflushed pds, version {pds_core.__version__}", "atexit ran, frozen: True"]
