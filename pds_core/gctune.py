@@ -6,7 +6,8 @@ about a fifth of the CPU of `pds compile` on 1,000 models. Larger thresholds mak
 and larger: 385 collections, GC CPU 1.1 s -> 0.4 s, compile 5.35 -> 5.0 s CPU (gen-0 at 10,000 collected
 no less and added system time). Trade-off: cyclic garbage lives a little longer (peak RSS +1 to 2 MB
 there). gc.freeze() after the imports was measured too and gained nothing measurable, and it would
-keep a long-lived caller's (a test runner's) garbage forever: not used.
+keep a long-lived caller's (a test runner's) garbage forever: not used then. At exit it is (before_exit):
+there it spares the teardown's collections, and only the `pds` process itself calls it.
 """
 
 from __future__ import annotations
