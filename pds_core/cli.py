@@ -372,7 +372,10 @@ def main() -> None:
     # are cancelled, the run is recorded as interrupted and the build lock is released.
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
-    cli(prog_name="pds")
+    try:
+        cli(prog_name="pds")
+    finally:
+        gctune.before_exit()
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -1,35 +1,40 @@
 """Commands: each one composes plan -> (quality and publish planners) -> execute -> record.
 
 Nothing here holds state between the steps: each step takes the previous one's plain data.
+What only a run needs (the catalog, the scheduler, the publish and quality planners, notifications)
+is imported by the function that runs: `pds compile` and `pds ls` do not load it (start-up, issue 17).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pds_core.catalog import Catalog
-from pds_core.execute import StatementLog, execute
-from pds_core.history import ResultsHistory
-from pds_core.loader import Project
-from pds_core.locking import remove_leftovers
-from pds_core.plan import COMMANDS, Command, Options, Plan, plan
-from pds_core.publish.gating import RecordedResults
-from pds_core.publish.notify import notify, webhooks
-from pds_core.publish.planner import plan_exports, plan_publish
-from pds_core.publish.targets import TargetPool
-from pds_core.quality.planner import plan_quality, summarize
+from pds_core.plan import Command, Options, Plan, plan
 from pds_core.record import record
-from pds_core.reporting import Reporter
-from pds_core.results import ERROR, RunResult
-from pds_core.run_hooks import run_hooks
-from pds_core.runners.base import RunContext
+from pds_core.results import ERROR
 from pds_core.session import Session
+
+if TYPE_CHECKING:
+    from pds_core.catalog import Catalog
+    from pds_core.history import ResultsHistory
+    from pds_core.loader import Project
+    from pds_core.reporting import Reporter
+    from pds_core.results import RunResult
 
 
 def run_command(project: Project, command: str = "build", options: Options | None = None,
                 reporter: Reporter | None = None, adapter: Any = None) -> RunResult:
     """build, run, seed, test or publish: plan, execute and record one command on the project's target."""
+    from pds_core.catalog import Catalog
+    from pds_core.history import ResultsHistory
+    from pds_core.plan import COMMANDS
+    from pds_core.publish.gating import RecordedResults
+    from pds_core.publish.notify import notify, webhooks
+    from pds_core.publish.planner import plan_exports, plan_publish
+    from pds_core.quality.planner import plan_quality
+    from pds_core.reporting import Reporter
+
     options = options or Options()
     reporter = reporter or Reporter(quiet=True)
     spec = COMMANDS[command]
@@ -89,6 +94,8 @@ def _source_columns(options: Options, session: Session) -> Any:
 
 def _prepare_warehouse(the_plan: Plan, session: Session, catalog: Catalog, reporter: Reporter) -> None:
     """The schemas the run builds in, left-over staging relations dropped, the catalog loaded."""
+    from pds_core.locking import remove_leftovers
+
     manifest = the_plan.manifest
     adapter = session.adapter
     schemas = {manifest.nodes[uid].relation.schema for uid in the_plan.runnable if uid in manifest.nodes}
@@ -105,6 +112,12 @@ def _prepare_warehouse(the_plan: Plan, session: Session, catalog: Catalog, repor
 
 def _execute(the_plan: Plan, session: Session, catalog: Catalog, history: ResultsHistory,
              reporter: Reporter) -> RunResult:
+    from pds_core.execute import StatementLog, execute
+    from pds_core.publish.targets import TargetPool
+    from pds_core.quality.planner import summarize
+    from pds_core.run_hooks import run_hooks
+    from pds_core.runners.base import RunContext
+
     adapter = session.adapter
     log = StatementLog(adapter)
     ctx = RunContext(adapter=adapter, debug=the_plan.options.debug, statements=log)
@@ -171,9 +184,12 @@ def compile_project(project: Project, options: Options | None = None, reporter: 
 def unit_test_command(project: Project, options: Options | None = None,
                       reporter: Reporter | None = None) -> RunResult:
     """`pds test --unit`: the unit tests of the selected models, in an in-memory DuckDB; never connects."""
+    from pds_core.execute import execute
     from pds_core.quality.unit_plan import select_unit_tests
     from pds_core.quality.unit_runner import UnitTestRunner, unit_env
     from pds_core.record import write_run_results
+    from pds_core.reporting import Reporter
+    from pds_core.runners.base import RunContext
 
     options = dataclasses.replace(options or Options(), validate=False)
     reporter = reporter or Reporter(quiet=True)

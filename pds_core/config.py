@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pds_core.dbt_keys import CONFIG_ALIASES, DBT_CONFIG_KEYS, DBT_PROJECT_KEYS
+from pds_core.dialects import dialect_errors
 from pds_core.engine_config import ENGINE_CONFIG_KEYS
 from pds_core.errors import ProjectError, ProjectErrors, did_you_mean
 from pds_core.not_acted_on import NOT_ACTED_ON, ProjectWarning, warn_not_acted_on
@@ -269,14 +270,8 @@ class ProjectConfig:
             if kinds == (list,) and key.endswith(("-paths", "-targets")) and isinstance(data.get(key), list) and \
                     not all(isinstance(item, str) for item in data[key]):
                 errors.append(ProjectError(f"{key!r} must be a list of folder names", path, data.line_of(key)))
-        from sqlglot.dialects.dialect import Dialect
-
         dialect = data.get("dialect") or None
-        try:
-            Dialect.get_or_raise(dialect or "duckdb")
-        except ValueError:
-            errors.append(ProjectError(f"unknown SQL dialect {dialect!r}", PROJECT_FILE, data.line_of("dialect"),
-                                       hint="use a sqlglot dialect name such as duckdb, postgres, snowflake, bigquery"))
+        errors.extend(dialect_errors(dialect, PROJECT_FILE, data.line_of("dialect")))
         if errors:
             raise errors[0] if len(errors) == 1 else ProjectErrors(errors)
         target_path = data.get("target-path") or "target"

@@ -11,22 +11,22 @@ leaves its webhooks (on_failure, on_warn) for send time, when their secrets are 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import jinja2
-import jinja2.nativetypes
-import jinja2.sandbox
+from typing import TYPE_CHECKING, Any
 
 from pds_core.config import DBT_PROJECT_FILE, PROJECT_FILE
 from pds_core.errors import ProjectError
 from pds_core.not_acted_on import ProjectWarning
 from pds_core.yamlio import LineDict, LineList, load_yaml_file
+
+if TYPE_CHECKING:  # Jinja loads when a value holds {{ }}: most project files need none (start-up, issue 17)
+    import jinja2
 
 SECRET_PREFIXES = ("PDS_ENV_SECRET_", "DBT_ENV_SECRET_")  # env vars readable only in profiles.yml
 _UNRENDERED = {"on-run-start", "on-run-end", "query-comment", "vars", "on_failure", "on_warn"}
@@ -72,23 +72,29 @@ def read_project_file(root: Path, file: str) -> tuple[Any, Any]:
 
 
 # ---- rendering -----------------------------------------------------------------------------------
-class _NativeSandbox(jinja2.sandbox.SandboxedEnvironment):
+_NO_DEFAULT = object()  # var('name') without a default
+
+
+@functools.cache
+def _native_sandbox() -> type[jinja2.Environment]:
     """dbt's native rendering: one expression keeps its Python type; text around it makes a string."""
+    import jinja2.nativetypes
+    import jinja2.sandbox
 
-    code_generator_class = jinja2.nativetypes.NativeCodeGenerator
+    class NativeSandbox(jinja2.sandbox.SandboxedEnvironment):
+        code_generator_class = jinja2.nativetypes.NativeCodeGenerator
 
+    class NativeTemplate(jinja2.nativetypes.NativeTemplate):
+        environment_class = NativeSandbox  # type: ignore[assignment]
 
-class _NativeTemplate(jinja2.nativetypes.NativeTemplate):
-    environment_class = _NativeSandbox  # type: ignore[assignment]
+        def render(self, *args: Any, **kwargs: Any) -> Any:
+            nodes = list(self.root_render_func(self.new_context(dict(*args, **kwargs))))
+            if len(nodes) == 1:
+                return nodes[0]
+            return "".join(str(n) for n in nodes)
 
-    def render(self, *args: Any, **kwargs: Any) -> Any:
-        nodes = list(self.root_render_func(self.new_context(dict(*args, **kwargs))))
-        if len(nodes) == 1:
-            return nodes[0]
-        return "".join(str(n) for n in nodes)
-
-
-_NativeSandbox.template_class = _NativeTemplate
+    NativeSandbox.template_class = NativeTemplate
+    return NativeSandbox
 
 
 class ValueRenderer:
@@ -99,15 +105,24 @@ class ValueRenderer:
         self.cli_vars = cli_vars
         self.secrets_allowed = secrets_allowed
         self.secrets: list[str] = []  # values of secret env vars read (to redact them)
-        self.env = _NativeSandbox(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
-        self.env.filters.update(as_bool=_as_bool, as_number=_as_number, as_native=_as_native, as_text=str)
-        self.env.globals.update(
-            env_var=self._env_var, var=self._var, target=target or {}, fromjson=json.loads, tojson=json.dumps,
-            modules={"re": re}, zip=zip)
+        self.target = target or {}
+
+    @functools.cached_property
+    def env(self) -> jinja2.Environment:
+        """The sandbox, made on the first value that needs rendering."""
+        import jinja2
+
+        env = _native_sandbox()(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
+        env.filters.update(as_bool=_as_bool, as_number=_as_number, as_native=_as_native, as_text=str)
+        env.globals.update(env_var=self._env_var, var=self._var, target=self.target, fromjson=json.loads,
+                           tojson=json.dumps, modules={"re": re}, zip=zip)
+        return env
 
     def render(self, value: Any, path: str | None = None, line: int | None = None) -> Any:
         if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
             return value
+        import jinja2
+
         try:
             return self.env.from_string(value).render()
         except ProjectError as exc:
@@ -152,10 +167,10 @@ class ValueRenderer:
         raise ProjectError(f"environment variable {name!r} is not set and has no default",
                            hint=f"export {name}=... or write env_var('{name}', 'default')")
 
-    def _var(self, name: str, default: Any = jinja2.Undefined) -> Any:
+    def _var(self, name: str, default: Any = _NO_DEFAULT) -> Any:
         if name in self.cli_vars:
             return self.cli_vars[name]
-        if default is not jinja2.Undefined:
+        if default is not _NO_DEFAULT:
             return default
         raise ProjectError(f"var {name!r} is not defined here: project files see only --vars",
                            hint=f"pass --vars '{{{name}: ...}}' or give a default: var('{name}', ...)")

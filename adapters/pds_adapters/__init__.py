@@ -44,11 +44,15 @@ def available() -> dict[str, str]:
 
 
 def adapter_class(type_name: str) -> type[Adapter]:
-    table = available()
-    if type_name not in table:
-        raise ProjectError(f"no adapter for target type {type_name!r}",
-                           hint=did_you_mean(type_name, table) or f"installed adapters: {', '.join(table)}")
-    module_name, _, cls_name = table[type_name].partition(":")
+    # a built-in type wins over an entry point of the same name (available()): no need to list them (start-up)
+    spec = BUILTIN.get(type_name)
+    if spec is None:
+        table = available()
+        if type_name not in table:
+            raise ProjectError(f"no adapter for target type {type_name!r}",
+                               hint=did_you_mean(type_name, table) or f"installed adapters: {', '.join(table)}")
+        spec = table[type_name]
+    module_name, _, cls_name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -16,9 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pds_adapters import locks
 from pds_adapters import statements as st
@@ -31,6 +29,11 @@ from pds_adapters.schema_change import SchemaChanges
 from pds_adapters.seed_types import SEED_TYPES
 from pds_adapters.snapshots import Snapshots
 from pds_adapters.target import Target
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp
 
 # what temp_relation() names look like: <identifier>__pds_<purpose>_<8 hex digits>
 STAGING_NAME = re.compile(r"__pds_[a-z]+_[0-9a-f]{8}$", re.IGNORECASE)

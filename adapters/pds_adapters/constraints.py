@@ -21,15 +21,17 @@ transaction, as dbt-duckdb does; the run rebuilds them (with their keys) after t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import sqlglot
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from typing import TYPE_CHECKING, Any
 
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError
 from pds_adapters.relation import Relation, identifier
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    import sqlglot
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp, sqlglot
 
 TYPES = ("not_null", "unique", "primary_key", "foreign_key", "check", "custom")
 ENFORCED, NOT_ENFORCED, NOT_SUPPORTED = "enforced", "not_enforced", "not_supported"
@@ -171,7 +173,7 @@ def restore_dependents(adapter: Any, relation: Relation, pairs: list[tuple[Relat
 def _type(adapter: Any, col: DeclaredColumn) -> exp.DataType:
     try:
         return exp.DataType.build(col.data_type, dialect=adapter.dialect, udt=True)
-    except (SqlglotError, ValueError):
+    except (sqlglot.errors.SqlglotError, ValueError):
         raise ProjectError(f"data_type {col.data_type!r} of column {col.name!r} is not a {adapter.dialect} type",
                            hint="write a type such as integer, varchar, numeric(10,2)") from None
 
@@ -179,7 +181,7 @@ def _type(adapter: Any, col: DeclaredColumn) -> exp.DataType:
 def _condition(adapter: Any, constraint: Constraint) -> exp.Expression:
     try:
         return sqlglot.parse_one(str(constraint.expression), read=constraint.dialect or adapter.dialect)
-    except SqlglotError as exc:
+    except sqlglot.errors.SqlglotError as exc:
         raise ProjectError(f"the {constraint.type} constraint's expression {constraint.expression!r} is not SQL: "
                            f"{str(exc).splitlines()[0]}", hint="e.g. expression: \"amount >= 0\"") from None
 
@@ -199,7 +201,7 @@ def _reference(adapter: Any, constraint: Constraint) -> exp.Reference:
     try:  # the legacy form: expression: "other_table (id)"
         parsed = sqlglot.parse_one(f"CREATE TABLE __pds (__pds INT REFERENCES {text})", read=adapter.dialect)
         found = parsed.find(exp.Reference)
-    except SqlglotError:
+    except sqlglot.errors.SqlglotError:
         found = None
     if found is None:
         raise ProjectError(f"foreign_key constraint needs `to:` and `to_columns:` (or expression: \"table (column)\"), "

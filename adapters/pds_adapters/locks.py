@@ -30,12 +30,15 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pds_adapters import statements as st
 from pds_adapters.relation import Relation
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp
 
 LOCK_TABLE = "pds_build_lock"
 STALE_SECONDS = 300.0  # a table lock without a heartbeat for this long belongs to a run that died

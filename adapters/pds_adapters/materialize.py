@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError, did_you_mean
 from pds_adapters.relation import Relation, identifier
 from pds_adapters.schema_change import SchemaPolicy
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    import sqlglot
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp, sqlglot
 
 
 class Materializations:

@@ -20,13 +20,16 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError
 from pds_adapters.relation import Relation
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp
 
 ON_SCHEMA_CHANGE = ("ignore", "fail", "append_new_columns", "sync_all_columns")
 _TEXT_TYPES = ("char", "text", "string", "varchar", "character", "bpchar")

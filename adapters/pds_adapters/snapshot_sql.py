@@ -10,11 +10,15 @@ updated_at, check_cols and dbt_valid_to_current are SQL in the target's dialect,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING
 
 from pds_adapters.errors import ProjectError
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    import sqlglot
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp, sqlglot
 
 CHANGE_TYPE = "dbt_change_type"
 HELPER_COLUMNS = ("dbt_change_type", "dbt_unique_key")  # staging-only columns (+ dbt_unique_key_<n>)

@@ -14,16 +14,19 @@ versions to close, deletions) in a table beside the snapshot, then apply them:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import sqlglot
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pds_adapters import statements as st
 from pds_adapters.errors import ProjectError
 from pds_adapters.relation import Relation
 from pds_adapters.schema_change import ColumnDiff, Columns
 from pds_adapters.snapshot_sql import CHANGE_TYPE, SnapshotSpec, SnapshotSQL, is_helper
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    import sqlglot
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp, sqlglot
 
 
 @dataclass

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any
 
 from pds_adapters.errors import ProjectError, did_you_mean
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp
 
 
 def rendered(sql: str) -> exp.Var:

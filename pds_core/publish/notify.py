@@ -21,7 +21,6 @@ from typing import Any
 from pds_core.config import PROJECT_FILE, check_keys
 from pds_core.errors import ProjectError
 from pds_core.loader import Project
-from pds_core.publish.http import HttpFailed, post_json
 from pds_core.publish.secrets import Secrets, env_values, shown_url
 from pds_core.render import Renderer
 from pds_core.results import ERROR, FAIL, SKIPPED, SUCCESS, WARN, RunResult
@@ -134,6 +133,8 @@ def payload(project: Project, run: RunResult, redact: Any) -> dict[str, Any]:
 
 def notify(project: Project, run: RunResult, reporter: Any, redact: Any) -> None:
     """Send the run's summary to its event's webhooks; a webhook that fails is reported, never fatal."""
+    from pds_core.publish.http import HttpFailed, post_json  # urllib and ssl: only when a run notifies
+
     event = event_for(run)
     hooks = [h for h in webhooks(project) if h.event == event] if event else []
     if not hooks:

@@ -6,15 +6,18 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
-
-from sqlglot import exp
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pds_adapters import statements as st
 from pds_adapters.base import Adapter
 from pds_adapters.errors import ConnectionFailed
 from pds_adapters.relation import Relation
 from pds_adapters.schema_change import SchemaPolicy
+
+if TYPE_CHECKING:  # sqlglot loads when a statement is first built, not with the adapter class (lazy.py)
+    from sqlglot import exp
+else:
+    from pds_adapters.lazy import exp
 
 
 class DuckDBAdapter(Adapter):
