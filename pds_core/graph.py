@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import networkx as nx
 
 from pds_core.errors import ProjectError
@@ -43,6 +45,18 @@ def run_order_graph(graph: nx.DiGraph, manifest: Manifest) -> nx.DiGraph:
     ordered = graph.copy()
     ordered.add_edges_from(edges)
     return ordered if nx.is_directed_acyclic_graph(ordered) else graph
+
+
+def ancestors_of(graph: nx.DiGraph, nodes: Iterable[str]) -> set[str]:
+    """Every ancestor of any of the nodes, in one walk (not one nx.ancestors per node)."""
+    seen: set[str] = set()
+    stack = [parent for uid in nodes if uid in graph for parent in graph.predecessors(uid)]
+    while stack:
+        uid = stack.pop()
+        if uid not in seen:
+            seen.add(uid)
+            stack.extend(graph.predecessors(uid))
+    return seen
 
 
 def topological_order(graph: nx.DiGraph, nodes: set[str] | None = None) -> list[str]:

@@ -30,7 +30,7 @@ from pds_core.dbt_state import DbtState
 from pds_core.engine_config import check_engine_config, strategy_of
 from pds_core.errors import ProjectError
 from pds_core.fingerprint_store import skippable
-from pds_core.graph import build_graph, run_order_graph
+from pds_core.graph import ancestors_of, build_graph, run_order_graph
 from pds_core.jinja.runtime import RunTimeRender
 from pds_core.loader import Project
 from pds_core.nodes import Manifest, Relation
@@ -346,7 +346,7 @@ def decide(plan: Plan, catalog: Any, parser: Parser, compiler: Compiler, source_
         if options.validate:
             validate_compiled(manifest, plan.graph, plan.project.config.dialect, compiler, plan.project.root,
                               recompiled, plan.cache, source_columns, plan.built_columns)
-    upstream = {a for uid in plan.runnable for a in nx.ancestors(plan.graph, uid) if a in manifest.sources}
+    upstream = {a for a in ancestors_of(plan.graph, plan.runnable) if a in manifest.sources}
     if options.skip_unchanged and not options.full_refresh:
         plan.freshness = catalog.freshness(manifest, upstream)
         for uid in skippable(manifest, plan.graph, plan.runnable, plan.fingerprints, catalog.recorded_fingerprints(),

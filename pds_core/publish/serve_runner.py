@@ -13,9 +13,8 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlglot import exp
 
 from pds_core.errors import ProjectError
@@ -24,6 +23,9 @@ from pds_core.publish.runner import ExportRunner
 from pds_core.publish.serving import ServeNode
 from pds_core.results import SUCCESS, NodeResult
 from pds_core.runners.base import NodeFailed
+
+if TYPE_CHECKING:  # imported where a served model is published: a build without `serve` never loads pyarrow
+    import pyarrow as pa
 
 SERVE_DIR = "serve"  # under target/
 SCORING_FILE = "scoring.json"
@@ -45,6 +47,8 @@ class ServeRunner(ExportRunner):
     def run(self, served: ServeNode, result: NodeResult) -> None:
         if self.held_back(served, result):
             return
+        import pyarrow as pa
+
         from pds_core.serve.store import SnapshotError, SnapshotStore
 
         folder = self.plan.project.target_dir / SERVE_DIR
@@ -96,6 +100,8 @@ class ServeRunner(ExportRunner):
 
 def arrow_fields(frame: Any) -> list[pa.Field]:
     """A DataFrame's columns as Arrow fields; a text column with no value in the sample is text."""
+    import pyarrow as pa
+
     fields = []
     for name in frame.columns:
         try:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from pds_core.compiler import Compiler
+from pds_core.graph import ancestors_of
 from pds_core.quality.spec import MetricNode, TestNode
 from pds_core.quality.unit_plan import plan_unit_tests
 from pds_core.results import FAIL, SKIPPED, SUCCESS, WARN
@@ -47,7 +48,7 @@ def select_quality(plan: Plan, kinds: tuple[str, ...]) -> dict[str, TestNode | M
     if mode == "empty":
         found: dict[str, TestNode | MetricNode] = {}
     elif mode == "buildable":
-        upstream = {a for uid in chosen if uid in plan.graph for a in nx.ancestors(plan.graph, uid)}
+        upstream = ancestors_of(plan.graph, chosen)
         found = {uid: n for uid, n in pool.items()
                  if n.depends_on and all(d in chosen or d in upstream for d in n.depends_on)}
     else:
@@ -76,7 +77,12 @@ def plan_quality(plan: Plan, kinds: tuple[str, ...] | None = None) -> dict[str, 
         if node.blocking:
             for parent in node.depends_on:
                 for child in plan.graph.successors(parent):
-                    above = ancestors.setdefault(child, nx.ancestors(plan.graph, child))
+                    if len(node.depends_on) == 1:  # its one parent is above each of its children
+                        children.append(child)
+                        continue
+                    above = ancestors.get(child)
+                    if above is None:
+                        above = ancestors[child] = nx.ancestors(plan.graph, child)
                     if all(dep in above for dep in node.depends_on):
                         children.append(child)
         plan.add(uid, node, list(node.depends_on), children)
