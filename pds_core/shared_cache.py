@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import tempfile
 from importlib.util import find_spec
@@ -29,12 +30,37 @@ Stat = tuple[int, int, int, int]
 
 
 def shared_folder() -> Path | None:
-    """The shared cache folder, or None when PDS_CACHE_DIR turns it off."""
+    """The shared cache folder, or None when PDS_CACHE_DIR turns it off or the folder is not the user's
+    own (what is read from it is unpickled: a folder others may write to is never used, and said so)."""
     value = os.environ.get(ENV)
     if value is not None:
-        return None if value.strip().lower() in OFF else Path(value).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pds"
+        if value.strip().lower() in OFF:
+            return None
+        folder = Path(value).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        folder = Path(base) / "pds"
+    return folder if _private(folder) else None
+
+
+def _private(folder: Path) -> bool:
+    """A folder that does not exist yet (it is made 0700), or one owned by this user that neither group
+    nor others may write to."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return True
+    getuid = getattr(os, "getuid", None)
+    if (getuid is None or st.st_uid == getuid()) and not st.st_mode & 0o022:
+        return True
+    import warnings
+
+    from pds_core.not_acted_on import ProjectWarning
+
+    warnings.warn(ProjectWarning(f"the cache folder {folder} is not used: others may write to it",
+                                 hint=f"make it yours only (chmod 700 {folder}), or point {ENV} at another "
+                                      f"folder ({ENV}=off turns the shared cache off)"), stacklevel=3)
+    return False
 
 
 def read(path: Path) -> bytes | None:
@@ -83,6 +109,12 @@ def stat(path: Path | str) -> Stat | None:
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of code_stats(), for keys (computed once per process)."""
+    return hashlib.sha256(repr(code_stats()).encode()).hexdigest()
 
 
 @functools.cache

@@ -79,7 +79,7 @@ def take_inputs(project: Any, options: dict[str, Any]) -> Inputs:
     """The key and the stats of every input file, now (before the compile reads them)."""
     from pds_core import __version__
     from pds_core.cache import digest
-    from pds_core.shared_cache import code_stats
+    from pds_core.shared_cache import code_digest
 
     start = time.time_ns()
     files: dict[str, Stat] = {}
@@ -93,7 +93,7 @@ def take_inputs(project: Any, options: dict[str, Any]) -> Inputs:
             racy[rel] = _content_hash(project.root / rel)
     target = project.target
     env = sorted((k, v) for k, v in os.environ.items() if k not in SHELL_NOISE)
-    key = digest(FORMAT, __version__, code_stats(), str(project.root), project.config.raw,
+    key = digest(FORMAT, __version__, code_digest(), str(project.root), project.config.raw,
                  [(p.name, p.config.raw) for p in project.packages], project.vars, project.cli_vars,
                  target.name, target.type, target.schema, sorted(target.settings.items()), target.threads,
                  sorted(options.items()), env)

@@ -146,3 +146,19 @@ def test_the_folder_keeps_the_most_recently_used(tmp_path):
     assert shared_cache.read(folder / "a") == b"a"  # read now: the most recently used
     shared_cache.write(folder / "d", b"d", keep=3)
     assert sorted(p.name for p in folder.iterdir()) == ["a", "c", "d"]
+
+
+def test_a_folder_others_may_write_to_is_not_used(tmp_path, monkeypatch):
+    folder = tmp_path / "open"
+    folder.mkdir()
+    folder.chmod(0o777)
+    monkeypatch.setenv("PDS_CACHE_DIR", str(folder))
+    root = write_project(tmp_path / "p", FILES)
+    done = run_pds("compile", "--project-dir", str(root))
+    assert done.returncode == 0, done.stderr
+    assert f"the cache folder {folder} is not used: others may write to it" in done.stderr
+    assert "chmod 700" in done.stderr and list(folder.iterdir()) == []  # nothing read or written there
+    folder.chmod(0o700)
+    shutil.rmtree(root / "target")
+    done = run_pds("compile", "--project-dir", str(root))
+    assert "cache folder" not in done.stderr and (folder / "parse").is_dir()

@@ -5,7 +5,7 @@ costs every command that renders about 0.1 s before it renders anything, and the
 compiles to the same code. Jinja's own BytecodeCache serves only templates read through a loader;
 macro files are compiled here macro by macro (jinja/macros.py), so their code objects are kept here,
 keyed by everything the code depends on: the text and its file name, the environment's extensions
-and undefined type, Jinja's and Python's versions, and pds's own code (shared_cache.code_stats).
+and undefined type, Jinja's and Python's versions, and pds's own code (shared_cache.code_digest).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ def _entry(folder: Path, env: Any, text: str, path: str) -> Path:
     import jinja2
 
     from pds_core.cache import digest
-    from pds_core.shared_cache import code_stats
+    from pds_core.shared_cache import code_digest
 
-    key = digest(jinja2.__version__, sys.version, code_stats(), sorted(env.extensions),
+    key = digest(jinja2.__version__, sys.version, code_digest(), sorted(env.extensions),
                  getattr(env.undefined, "__qualname__", repr(env.undefined)), path, text)
     return folder / KIND / f"{key}.marshal"
 
@@ -46,7 +46,8 @@ def load(folder: Path | None, env: Any, text: str, path: str) -> Compiled | None
         found = marshal.loads(data)
     except (EOFError, ValueError, TypeError):
         return None
-    if not isinstance(found, list) or not all(isinstance(c, CodeType) for _name, c in found):
+    if not isinstance(found, list) or not all(isinstance(item, tuple) and len(item) == 2
+                                              and isinstance(item[1], CodeType) for item in found):
         return None
     return found
 

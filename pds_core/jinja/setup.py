@@ -101,11 +101,11 @@ def cache_key(project: Any, macro_texts: dict[str, str], packages: list[Any] | N
     code included: the key also names the cache in the user's shared folder)."""
     from pds_core import __version__
     from pds_core.cache import digest
-    from pds_core.shared_cache import code_stats
+    from pds_core.shared_cache import code_digest
 
     target = project.target
     internal = [p.read_text(encoding="utf-8") for p in internal_macro_files(target.type)]
-    return digest(__version__, code_stats(), project.config.raw, [p.config.raw for p in project.packages], project.vars,
+    return digest(__version__, code_digest(), project.config.raw, [p.config.raw for p in project.packages], project.vars,
                   target.name, target.type, target.schema,
                   target.settings.get("database"), target.settings.get("project"), sorted(macro_texts.items()),
                   packages or [], internal)
